@@ -1,0 +1,25 @@
+"""The one interface every engine implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+
+class Backend(ABC):
+    """Scores complete Qwen3-Reranker prompts, given as token ids.
+
+    Prompts are built and truncated by :mod:`reranker.prompt`; a backend only runs the model
+    and returns P("yes") = softmax(logit_no, logit_yes)[yes] for each prompt, in input order.
+    """
+
+    name: str = "?"
+    #: Human-readable engine details for status lines, e.g. "bfloat16, 2 threads".
+    description: str = ""
+
+    @abstractmethod
+    def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
+        """P("yes") for each prompt, in input order."""
+
+    def close(self) -> None:
+        """Release the engine's resources (optional)."""

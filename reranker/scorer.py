@@ -1,0 +1,273 @@
+"""``load_scorer()`` and ``Scorer``: load Qwen3-Reranker once, score (query, document) pairs.
+
+>>> scorer = load_scorer()                                   # doctest: +SKIP
+>>> scorer.score("Where is my order?", ["It ships in 24 hours.", "Reset your password."])  # doctest: +SKIP
+[0.93..., 0.01...]
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args
+
+from reranker.backends.base import Backend
+from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
+from reranker.model_source import DEFAULT_MODEL, resolve_model_dir
+from reranker.prompt import DEFAULT_MAX_LENGTH, NO_TOKEN, YES_TOKEN, PromptEncoder, resolve_instruction, validate_max_length
+
+logger = logging.getLogger(__name__)
+
+BackendName = Literal["auto", "vllm", "transformers"]
+BACKENDS: tuple[str, ...] = get_args(BackendName)
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEFAULT_CACHE_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class RankedDocument:
+    """One scored candidate. ``index`` is its position in the input."""
+
+    index: int
+    score: float
+    text: str
+    truncated: bool = False
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of one request, in input order, with what it cost."""
+
+    documents: list[RankedDocument]
+    cache_hits: int
+    elapsed_s: float
+
+    @property
+    def scores(self) -> list[float]:
+        return [d.score for d in self.documents]
+
+    @property
+    def truncated(self) -> list[int]:
+        return [d.index for d in self.documents if d.truncated]
+
+
+class ScoreCache:
+    """A bounded LRU of (instruction, query, document) -> (score, truncated); thread-safe."""
+
+    def __init__(self, max_entries: int = DEFAULT_CACHE_SIZE) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str, str], tuple[float, bool]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.stats = CacheStats()
+
+    def get(self, key: tuple[str, str, str]) -> tuple[float, bool] | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is None:
+                self.stats.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.stats.hits += 1
+            return value
+
+    def put(self, key: tuple[str, str, str], value: tuple[float, bool]) -> None:
+        if self.max_entries <= 0:
+            return
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass
+class Scorer:
+    """Scores documents against a query with a loaded Qwen3-Reranker.
+
+    Thread-safe: engine calls are serialised (neither vLLM's ``LLM`` nor a torch model may be
+    driven from two threads at once); repeats are answered from an LRU cache.
+    """
+
+    backend: Backend
+    encoder: PromptEncoder
+    model: str
+    backend_reason: str = ""
+    cache: ScoreCache = field(default_factory=ScoreCache)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def max_length(self) -> int:
+        return self.encoder.max_length
+
+    def score(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
+        """P("yes") for each document, in input order.
+
+        >>> scorer.score("订单一直显示待发货怎么办？", ["通常24小时内发出。", "退货流程…"])  # doctest: +SKIP
+        [0.87..., 0.02...]
+        """
+        return self.score_detailed(query, documents, instruction).scores
+
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None,
+             top_k: int | None = None) -> list[RankedDocument]:  # fmt: skip
+        """Documents sorted by score, highest first (ties keep input order); at most ``top_k``.
+
+        >>> scorer.rank("Where is my order?", ["Reset password", "Ships in 24h"])[0].index  # doctest: +SKIP
+        1
+        """
+        ranked = sorted(self.score_detailed(query, documents, instruction).documents,
+                        key=lambda d: (-d.score, d.index))  # fmt: skip
+        return ranked if top_k is None else ranked[:top_k]
+
+    def score_detailed(self, query: str, documents: Sequence[str], instruction: str | None = None) -> ScoreResult:
+        """Scores in input order with truncation flags, cache hits and elapsed time."""
+        start = time.perf_counter()
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("The question is empty: type the customer's question first.")
+        if isinstance(documents, str) or any(not isinstance(d, str) for d in documents):
+            raise InvalidInput("Candidates must be a list of texts.")
+        instruction = resolve_instruction(instruction)
+        keys = [(instruction, query, doc) for doc in documents]
+        found = [self.cache.get(key) for key in keys]
+        hits = sum(hit is not None for hit in found)
+        missing = sorted({key for key, hit in zip(keys, found) if hit is None}, key=keys.index)
+        if missing:
+            computed = self._compute(query, [key[2] for key in missing], instruction)
+            for key, value in zip(missing, computed):
+                self.cache.put(key, value)
+            fresh = dict(zip(missing, computed))
+            found = [hit if hit is not None else fresh[key] for key, hit in zip(keys, found)]
+        results = [
+            RankedDocument(index=i, score=score, text=doc, truncated=truncated)
+            for i, (doc, (score, truncated)) in enumerate(zip(documents, found))
+        ]
+        return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
+
+    def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool]]:
+        encoded = self.encoder.encode(query, documents, instruction)
+        with self._lock:
+            try:
+                scores = self.backend.score_token_ids([e.token_ids for e in encoded])
+            except (RuntimeError, ValueError, MemoryError) as exc:
+                logger.exception("The %s engine failed while scoring", self.backend.name)
+                raise BackendFailure(
+                    f"The reranker failed while scoring ({type(exc).__name__}). Try again; if it "
+                    "keeps failing, try fewer or shorter candidates."
+                ) from exc
+        if len(scores) != len(documents):
+            raise BackendFailure(f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates.")
+        return [(float(s), e.truncated) for s, e in zip(scores, encoded)]
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def _vllm_importable() -> tuple[bool, str]:
+    from importlib.util import find_spec
+
+    if find_spec("vllm") is None:
+        return False, "vLLM is not installed"
+    return True, ""
+
+
+def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendName = "auto",
+                dtype: str | None = None, max_length: int = DEFAULT_MAX_LENGTH,
+                cache_size: int = DEFAULT_CACHE_SIZE) -> Scorer:  # fmt: skip
+    """Load the reranker once; reuse the returned :class:`Scorer` for every request.
+
+    ``model``: a Hugging Face id or a local directory (default ``$RERANKER_MODEL`` or
+    ``Qwen/Qwen3-Reranker-0.6B``). ``backend``: "vllm" (in-process engine), "transformers",
+    or "auto" (vLLM when it imports and starts, else transformers; the reason is logged and
+    kept in ``scorer.backend_reason``). ``dtype``: None/"auto" (bf16 where the hardware has
+    it, else fp32), "float32", "bfloat16" or "float16".
+
+    >>> scorer = load_scorer("/models/Qwen3-Reranker-0.6B", backend="transformers")  # doctest: +SKIP
+    >>> scorer.backend_name                                                           # doctest: +SKIP
+    'transformers'
+    """
+    if backend not in BACKENDS:
+        raise InvalidInput(f"Unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}.")
+    if dtype is not None and dtype not in DTYPES:
+        raise InvalidInput(f"Unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}.")
+    validate_max_length(max_length)
+    model_id = str(model or os.environ.get("RERANKER_MODEL") or DEFAULT_MODEL)
+    directory = resolve_model_dir(model_id)
+    encoder = PromptEncoder(_load_tokenizer(directory), max_length)
+    yes_id, no_id = _answer_token_ids(encoder.tokenizer, model_id)
+
+    reason = f"backend {backend!r} requested"
+    engine: Backend
+    if backend == "auto":
+        available, why_not = _vllm_importable()
+        engine = None  # type: ignore[assignment]
+        if available:
+            try:
+                engine = _start_vllm(directory, dtype, max_length)
+                reason = "auto: vLLM imported and started"
+            except ModelUnavailable as exc:
+                why_not = str(exc)
+        if engine is None:
+            reason = f"auto: using transformers because {why_not}"
+            logger.warning("%s", reason)
+            engine = _start_transformers(directory, yes_id, no_id, dtype)
+    elif backend == "vllm":
+        engine = _start_vllm(directory, dtype, max_length)
+    else:
+        engine = _start_transformers(directory, yes_id, no_id, dtype)
+    logger.info("Loaded %s with the %s backend (%s; %s)", model_id, engine.name, engine.description, reason)
+    return Scorer(backend=engine, encoder=encoder, model=model_id, backend_reason=reason,
+                  cache=ScoreCache(cache_size))  # fmt: skip
+
+
+def _load_tokenizer(directory: Path):  # noqa: ANN202 - a transformers tokenizer
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(f"The tokenizer in {directory} cannot be loaded ({exc}).") from exc
+
+
+def _answer_token_ids(tokenizer, model_id: str) -> tuple[int, int]:  # noqa: ANN001
+    ids = tokenizer.convert_tokens_to_ids([YES_TOKEN, NO_TOKEN])
+    if any(i is None or i == tokenizer.unk_token_id for i in ids):
+        raise ModelUnavailable(
+            f"{model_id!r} has no single tokens for 'yes' and 'no': it is not a Qwen3 reranker."
+        )
+    return ids[0], ids[1]
+
+
+def _start_vllm(directory: Path, dtype: str | None, max_length: int) -> Backend:
+    from reranker.backends.vllm import VllmBackend
+
+    try:
+        return VllmBackend(directory, dtype, max_length)
+    except ModelUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - vLLM start-up raises many types; report, don't crash
+        logger.debug("vLLM failed to start", exc_info=True)
+        raise ModelUnavailable(f"vLLM could not start the model ({type(exc).__name__}: {exc})") from exc
+
+
+def _start_transformers(directory: Path, yes_id: int, no_id: int, dtype: str | None) -> Backend:
+    from reranker.backends.hf import TransformersBackend
+
+    return TransformersBackend(directory, yes_id=yes_id, no_id=no_id, dtype=dtype)
