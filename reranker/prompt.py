@@ -53,9 +53,7 @@ def resolve_instruction(instruction: str | None) -> str:
 
 def format_pair(query: str, document: str, instruction: str | None = None) -> str:
     """The user turn of the prompt: ``<Instruct>: …\\n<Query>: …\\n<Document>: …``."""
-    return (
-        f"<Instruct>: {resolve_instruction(instruction)}\n<Query>: {query}\n<Document>: {document}"
-    )
+    return f"<Instruct>: {resolve_instruction(instruction)}\n<Query>: {query}\n<Document>: {document}"
 
 
 def build_prompt(query: str, document: str, instruction: str | None = None) -> str:
@@ -67,8 +65,7 @@ def validate_max_length(max_length: int) -> int:
     """Check a user-supplied max length and return it."""
     if not MIN_MAX_LENGTH <= max_length <= MAX_MAX_LENGTH:
         raise InvalidInput(
-            f"max_length must be between {MIN_MAX_LENGTH} and {MAX_MAX_LENGTH} tokens "
-            f"(got {max_length})."
+            f"max_length must be between {MIN_MAX_LENGTH} and {MAX_MAX_LENGTH} tokens (got {max_length})."
         )
     return max_length
 

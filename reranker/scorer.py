@@ -20,11 +20,18 @@ from typing import Literal, get_args
 from reranker.backends.base import Backend
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
 from reranker.model_source import DEFAULT_MODEL, resolve_model_dir
-from reranker.prompt import DEFAULT_MAX_LENGTH, NO_TOKEN, YES_TOKEN, PromptEncoder, resolve_instruction, validate_max_length
+from reranker.prompt import (
+    DEFAULT_MAX_LENGTH,
+    NO_TOKEN,
+    YES_TOKEN,
+    PromptEncoder,
+    resolve_instruction,
+    validate_max_length,
+)
 
 logger = logging.getLogger(__name__)
 
-BackendName = Literal["auto", "vllm", "transformers"]
+BackendName = Literal["auto", "vllm", "transformers", "remote"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEFAULT_CACHE_SIZE = 10_000
@@ -137,7 +144,9 @@ class Scorer:
                         key=lambda d: (-d.score, d.index))  # fmt: skip
         return ranked if top_k is None else ranked[:top_k]
 
-    def score_detailed(self, query: str, documents: Sequence[str], instruction: str | None = None) -> ScoreResult:
+    def score_detailed(
+        self, query: str, documents: Sequence[str], instruction: str | None = None
+    ) -> ScoreResult:
         """Scores in input order with truncation flags, cache hits and elapsed time."""
         start = time.perf_counter()
         if not isinstance(query, str) or not query.strip():
@@ -173,7 +182,9 @@ class Scorer:
                     "keeps failing, try fewer or shorter candidates."
                 ) from exc
         if len(scores) != len(documents):
-            raise BackendFailure(f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates.")
+            raise BackendFailure(
+                f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates."
+            )
         return [(float(s), e.truncated) for s, e in zip(scores, encoded)]
 
     def close(self) -> None:
@@ -190,13 +201,14 @@ def _vllm_importable() -> tuple[bool, str]:
 
 def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendName = "auto",
                 dtype: str | None = None, max_length: int = DEFAULT_MAX_LENGTH,
-                cache_size: int = DEFAULT_CACHE_SIZE) -> Scorer:  # fmt: skip
+                cache_size: int = DEFAULT_CACHE_SIZE, remote_url: str | None = None) -> Scorer:  # fmt: skip
     """Load the reranker once; reuse the returned :class:`Scorer` for every request.
 
     ``model``: a Hugging Face id or a local directory (default ``$RERANKER_MODEL`` or
     ``Qwen/Qwen3-Reranker-0.6B``). ``backend``: "vllm" (in-process engine), "transformers",
-    or "auto" (vLLM when it imports and starts, else transformers; the reason is logged and
-    kept in ``scorer.backend_reason``). ``dtype``: None/"auto" (bf16 where the hardware has
+    "auto" (vLLM when it imports and starts, else transformers; the reason is logged and
+    kept in ``scorer.backend_reason``), or "remote" (a ``vllm serve`` at ``remote_url``; the
+    prompts are still built here, with the model's tokenizer). ``dtype``: None/"auto" (bf16 where the hardware has
     it, else fp32), "float32", "bfloat16" or "float16".
 
     >>> scorer = load_scorer("/models/Qwen3-Reranker-0.6B", backend="transformers")  # doctest: +SKIP
@@ -228,6 +240,8 @@ def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendNam
             reason = f"auto: using transformers because {why_not}"
             logger.warning("%s", reason)
             engine = _start_transformers(directory, yes_id, no_id, dtype)
+    elif backend == "remote":
+        engine = _start_remote(remote_url or os.environ.get("RERANKER_REMOTE_URL") or "", model_id)
     elif backend == "vllm":
         engine = _start_vllm(directory, dtype, max_length)
     else:
@@ -237,7 +251,7 @@ def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendNam
                   cache=ScoreCache(cache_size))  # fmt: skip
 
 
-def _load_tokenizer(directory: Path):  # noqa: ANN202 - a transformers tokenizer
+def _load_tokenizer(directory: Path):
     from transformers import AutoTokenizer
 
     try:
@@ -246,7 +260,7 @@ def _load_tokenizer(directory: Path):  # noqa: ANN202 - a transformers tokenizer
         raise ModelUnavailable(f"The tokenizer in {directory} cannot be loaded ({exc}).") from exc
 
 
-def _answer_token_ids(tokenizer, model_id: str) -> tuple[int, int]:  # noqa: ANN001
+def _answer_token_ids(tokenizer, model_id: str) -> tuple[int, int]:
     ids = tokenizer.convert_tokens_to_ids([YES_TOKEN, NO_TOKEN])
     if any(i is None or i == tokenizer.unk_token_id for i in ids):
         raise ModelUnavailable(
@@ -262,7 +276,7 @@ def _start_vllm(directory: Path, dtype: str | None, max_length: int) -> Backend:
         return VllmBackend(directory, dtype, max_length)
     except ModelUnavailable:
         raise
-    except Exception as exc:  # noqa: BLE001 - vLLM start-up raises many types; report, don't crash
+    except Exception as exc:
         logger.debug("vLLM failed to start", exc_info=True)
         raise ModelUnavailable(f"vLLM could not start the model ({type(exc).__name__}: {exc})") from exc
 
@@ -271,3 +285,13 @@ def _start_transformers(directory: Path, yes_id: int, no_id: int, dtype: str | N
     from reranker.backends.hf import TransformersBackend
 
     return TransformersBackend(directory, yes_id=yes_id, no_id=no_id, dtype=dtype)
+
+
+def _start_remote(url: str, model_id: str) -> Backend:
+    if not url:
+        raise InvalidInput(
+            "The remote backend needs the vLLM server's address: pass --remote-url http://HOST:PORT."
+        )
+    from reranker.backends.remote import RemoteBackend
+
+    return RemoteBackend(url, model_id)

@@ -21,5 +21,5 @@ class Backend(ABC):
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         """P("yes") for each prompt, in input order."""
 
-    def close(self) -> None:
-        """Release the engine's resources (optional)."""
+    def close(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
+        """Release the engine's resources."""

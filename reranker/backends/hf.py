@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from reranker.backends.base import Backend
+from reranker.backends.dtypes import resolve_torch_dtype
 from reranker.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -25,22 +26,6 @@ logger = logging.getLogger(__name__)
 #: Most document+suffix tokens run in one forward pass (batch size x padded length).
 MAX_BATCH_TOKENS = 4096
 MAX_BATCH_SIZE = 64
-
-
-def cpu_supports_bf16() -> bool:
-    """True when this CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def resolve_torch_dtype(dtype: str | None, device: str) -> torch.dtype:
-    """``None``/"auto": bf16 on a GPU or a bf16-capable CPU, else fp32."""
-    if dtype in (None, "auto"):
-        if device == "cuda" or cpu_supports_bf16():
-            return torch.bfloat16
-        return torch.float32
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
-             "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}  # fmt: skip
-    return names[dtype]
 
 
 def longest_common_prefix(prompts: Sequence[Sequence[int]]) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reranker.backends.base import Backend
+from reranker.backends.dtypes import resolve_torch_dtype
 from reranker.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -60,14 +61,13 @@ class VllmBackend(Backend):
         else:
             # A 0.6B reranker needs little; leave the GPU to other work.
             engine_args["gpu_memory_utilization"] = 0.3
-        resolved_dtype = dtype if dtype not in (None, "auto") else "auto"
+        resolved_dtype = str(resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")).removeprefix("torch.")
         self.llm = LLM(
             model=str(model_path),
             runner="pooling",
             dtype=resolved_dtype,
             max_model_len=max_length,
             enable_prefix_caching=prefix_caching,
-            seed=0,
             hf_overrides={
                 # Load the causal LM as a one-label classifier...
                 "architectures": ["Qwen3ForSequenceClassification"],
@@ -89,7 +89,5 @@ class VllmBackend(Backend):
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         from vllm.inputs import TokensPrompt
 
-        outputs = self.llm.classify(
-            [TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False
-        )
+        outputs = self.llm.classify([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False)
         return [float(out.outputs.probs[0]) for out in outputs]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import json
 import logging
 import os
 from importlib import resources
@@ -74,8 +73,7 @@ def _tiktoken_ranks() -> dict[bytes, int]:
 
 def build_tokenizer(out_dir: Path) -> None:
     """Convert ``qwen.tiktoken`` into a standard fast tokenizer with Qwen3's added tokens."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
@@ -95,16 +93,16 @@ def build_tokenizer(out_dir: Path) -> None:
         candidates = [
             (max(ranks[token[:i]], ranks[token[i:]]), i)
             for i in range(1, len(token))
-            if token[:i] in ranks and token[i:] in ranks
-            and ranks[token[:i]] < rank and ranks[token[i:]] < rank
+            if token[:i] in ranks
+            and token[i:] in ranks
+            and ranks[token[:i]] < rank
+            and ranks[token[i:]] < rank
         ]
         _, split = min(candidates)
         merges.append((rank, to_str(token[:split]), to_str(token[split:])))
     merges.sort()
 
-    tokenizer = Tokenizer(
-        models.BPE(vocab=vocab, merges=[(a, b) for _, a, b in merges], byte_fallback=False)
-    )
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[(a, b) for _, a, b in merges], byte_fallback=False))
     tokenizer.normalizer = normalizers.NFC()
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated", invert=False),

@@ -1,0 +1,98 @@
+"""Command line: ``python -m reranker score --query Q (--doc TEXT ... | --docs-file F) [--json]``.
+
+A thin layer over :func:`reranker.load_scorer`. Exit code 2 with a one-line message on bad
+input or an unloadable model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from reranker.errors import InvalidInput, RerankError
+from reranker.prompt import DEFAULT_MAX_LENGTH
+from reranker.scorer import BACKENDS, DTYPES, load_scorer
+
+
+def read_docs_file(path: Path) -> list[str]:
+    """Documents from a text file (one per line) or a ``.jsonl`` file of ``{"text": ...}``."""
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc}") from exc
+    if path.suffix.lower() != ".jsonl":
+        return [line for line in content.splitlines() if line.strip()]
+    docs = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{path}:{number} is not valid JSON ({exc.msg}).") from exc
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise InvalidInput(f'{path}:{number} must be an object like {{"text": "..."}}.')
+        docs.append(item["text"])
+    return docs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m reranker", description="Rerank documents with Qwen3-Reranker."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score documents against a query")
+    score.add_argument("--query", required=True)
+    score.add_argument("--instruction", default=None)
+    score.add_argument(
+        "--model", default=None, help="Hugging Face id or local directory (env RERANKER_MODEL)"
+    )
+    score.add_argument("--backend", choices=BACKENDS, default="auto")
+    score.add_argument("--dtype", choices=DTYPES, default=None)
+    score.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
+    docs = score.add_mutually_exclusive_group(required=True)
+    docs.add_argument("--doc", action="append", help="a document (repeat for more)")
+    docs.add_argument(
+        "--docs-file", type=Path, help='text file, one document per line, or .jsonl of {"text": ...}'
+    )
+    score.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def format_table(ranked, model: str, backend: str) -> str:
+    lines = [f"model: {model}   backend: {backend}", f"{'rank':>4}  {'score':>6}  {'index':>5}  document"]
+    for rank, doc in enumerate(ranked, start=1):
+        text = " ".join(doc.text.split())
+        text = text if len(text) <= 80 else text[:77] + "..."
+        mark = " [truncated]" if doc.truncated else ""
+        lines.append(f"{rank:>4}  {doc.score:6.3f}  {doc.index:>5}  {text}{mark}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        documents = args.doc if args.doc is not None else read_docs_file(args.docs_file)
+        if not documents:
+            raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
+        scorer = load_scorer(args.model, backend=args.backend, dtype=args.dtype, max_length=args.max_length)
+        ranked = scorer.rank(args.query, documents, args.instruction)
+    except RerankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        results = [{"index": d.index, "score": d.score, "truncated": d.truncated} for d in ranked]
+        payload = {"model": scorer.model, "backend": scorer.backend_name, "results": results}
+        print(json.dumps(payload, ensure_ascii=False))
+    else:
+        print(format_table(ranked, scorer.model, scorer.backend_name))
+    scorer.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
