@@ -101,6 +101,10 @@ class ScoreCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 @dataclass
 class Scorer:

@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 #: so 1 GiB holds ~ 9,000 tokens of Qwen3-0.6B in bf16 even at max length; override with
 #: RERANKER_VLLM_KV_CACHE_GIB.
 DEFAULT_CPU_KV_CACHE_GIB = 1.0
+CPU_PREFIX_BLOCK_SIZE = 32
 
 
 def configure_environment() -> None:
@@ -58,6 +59,11 @@ class VllmBackend(Backend):
             gib = float(os.environ.get("RERANKER_VLLM_KV_CACHE_GIB", DEFAULT_CPU_KV_CACHE_GIB))
             # vLLM's default (a fraction of the NUMA node's memory) fails to start on small VMs.
             engine_args["kv_cache_memory_bytes"] = int(gib * 1024**3)
+            if prefix_caching:
+                # Only whole blocks are shared. The CPU default (128 tokens) is longer than the
+                # shared system+instruction+query prefix of a typical request, so nothing would
+                # be reused; 32 is the smallest size the CPU attention kernel accepts.
+                engine_args["block_size"] = CPU_PREFIX_BLOCK_SIZE
         else:
             # A 0.6B reranker needs little; leave the GPU to other work.
             engine_args["gpu_memory_utilization"] = 0.3
