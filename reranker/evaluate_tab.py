@@ -1,0 +1,235 @@
+"""The "Evaluate" tab: keyword search vs keyword search + reranking on a labelled query set.
+
+``build_evaluate_tab`` only lays out widgets and wires one event; the tables and plots come
+from the plain functions below (tested without a browser), and the evaluation itself from
+:func:`reranker.evaluate.evaluate`.
+
+>>> with gr.Blocks() as demo:                                   # doctest: +SKIP
+...     with gr.Tab("Evaluate"):
+...         build_evaluate_tab(lambda: scorer)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from reranker.errors import InvalidInput, RerankError
+from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate, load_evaluation_set
+from reranker.knowledge_base import KnowledgeBase, LabelledQuery, bundled_bases, bundled_query_sets
+from reranker.scorer import Scorer
+
+METHOD = "Method"
+METRIC = "Metric"
+VALUE = "Value"
+BAR = "Bar"
+QUERIES = "In-scope queries"
+THRESHOLD = "Threshold"
+IN_SCOPE_FLAGGED = "In-scope wrongly flagged (%)"
+OUT_OF_SCOPE_CAUGHT = "Out-of-scope caught (%)"
+QUERY = "Query"
+EXPECTED = "Expected"
+GOT = "Got"
+RIGHT_RANK = "Right answer's rank"
+
+METHOD_LABELS = {"keyword": "Keyword only (BM25)", "rerank": "Keyword + rerank"}
+# Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
+BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHOD_LABELS]
+MAX_TOP_K = 100
+DECIMALS = 3
+
+
+def paired_query_set(base_name: str | None) -> str | None:
+    """The bundled query set written for this bundled FAQ base (``x_faq.csv`` -> ``x_queries.csv``).
+
+    >>> paired_query_set("English store FAQ (en_store_faq.csv)")
+    'English store test queries (en_store_queries.csv)'
+    """
+    base = bundled_bases().get(base_name or "")
+    if base is None:
+        return None
+    wanted = base.name.replace("_faq", "_queries")
+    return next((name for name, path in bundled_query_sets().items() if path.name == wanted), None)
+
+
+def choose_sources(
+    base_name: str | None, query_set_name: str | None, faq_upload: str | None, queries_upload: str | None
+) -> tuple[Path, Path]:
+    """The FAQ and queries files to use: an uploaded file replaces the bundled choice."""
+    faq = Path(faq_upload) if faq_upload else bundled_bases().get(base_name or "")
+    queries = Path(queries_upload) if queries_upload else bundled_query_sets().get(query_set_name or "")
+    if faq is None:
+        raise InvalidInput("Choose a bundled FAQ base or upload an FAQ CSV.")
+    if queries is None:
+        raise InvalidInput("Choose a bundled query set or upload a labelled queries CSV.")
+    return faq, queries
+
+
+def compare(
+    kb: KnowledgeBase,
+    queries: Sequence[LabelledQuery],
+    scorer: Scorer | None,
+    top_k: int = DEFAULT_TOP_K,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[EvaluationReport]:
+    """Keyword search alone, then (with a scorer) keyword search + reranking, on the same queries."""
+    reports = [evaluate(kb, queries, None, top_k)]
+    if scorer is not None:
+        reports.append(evaluate(kb, queries, scorer, top_k, progress=progress))
+    return reports
+
+
+def summary(reports: Sequence[EvaluationReport], top_k: int) -> str:
+    """One paragraph: how many queries, how often the right answer came first, and any caveat."""
+    first = reports[0]
+    metrics = first.metrics()
+    lines = [
+        f"{metrics['queries']} in-scope and {len(first.out_of_scope)} out-of-scope queries, "
+        f"top {top_k} keyword candidates."
+    ]
+    for report in reports:
+        in_scope = report.metrics()["queries"]
+        right = in_scope - len(report.misses())
+        lines.append(f"{METHOD_LABELS[report.method]}: right answer first for {right} of {in_scope}.")
+    if len(reports) == 1:
+        lines.append(
+            "The reranker is not loaded, so only keyword search was evaluated. Start the app "
+            "with a model to compare it with reranking."
+        )
+    lines.append(f"The misses below are those of {METHOD_LABELS[reports[-1].method].lower()}.")
+    return " ".join(lines)
+
+
+def metrics_table(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+    """One row per method: its metrics (rounded) and the number of in-scope queries."""
+    rows = []
+    for report in reports:
+        metrics = report.metrics()
+        row: dict[str, object] = {METHOD: METHOD_LABELS[report.method]}
+        row |= {name: _round(metrics[name]) for name in METRICS}
+        row[QUERIES] = metrics["queries"]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[METHOD, *METRICS, QUERIES])
+
+
+def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+    """Long format for the bar chart: one row per (method, metric), labelled in ``BAR``."""
+    rows = []
+    for report in reports:
+        metrics = report.metrics()
+        for name in METRICS:
+            rows.append(
+                {
+                    METHOD: METHOD_LABELS[report.method],
+                    METRIC: name,
+                    VALUE: _round(metrics[name]),
+                    BAR: f"{name} {report.method}",
+                }
+            )
+    return pd.DataFrame(rows, columns=[METHOD, METRIC, VALUE, BAR])
+
+
+def tradeoff(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+    """The threshold sweep as percentages, so BM25 and reranker thresholds share one plot.
+
+    Empty when the query set has no out-of-scope or no in-scope queries.
+    """
+    rows = []
+    for report in reports:
+        in_scope, out_of_scope = len(report.in_scope), len(report.out_of_scope)
+        if not in_scope or not out_of_scope:
+            continue
+        for point in report.threshold_sweep():
+            rows.append(
+                {
+                    METHOD: METHOD_LABELS[report.method],
+                    THRESHOLD: _round(point.threshold),
+                    IN_SCOPE_FLAGGED: round(100 * point.in_scope_flagged / in_scope, 1),
+                    OUT_OF_SCOPE_CAUGHT: round(100 * point.out_of_scope_flagged / out_of_scope, 1),
+                }
+            )
+    return pd.DataFrame(rows, columns=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT])
+
+
+def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
+    """Queries whose first answer was wrong: the expected ids, what came first, the right rank."""
+    rows = [
+        {
+            QUERY: miss.query,
+            EXPECTED: " | ".join(miss.expected),
+            GOT: f"{miss.got}: {kb.by_id(miss.got).question}" if miss.got else "nothing found",
+            RIGHT_RANK: str(miss.rank) if miss.rank else f"not in top {report.top_k}",
+        }
+        for miss in report.misses()
+    ]
+    return pd.DataFrame(rows, columns=[QUERY, EXPECTED, GOT, RIGHT_RANK])
+
+
+def build_evaluate_tab(get_scorer: Callable[[], Scorer | None]) -> None:
+    """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``)."""
+    bases, query_sets = bundled_bases(), bundled_query_sets()
+    first_base = next(iter(bases), None)
+
+    def run(
+        base_name: str | None,
+        query_set_name: str | None,
+        faq_upload: str | None,
+        queries_upload: str | None,
+        top_k: float,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
+    ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        try:
+            kb, queries = load_evaluation_set(
+                *choose_sources(base_name, query_set_name, faq_upload, queries_upload)
+            )
+            reports = compare(kb, queries, get_scorer(), int(top_k),
+                              lambda done, total: progress((done, total), desc="Reranking"))  # fmt: skip
+        except RerankError as exc:
+            raise gr.Error(str(exc)) from exc
+        return (
+            summary(reports, int(top_k)),
+            metrics_table(reports),
+            metric_bars(reports),
+            tradeoff(reports),
+            misses_table(reports[-1], kb),
+        )
+
+    def pair_query_set(base_name: str | None) -> gr.Dropdown:
+        paired = paired_query_set(base_name)
+        return gr.Dropdown(value=paired) if paired else gr.Dropdown()
+
+    gr.Markdown(
+        "Does reranking put the right answer first on **your** questions? Run a labelled query "
+        "set through keyword search alone and through keyword search + reranking."
+    )
+    with gr.Row():
+        base = gr.Dropdown(list(bases), value=first_base, label="FAQ base", elem_id="eval-base")
+        query_set = gr.Dropdown(list(query_sets), value=paired_query_set(first_base),
+                                label="Labelled queries", elem_id="eval-queries")  # fmt: skip
+    with gr.Accordion("…or upload your own CSVs", open=False), gr.Row():
+        faq_upload = gr.File(label="FAQ CSV (id, question, answer)", file_types=[".csv"], type="filepath")
+        queries_upload = gr.File(label="Labelled queries CSV (query, relevant_ids joined by |)",
+                                 file_types=[".csv"], type="filepath")  # fmt: skip
+    top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Candidates per query (keyword top K)")
+    button = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
+    note = gr.Markdown(elem_id="eval-summary")
+    metrics = gr.DataFrame(label="Metrics (recall@k: right answer in the top k)", interactive=False)
+    with gr.Row():
+        bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, sort=BAR_ORDER, y_lim=[0, 1], x_title="Metric and method",
+                          x_label_angle=-40, label="Metrics by method")  # fmt: skip
+        curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100],
+                            y_lim=[0, 100], tooltip=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT],
+                            label='"No confident answer" trade-off: each point is one threshold')  # fmt: skip
+    misses = gr.DataFrame(label="Queries where the right answer was not first", interactive=False, wrap=True)
+
+    base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
+                api_visibility="private")  # fmt: skip
+    button.click(run, [base, query_set, faq_upload, queries_upload, top_k],
+                 [note, metrics, bars, curve, misses], api_name="evaluate")  # fmt: skip
+
+
+def _round(value: float | int | None) -> float | None:
+    return None if value is None else round(float(value), DECIMALS)
