@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--backend", choices=BACKENDS, default="auto")
     score.add_argument("--dtype", choices=DTYPES, default=None)
     score.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
+    score.add_argument("--remote-url", default=None, help="vLLM server for --backend remote (env RERANKER_REMOTE_URL)")
     docs = score.add_mutually_exclusive_group(required=True)
     docs.add_argument("--doc", action="append", help="a document (repeat for more)")
     docs.add_argument(
@@ -79,18 +80,25 @@ def main(argv: list[str] | None = None) -> int:
         documents = args.doc if args.doc is not None else read_docs_file(args.docs_file)
         if not documents:
             raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
-        scorer = load_scorer(args.model, backend=args.backend, dtype=args.dtype, max_length=args.max_length)
+        scorer = load_scorer(
+            args.model, backend=args.backend, dtype=args.dtype, max_length=args.max_length, remote_url=args.remote_url
+        )
+    except RerankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
         ranked = scorer.rank(args.query, documents, args.instruction)
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        scorer.close()
     if args.json:
         results = [{"index": d.index, "score": d.score, "truncated": d.truncated} for d in ranked]
         payload = {"model": scorer.model, "backend": scorer.backend_name, "results": results}
         print(json.dumps(payload, ensure_ascii=False))
     else:
         print(format_table(ranked, scorer.model, scorer.backend_name))
-    scorer.close()
     return 0
 
 

@@ -31,6 +31,8 @@ import pandas as pd
 from reranker.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import, which floods every CLI's stderr.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "knowledge_base"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
