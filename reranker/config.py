@@ -1,0 +1,175 @@
+"""The app's settings: one frozen dataclass, its defaults read from ``RERANKER_*`` variables.
+
+Command-line flags override environment variables, which override the built-in defaults; this
+module is the one place where flags and variables map onto settings.
+
+>>> AppConfig(port=8080).port
+8080
+>>> parse_args(["--port", "9000", "--auth", "agent:s3cret"]).auth
+('agent', 's3cret')
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from reranker.errors import InvalidInput
+from reranker.model_source import DEFAULT_MODEL
+from reranker.prompt import DEFAULT_MAX_LENGTH, validate_max_length
+from reranker.scorer import BACKENDS, DTYPES
+
+ENV_PREFIX = "RERANKER_"
+T = TypeVar("T")
+
+
+def parse_auth(text: str) -> tuple[str, str]:
+    """``"user:password"`` -> ``("user", "password")``; the password may contain colons."""
+    user, colon, password = text.partition(":")
+    if not colon or not user.strip() or not password:
+        raise InvalidInput("Give credentials as user:password (for example --auth agent:s3cret).")
+    return user.strip(), password
+
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(text)
+
+
+def _env(name: str, default: T, convert: Callable[[str], T] = str) -> Callable[[], T]:  # type: ignore[assignment]
+    """A default factory: ``$RERANKER_<name>`` converted, or ``default`` when unset or empty."""
+
+    def read() -> T:
+        raw = os.environ.get(ENV_PREFIX + name, "")
+        if not raw.strip():
+            return default
+        try:
+            return convert(raw.strip())
+        except ValueError:
+            raise InvalidInput(f"{ENV_PREFIX}{name}={raw!r} is not a valid value.") from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"{ENV_PREFIX}{name}: {exc}") from None
+
+    return read
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppConfig:
+    """Settings of one running app. Every field can be set by flag or environment variable.
+
+    ``host`` defaults to 127.0.0.1 (this machine only); use 0.0.0.0 to serve the network.
+    ``max_candidates`` caps the candidates scored per request (pasted, or FAQ top K).
+    ``max_upload_mb`` caps uploaded CSV files. ``concurrency_limit`` requests run at once (the
+    engine itself scores one batch at a time); up to ``queue_size`` more wait in the queue.
+    """
+
+    host: str = field(default_factory=_env("HOST", "127.0.0.1"))
+    port: int = field(default_factory=_env("PORT", 7860, int))
+    share: bool = field(default_factory=_env("SHARE", False, _parse_bool))
+    auth: tuple[str, str] | None = field(default_factory=_env("AUTH", None, parse_auth), repr=False)
+    model: str = field(default_factory=_env("MODEL", DEFAULT_MODEL))
+    backend: str = field(default_factory=_env("BACKEND", "auto"))
+    remote_url: str | None = field(default_factory=_env("REMOTE_URL", None))
+    dtype: str | None = field(default_factory=_env("DTYPE", None))
+    max_length: int = field(default_factory=_env("MAX_LENGTH", DEFAULT_MAX_LENGTH, int))
+    kb: Path | None = field(default_factory=_env("KB", None, Path))
+    max_candidates: int = field(default_factory=_env("MAX_CANDIDATES", 500, int))
+    max_upload_mb: float = field(default_factory=_env("MAX_UPLOAD_MB", 5.0, float))
+    concurrency_limit: int = field(default_factory=_env("CONCURRENCY", 2, int))
+    queue_size: int = field(default_factory=_env("QUEUE_SIZE", 64, int))
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.port <= 65535:
+            raise InvalidInput(f"The port must be between 1 and 65535, got {self.port}.")
+        if self.backend not in BACKENDS:
+            raise InvalidInput(f"Unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}.")
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise InvalidInput(f"Unknown dtype {self.dtype!r}; choose one of: {', '.join(DTYPES)}.")
+        validate_max_length(self.max_length)
+        for name in ("max_candidates", "concurrency_limit", "queue_size"):
+            if getattr(self, name) < 1:
+                raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.max_upload_mb <= 0:
+            raise InvalidInput(f"max_upload_mb must be positive, got {self.max_upload_mb}.")
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Flags for ``python app.py``; a flag left out keeps the environment/default value."""
+    parser = argparse.ArgumentParser(
+        prog="app.py",
+        description="FAQ Rerank Desk: rank candidate answers to a customer's question.",
+        argument_default=argparse.SUPPRESS,
+    )
+
+    def add(flag: str, env: str, default: str, help_text: str, **kwargs: object) -> None:
+        parser.add_argument(flag, help=f"{help_text} (env {ENV_PREFIX}{env}; default {default})", **kwargs)
+
+    add("--host", "HOST", "127.0.0.1", "interface to listen on; 0.0.0.0 serves the whole network")
+    add("--port", "PORT", "7860", "port to listen on", type=int)
+    add(
+        "--share",
+        "SHARE",
+        "off",
+        "also create a public gradio.live link (use with --auth)",
+        action=argparse.BooleanOptionalAction,
+    )
+    add("--auth", "AUTH", "none", "require this login, given as user:password", metavar="USER:PASSWORD")
+    add("--model", "MODEL", DEFAULT_MODEL, "Hugging Face id or local directory of the reranker")
+    add("--backend", "BACKEND", "auto", "scoring engine", choices=BACKENDS)
+    add(
+        "--remote-url",
+        "REMOTE_URL",
+        "none",
+        "address of a `vllm serve` running the reranker, for --backend remote",
+        metavar="URL",
+        dest="remote_url",
+    )
+    add("--dtype", "DTYPE", "auto", "model weights precision", choices=DTYPES)
+    add(
+        "--max-length",
+        "MAX_LENGTH",
+        str(DEFAULT_MAX_LENGTH),
+        "tokens per (question, answer) pair",
+        type=int,
+        dest="max_length",
+    )
+    add("--kb", "KB", "the bundled samples", "FAQ CSV to offer first in the FAQ base tab", type=Path)
+    add(
+        "--max-candidates",
+        "MAX_CANDIDATES",
+        "500",
+        "candidates scored per request at most",
+        type=int,
+        dest="max_candidates",
+    )
+    add(
+        "--max-upload-mb", "MAX_UPLOAD_MB", "5", "largest CSV upload, in MB", type=float, dest="max_upload_mb"
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
+    """Flags (``sys.argv[1:]`` when ``argv`` is None) over environment over defaults.
+
+    Exits with status 2 and a message naming the problem when a value is invalid.
+    """
+    parser = build_parser()
+    given = vars(parser.parse_args(argv))
+    try:
+        if "auth" in given:
+            given["auth"] = parse_auth(given["auth"])
+        return AppConfig(**given)
+    except InvalidInput as exc:
+        parser.error(str(exc))

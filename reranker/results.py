@@ -1,0 +1,171 @@
+"""The ranked table: build it from scores, colour it, render it as safe HTML, export it as CSV.
+
+Candidate texts come from agents' pastes and uploaded files, so every text that reaches HTML
+goes through :func:`html.escape`; no markup from a candidate is ever rendered.
+
+>>> table = build_table(["Ships in 24h", "Reset your password"], [0.2, 0.91])
+>>> table[ANSWER].tolist(), table[SCORE].tolist()
+(['Reset your password', 'Ships in 24h'], [0.91, 0.2])
+>>> score_colour(1.0)
+'#4ade80'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from reranker.knowledge_base import FaqEntry
+
+ScoreKind = Literal["reranker", "keyword"]
+
+RANK = "Rank"
+SCORE = "Score"
+KEYWORD_SCORE = "Keyword score (BM25)"
+ANSWER = "Answer"
+FAQ_QUESTION = "FAQ question"
+FAQ_ID = "FAQ id"
+CATEGORY = "Category"
+TRUNCATED = "Truncated"
+SCORE_DECIMALS = 3
+
+# Red -> amber -> green (Tailwind's 400 shades). Each pill also sets its own dark text colour,
+# so it reads the same on light and dark themes (contrast >= 6:1 at every point of the scale).
+_LOW, _MID, _HIGH = (0xF8, 0x71, 0x71), (0xFB, 0xBF, 0x24), (0x4A, 0xDE, 0x80)
+PILL_TEXT = "#111827"
+EXPORT_PREFIX = "ranked-answers-"
+EXPORT_MAX_AGE_S = 15 * 60
+
+
+def score_column(kind: ScoreKind) -> str:
+    """The score column's header: keyword scores are never labelled as reranker scores."""
+    return SCORE if kind == "reranker" else KEYWORD_SCORE
+
+
+def build_table(
+    texts: Sequence[str],
+    scores: Sequence[float],
+    *,
+    entries: Sequence[FaqEntry] | None = None,
+    truncated: Sequence[bool] | None = None,
+    kind: ScoreKind = "reranker",
+) -> pd.DataFrame:
+    """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
+
+    Columns: Rank, Score (or "Keyword score (BM25)"), Answer; with ``entries`` also FAQ
+    question, FAQ id and Category; with reranker scores also Truncated (the answer was cut to
+    fit the model's max length).
+    """
+    if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
+        raise ValueError("texts, scores and entries must have the same length")
+    flags = list(truncated) if truncated is not None else [False] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+    columns: dict[str, list[object]] = {
+        RANK: list(range(1, len(texts) + 1)),
+        score_column(kind): [round(float(scores[i]), SCORE_DECIMALS) for i in order],
+        ANSWER: [texts[i] for i in order],
+    }
+    if entries is not None:
+        columns[FAQ_QUESTION] = [entries[i].question for i in order]
+        columns[FAQ_ID] = [entries[i].id for i in order]
+        columns[CATEGORY] = [entries[i].category for i in order]
+    if kind == "reranker":
+        columns[TRUNCATED] = [bool(flags[i]) for i in order]
+    return pd.DataFrame(columns)
+
+
+def score_colour(score: float) -> str:
+    """Background colour for a 0-1 score: red at 0, amber at 0.5, green at 1 (clamped)."""
+    if math.isnan(score):
+        raise ValueError("score is NaN")
+    value = min(1.0, max(0.0, score))
+    start, end, t = (_LOW, _MID, value * 2) if value < 0.5 else (_MID, _HIGH, value * 2 - 1)
+    return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(start, end))
+
+
+def render_table_html(table: pd.DataFrame) -> str:
+    """The ranked table as HTML; the best row is marked; every text cell is escaped.
+
+    Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
+    they are not probabilities.
+    """
+    kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
+    has_faq = FAQ_ID in table.columns
+    headers = ["#", score_column(kind), ANSWER] + ([FAQ_ID, CATEGORY] if has_faq else [])
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(_render_row(row, kind, has_faq) for row in table.to_dict("records"))
+    if not body:
+        body = f'<tr><td class="empty" colspan="{len(headers)}">No candidates to show.</td></tr>'
+    return (
+        f'<table class="rank-table" data-score-kind="{kind}">'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool) -> str:
+    rank = int(row[RANK])  # type: ignore[call-overload]
+    score = float(row[score_column(kind)])  # type: ignore[arg-type]
+    if kind == "reranker":
+        score_cell = (
+            f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
+            f"{score:.{SCORE_DECIMALS}f}</span>"
+        )
+    else:
+        score_cell = (
+            '<span class="keyword-score" title="Keyword (BM25) score: shared words, not a '
+            f'probability">{score:.{SCORE_DECIMALS}f}</span>'
+        )
+    answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
+    if row.get(TRUNCATED):
+        answer += '<div class="note">Cut to fit the model\'s max length before scoring.</div>'
+    if has_faq and row.get(FAQ_QUESTION):
+        answer = f'<div class="faq-question">{_escape(row[FAQ_QUESTION])}</div>' + answer
+    best = ' <span class="best-badge">Best</span>' if rank == 1 else ""
+    cells = [
+        f'<td class="rank">{rank}{best}</td>',
+        f'<td class="score">{score_cell}</td>',
+        f'<td class="text">{answer}</td>',
+    ]
+    if has_faq:
+        cells += [
+            f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
+            f'<td class="category">{_escape(row[CATEGORY])}</td>',
+        ]
+    row_class = "best" if rank == 1 else ""
+    return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
+
+
+def render_message(text: str, kind: Literal["ok", "warn", "info", "error"]) -> str:
+    """A banner (or status) box with escaped text; ``kind`` picks its colours."""
+    role = "alert" if kind in ("warn", "error") else "status"
+    return f'<div class="desk-message desk-{kind}" role="{role}">{_escape(text)}</div>'
+
+
+def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPORT_MAX_AGE_S) -> Path:
+    """Write ``table`` as a UTF-8 CSV (with BOM, so Excel shows Chinese) into ``directory``.
+
+    Earlier exports older than ``max_age_s`` are deleted first: the server hands each file to
+    the browser right after it is written, so old ones are never needed again.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - max_age_s
+    for old in directory.glob(f"{EXPORT_PREFIX}*.csv"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another request removed it first
+            continue
+    path = directory / f"{EXPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.csv"
+    table.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def _escape(value: object) -> str:
+    return html.escape(str(value), quote=True)

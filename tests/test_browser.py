@@ -1,0 +1,142 @@
+"""The app in a real browser (Debian chromium via Playwright): what an agent sees and clicks."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+import app
+from reranker.config import AppConfig
+from reranker.desk import Desk
+from reranker.knowledge_base import bundled_bases
+from reranker.presets import get_preset
+from reranker.ui import build_demo, export_dir
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parent.parent / "assets" / "screenshot.png"
+ZH_QUERY = "订单一直显示待发货怎么办？"
+ZH_CANDIDATES = [
+    "您购买的商品正在打包中，通常24小时内发出。",
+    "退货流程：进入‘我的订单’→点击‘申请退货’→等待审核。",
+    "促销活动期间订单量激增，发货时间可能延长至48小时。",
+]
+EN_QUERY = "how many days till my order gets here"
+EN_BASE = list(bundled_bases())[1]
+EVIL = [
+    "<script>window.__xss = 1</script>",
+    '<img src=x onerror="window.__xss = 1">',
+    "${window.__xss = 1}",
+]
+
+
+@pytest.fixture(scope="module")
+def app_url(hf_scorer):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = AppConfig(host="127.0.0.1", port=port)
+    demo = build_demo(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()), config)
+    url = app.launch(demo, config, block=False)
+    yield url
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app_url)
+    page.wait_for_selector("#query textarea")
+    yield page
+    page.close()
+
+
+def ranked_answers(page) -> list[str]:
+    page.wait_for_selector("#ranked-table table.rank-table")
+    return page.locator("#ranked-table tbody tr .answer").all_inner_texts()
+
+
+def test_pasted_answers_are_shown_in_the_scorers_order(page, hf_scorer):
+    page.fill("#query textarea", ZH_QUERY)
+    page.fill("#pasted textarea", "\n".join(ZH_CANDIDATES))
+    page.click("#rank-pasted")
+    expected = [d.text for d in hf_scorer.rank(ZH_QUERY, ZH_CANDIDATES)]
+    assert ranked_answers(page) == expected
+    assert page.input_value("#best-answer textarea") == expected[0]
+
+
+def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
+    page.fill("#query textarea", EN_QUERY)
+    page.get_by_role("tab", name="FAQ base").click()
+    page.click("#base input")
+    page.get_by_role("option", name=EN_BASE).click()
+    page.get_by_text("117 FAQ rows").wait_for()
+    page.click("#rank-faq")
+    kb = Desk(None, "unused", export_dir=export_dir(), bases=bundled_bases()).select_base(EN_BASE).kb
+    recalled = [hit.entry for hit in kb.search(EN_QUERY, top_k=20)]
+    ranked = hf_scorer.rank(EN_QUERY, [e.text for e in recalled])
+    assert ranked_answers(page) == [d.text for d in ranked]
+    assert page.locator("#ranked-table td.faq-id").all_inner_texts() == [recalled[d.index].id for d in ranked]
+
+
+def test_markup_in_candidates_is_shown_as_text_and_never_runs(page):
+    page.fill("#query textarea", "Where is my order?")
+    page.fill("#pasted textarea", "\n".join(EVIL))
+    page.click("#rank-pasted")
+    assert sorted(ranked_answers(page)) == sorted(EVIL)
+    assert page.locator("#ranked-table img, #ranked-table script").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
+def test_raising_the_threshold_turns_the_banner_into_a_hand_off(page):
+    page.fill("#query textarea", ZH_QUERY)
+    page.fill("#pasted textarea", "\n".join(ZH_CANDIDATES))
+    page.click("#rank-pasted")
+    ranked_answers(page)
+    page.fill("#threshold input[type=number]", "1")
+    page.press("#threshold input[type=number]", "Enter")
+    page.get_by_text("No confident answer").wait_for()
+    assert "human agent" in page.inner_text("#banner")
+
+
+def test_screenshot_of_a_ranked_example(page, hf_scorer):
+    query = "I was charged twice for the same order"
+    candidates = [
+        "You can change your card under Account > Wallet at any time.",
+        "A second charge is usually a pending authorisation; it drops off within 3-5 business days. "
+        "If both charges post, contact us and we refund the duplicate the same day.",
+        "Standard shipping is free on orders over $50.",
+    ]
+    page.fill("#query textarea", query)
+    page.fill("#pasted textarea", "\n".join(candidates))
+    page.click("#rank-pasted")
+    assert ranked_answers(page) == [d.text for d in hf_scorer.rank(query, candidates)]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)  # let the progress overlay fade out
+    page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_clicking_an_example_fills_in_question_preset_and_answers(page):
+    page.get_by_text("I was charged twice for the same order (en)").click()
+    page.wait_for_function("document.querySelector('#pasted textarea').value.includes('authorisation')")
+    assert page.input_value("#query textarea") == "I was charged twice for the same order"
+    assert page.input_value("#preset input") == get_preset("finance").label
