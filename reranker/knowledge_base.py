@@ -256,7 +256,7 @@ def load_faq(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) 
         )
     if not entries:
         raise InvalidInput(f"{name} has no row with a question or an answer.")
-    logger.info("Loaded %d FAQ entries from %s (%d empty rows skipped)", len(entries), name, skipped)
+    logger.info("Loaded %d FAQ entries (%s; %d empty rows skipped)", len(entries), name.lower(), skipped)
     return KnowledgeBase(entries, skipped_rows=skipped)
 
 
