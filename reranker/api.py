@@ -1,0 +1,303 @@
+"""The REST API: ``POST /v1/rerank`` (Cohere/Jina-compatible shape) and ``GET /health``.
+
+:func:`create_api` returns a FastAPI app with both routes and OpenAPI docs at ``/docs``;
+:mod:`reranker.server` puts the Gradio UI next to it. The scorer comes from a callable, so the
+API can start (and say "degraded") before or without a model.
+
+>>> api = create_api(lambda: scorer, api_key="s3cret")                                # doctest: +SKIP
+>>> TestClient(api).post("/v1/rerank", json=body, headers=bearer).json()["results"][0]  # doctest: +SKIP
+{'index': 1, 'relevance_score': 0.93..., 'document': {'text': 'It ships within 24 hours.'}}
+
+Every error of these routes is ``{"error": "<what to fix>"}``: 422 when the body does not match
+the schema (invalid JSON, wrong types, missing fields, ``top_n`` < 1), 400 when it does but
+cannot be used (empty query, no documents, over a limit, another model), 401 for a missing or
+wrong API key, 503 when the model is not loaded or the engine fails. The translation lives in
+the routes' own class, so it holds in whichever FastAPI app the routes end up in.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
+from starlette.exceptions import HTTPException
+
+from reranker.errors import InvalidInput, ModelUnavailable, RerankError
+from reranker.scorer import Scorer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_DOCUMENTS = 1000
+DEFAULT_MAX_DOCUMENT_CHARS = 100_000
+EXAMPLE_BODY = '{"query": "Where is my order?", "documents": ["It ships within 24 hours."]}'
+
+
+class DocumentObject(BaseModel):
+    """A document given as an object; fields other than ``text`` are ignored."""
+
+    text: str
+
+
+def _one_document(value: object, handler: ValidatorFunctionWrapHandler) -> str | DocumentObject:
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("document", 'must be a string or an object with a "text" string') from None
+
+
+Document = Annotated[str | DocumentObject, WrapValidator(_one_document)]
+
+
+class RerankRequest(BaseModel):
+    """Fields other than these (e.g. Cohere's ``max_chunks_per_doc``) are ignored."""
+
+    query: str = Field(description="The question to rank the documents for.")
+    documents: list[Document] = Field(description="Candidate texts, as strings or {text} objects.")
+    top_n: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+        default=None, description="Return only the best N results (default: all)."
+    )
+    instruction: str | None = Field(
+        default=None, description="Task instruction for the reranker (default: the model card's)."
+    )
+    return_documents: Annotated[bool, Field(strict=True)] = Field(
+        default=True, description="Echo each document's text in its result."
+    )
+    model: str | None = Field(
+        default=None, description="Optional; must name the loaded model (its id or basename)."
+    )
+
+    def texts(self) -> list[str]:
+        return [doc if isinstance(doc, str) else doc.text for doc in self.documents]
+
+
+class RerankResult(BaseModel):
+    index: int = Field(description="Position of the document in the request.")
+    relevance_score: float = Field(description='P("yes"): the probability that the document answers.')
+    document: DocumentObject | None = None
+
+
+class RerankMeta(BaseModel):
+    backend: str
+    truncated: list[int] = Field(description="Indices of documents cut to fit the model's max length.")
+    elapsed_ms: float
+
+
+class RerankResponse(BaseModel):
+    model: str
+    results: list[RerankResult] = Field(description="Highest relevance_score first; ties by index.")
+    meta: RerankMeta
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    model_loaded: bool
+    backend: str | None
+    model: str | None
+    error: str | None
+
+
+class ErrorResponse(BaseModel):
+    error: str = Field(description="What went wrong and what to change.")
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in {
+        400: "Well-formed but unusable request",
+        401: "Missing or wrong API key",
+        422: "Body does not match the schema",
+        503: "Model not loaded, or the engine failed",
+    }.items()
+}
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name
+
+
+_PHRASES = {
+    "missing": "is required",
+    "string_type": "must be a string",
+    "list_type": "must be a list",
+    "int_type": "must be an integer",
+    "bool_type": "must be true or false",
+}
+
+
+def describe_validation_error(exc: RequestValidationError) -> str:
+    """One readable sentence per problem, e.g. ``documents[2]: must be a string or …``."""
+    sentences = []
+    for error in exc.errors():
+        where = tuple(error["loc"][1:]) if error["loc"][:1] == ("body",) else tuple(error["loc"])
+        if error["type"] == "json_invalid":
+            detail = error.get("ctx", {}).get("error", "")
+            sentences.append(
+                f"The request body is not valid JSON ({detail}). Send an object like {EXAMPLE_BODY}."
+            )
+        elif not where or isinstance(error.get("input"), bytes):
+            sentences.append(
+                f"The request body must be a JSON object like {EXAMPLE_BODY}, sent with "
+                "Content-Type: application/json."
+            )
+        elif error["type"] == "greater_than_equal":
+            sentences.append(f"{_field_name(where)}: must be at least {error['ctx']['ge']}.")
+        else:
+            phrase = _PHRASES.get(error["type"], error["msg"])
+            sentences.append(f"{_field_name(where)}: {phrase}.")
+    return " ".join(dict.fromkeys(sentences))
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class JSONErrorRoute(APIRoute):
+    """A route whose errors are ``{"error": "..."}`` with a 4xx/503 status, in any app."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                return _error(422, describe_validation_error(exc))
+            except HTTPException as exc:
+                return _error(exc.status_code, str(exc.detail), exc.headers)
+            except InvalidInput as exc:
+                return _error(400, str(exc))
+            except RerankError as exc:
+                logger.warning("%s %s failed: %s", request.method, request.url.path, exc)
+                return _error(503, str(exc))
+
+        return handle
+
+
+_BEARER = HTTPBearer(auto_error=False, description="The key the server was started with (--api-key).")
+
+
+def _bearer_check(api_key: str) -> Callable[[HTTPAuthorizationCredentials | None], None]:
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> None:
+        if credentials is None:
+            raise HTTPException(
+                401, "This API needs a key: send the header Authorization: Bearer <key>.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
+        if not secrets.compare_digest(credentials.credentials.encode(), api_key.encode()):
+            raise HTTPException(
+                401, "The API key is wrong: send the key the server was started with.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )  # fmt: skip
+
+    return check
+
+
+def _basename(model: str) -> str:
+    return model.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def check_request(request: RerankRequest, max_documents: int, max_document_chars: int) -> None:
+    """Raise :class:`InvalidInput` for a request that matches the schema but cannot be scored."""
+    if not request.query.strip():
+        raise InvalidInput("query is empty: send the question to rank the documents for.")
+    if not request.documents:
+        raise InvalidInput("documents is empty: send at least one document to rank.")
+    if len(request.documents) > max_documents:
+        raise InvalidInput(
+            f"Too many documents: {len(request.documents)} given, at most {max_documents} per "
+            "request. Split them over several requests."
+        )
+    fields = {"query": request.query, "instruction": request.instruction or ""}
+    fields.update({f"documents[{i}]": text for i, text in enumerate(request.texts())})
+    for name, text in fields.items():
+        if len(text) > max_document_chars:
+            raise InvalidInput(
+                f"{name} has {len(text):,} characters; the limit is {max_document_chars:,}. "
+                "Shorten it or split it into several documents."
+            )
+
+
+def check_model(requested: str | None, loaded: str) -> None:
+    """Accept no model, the loaded model's id, or any id with the same basename."""
+    if requested is not None and _basename(requested) != _basename(loaded):
+        raise InvalidInput(
+            f"This server runs {loaded!r}, not {requested!r}: leave out model or send {loaded!r}."
+        )
+
+
+def create_api(get_scorer: Callable[[], Scorer | None], *, api_key: str | None = None,
+               max_documents: int = DEFAULT_MAX_DOCUMENTS,
+               max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
+               load_error: str | None = None) -> FastAPI:  # fmt: skip
+    """A FastAPI app with ``POST /v1/rerank``, ``GET /health`` and docs at ``/docs``.
+
+    ``get_scorer`` returns the loaded :class:`Scorer`, or None while there is none (rerank then
+    answers 503 with ``load_error``); it is called on the event loop, so it must not block.
+    ``api_key``: when set, ``/v1/rerank`` needs ``Authorization: Bearer <api_key>``.
+    ``max_documents`` per request; ``max_document_chars`` per document, query and instruction.
+    """
+    router = APIRouter(route_class=JSONErrorRoute)
+    auth = [Depends(_bearer_check(api_key))] if api_key else []
+    not_loaded = load_error or "The reranker model is not loaded yet; try again in a minute."
+
+    def loaded_scorer() -> Scorer:
+        scorer = get_scorer()
+        if scorer is None:
+            raise ModelUnavailable(not_loaded)
+        return scorer
+
+    @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True,
+                 dependencies=auth, responses=ERROR_RESPONSES,
+                 summary="Rank documents by relevance to a query")  # fmt: skip
+    def rerank(request: RerankRequest) -> RerankResponse:
+        # A sync route: FastAPI runs it in its threadpool, so scoring never blocks the event loop.
+        check_request(request, max_documents, max_document_chars)
+        scorer = loaded_scorer()
+        check_model(request.model, scorer.model)
+        result = scorer.score_detailed(request.query, request.texts(), request.instruction)
+        ranked = sorted(result.documents, key=lambda d: (-d.score, d.index))[: request.top_n]
+        return RerankResponse(
+            model=scorer.model,
+            results=[
+                RerankResult(
+                    index=d.index,
+                    relevance_score=d.score,
+                    document=DocumentObject(text=d.text) if request.return_documents else None,
+                )
+                for d in ranked
+            ],
+            meta=RerankMeta(
+                backend=scorer.backend_name, truncated=result.truncated, elapsed_ms=result.elapsed_s * 1000
+            ),
+        )
+
+    @router.get("/health", response_model=HealthResponse, summary="Is the model loaded?",
+                responses={503: {"model": HealthResponse, "description": "Degraded: no model"}})  # fmt: skip
+    async def health() -> JSONResponse:
+        scorer = get_scorer()
+        if scorer is None:
+            degraded = HealthResponse(status="degraded", model_loaded=False, backend=None, model=None,
+                                      error=not_loaded)  # fmt: skip
+            return JSONResponse(degraded.model_dump(), status_code=503)
+        ok = HealthResponse(status="ok", model_loaded=True, backend=scorer.backend_name, model=scorer.model,
+                            error=None)  # fmt: skip
+        return JSONResponse(ok.model_dump())
+
+    api = FastAPI(
+        title="FAQ Rerank Desk API",
+        description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',
+    )
+    api.include_router(router)
+    return api

