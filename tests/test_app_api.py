@@ -40,7 +40,7 @@ def free_port() -> int:
 def serve(desk: Desk, **settings):
     config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
     demo = build_demo(desk, config)
-    url = app.launch(demo, config, block=False)
+    url = app.launch(demo, config, api=app.create_rest_api(desk, config), block=False)
     return demo, url
 
 
@@ -231,3 +231,29 @@ def test_the_stylesheet_ships_with_the_app():
     from reranker.ui import CSS_PATHS
 
     assert all(Path(p).is_file() for p in CSS_PATHS)
+
+
+def test_rest_api_shares_the_port_and_the_scores_of_the_ui(client, hf_scorer):
+    import httpx
+
+    docs = [
+        "您购买的商品正在打包中，通常24小时内发出。",
+        "Orders ship within 24 hours.",
+        "退货流程：进入‘我的订单’。",
+    ]
+    response = httpx.post(
+        f"{client.src}v1/rerank", json={"query": "订单一直显示待发货怎么办？", "documents": docs}, timeout=60
+    )
+    assert response.status_code == 200
+    results = response.json()["results"]
+    expected = hf_scorer.score("订单一直显示待发货怎么办？", docs)
+    assert [r["index"] for r in results] == sorted(range(3), key=lambda i: -expected[i])
+    assert httpx.get(f"{client.src}health", timeout=10).json()["model_loaded"] is True
+
+
+def test_rest_api_of_a_keyword_only_app_answers_503_with_the_reason(keyword_app):
+    import httpx
+
+    response = httpx.post(f"{keyword_app}v1/rerank", json={"query": "q", "documents": ["d"]}, timeout=10)
+    assert response.status_code == 503
+    assert "Model not found" in response.json()["error"]
