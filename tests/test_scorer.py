@@ -168,3 +168,23 @@ def test_directory_of_another_model_is_refused(tmp_path):
 def test_unknown_backend_lists_the_allowed_ones(tiny_model_dir):
     with pytest.raises(InvalidInput, match="auto, vllm, transformers"):
         load_scorer(tiny_model_dir, backend="onnx")  # type: ignore[arg-type]
+
+
+def test_transformers_shared_prefix_path_equals_scoring_each_prompt_whole(tiny_model_dir):
+    scorer = load_scorer(tiny_model_dir, backend="transformers", dtype="float32", cache_size=0)
+    encoded = scorer.encoder.encode("Where is my order?", DOCS_EN + DOCS_ZH + [LONG_DOC])
+    prompts = [e.token_ids for e in encoded]
+    assert hf_backend.longest_common_prefix(prompts) > 50  # system prompt + instruction + query
+    shared = scorer.backend.score_token_ids(prompts)
+    whole = [scorer.backend.score_token_ids([p])[0] for p in prompts]  # one prompt: no prefix reuse
+    assert max(abs(a - b) for a, b in zip(shared, whole)) <= 1e-4
+
+
+def test_vllm_prefix_cache_hits_leave_scores_unchanged(tiny_model_dir, vllm_scorer):
+    query = "My parcel is late, what happened?"
+    first = vllm_scorer.score(query, DOCS_EN)  # fills vLLM's prefix cache for this query
+    cached_before = vllm_scorer.backend.cached_tokens
+    again = vllm_scorer.score(query, DOCS_ZH + DOCS_MIXED)  # new documents, cached prefix
+    assert vllm_scorer.backend.cached_tokens - cached_before >= 32 * len(DOCS_ZH + DOCS_MIXED)
+    reference = model_card_scores(tiny_model_dir, [query] * 10, DOCS_EN + DOCS_ZH + DOCS_MIXED)
+    assert max(abs(a - b) for a, b in zip(first + again, reference)) <= 1e-4

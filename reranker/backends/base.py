@@ -16,6 +16,9 @@ class Backend(ABC):
     name: str = "?"
     #: Human-readable engine details for status lines, e.g. "bfloat16, 2 threads".
     description: str = ""
+    #: Whether ``score_token_ids`` may run in several threads at once. In-process engines
+    #: (vLLM's ``LLM``, a torch model) may not; the scorer serialises their calls.
+    thread_safe: bool = False
 
     @abstractmethod
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:

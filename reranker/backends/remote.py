@@ -22,17 +22,14 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from reranker.backends.base import Backend
+from reranker.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
 
 logger = logging.getLogger(__name__)
 
 #: What ``vllm serve --hf-overrides`` needs to serve the original checkpoint as a classifier
-#: whose single probability is the model card's P("yes") (see reranker/backends/vllm.py).
-SERVE_HF_OVERRIDES = {
-    "architectures": ["Qwen3ForSequenceClassification"],
-    "classifier_from_token": ["no", "yes"],
-    "is_original_qwen3_reranker": True,
-}
+#: whose single probability is the model card's P("yes"): the in-process engine's overrides.
+SERVE_HF_OVERRIDES = QWEN3_RERANKER_HF_OVERRIDES
 CONNECT_TIMEOUT_S = 5.0
 #: Seconds before the first retry of a failed connection; doubled for each further one.
 BACKOFF_S = 0.5
@@ -79,6 +76,7 @@ class RemoteBackend(Backend):
     """Scores prompt token ids on a running ``vllm serve`` (see :func:`serve_command`)."""
 
     name = "remote"
+    thread_safe = True  # an HTTP client: concurrent requests are the server's to batch
 
     def __init__(self, url: str, model: str, *, timeout_s: float = 60, retries: int = 2) -> None:
         self.url = normalise_url(url)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from reranker.backends.base import Backend
 from reranker.backends.dtypes import resolve_torch_dtype
+from reranker.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
@@ -92,17 +93,12 @@ class VllmBackend(Backend):
             dtype=resolved_dtype,
             max_model_len=max_length,
             enable_prefix_caching=prefix_caching,
-            hf_overrides={
-                # Load the causal LM as a one-label classifier...
-                "architectures": ["Qwen3ForSequenceClassification"],
-                # ...whose weight is lm_head[yes] - lm_head[no], so sigmoid(logit) equals
-                # softmax(no, yes)[yes]: exactly the model card's score.
-                "classifier_from_token": ["no", "yes"],
-                # Tells vLLM this is the original checkpoint (no classifier head of its own).
-                "is_original_qwen3_reranker": True,
-            },
+            hf_overrides=QWEN3_RERANKER_HF_OVERRIDES,
             **engine_args,
         )
+        #: Prompt tokens scored, and how many of them came from the prefix cache.
+        self.prompt_tokens = 0
+        self.cached_tokens = 0
         model_config = self.llm.llm_engine.vllm_config.model_config
         device = "cuda" if on_gpu else "cpu"
         self.description = (
@@ -114,4 +110,6 @@ class VllmBackend(Backend):
         from vllm.inputs import TokensPrompt
 
         outputs = self.llm.classify([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False)
+        self.prompt_tokens += sum(len(p) for p in prompts)
+        self.cached_tokens += sum(out.num_cached_tokens or 0 for out in outputs)
         return [float(out.outputs.probs[0]) for out in outputs]
