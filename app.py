@@ -61,10 +61,15 @@ def create_desk(config: AppConfig) -> Desk:
 
 
 def serving_options(config: AppConfig) -> dict[str, Any]:
-    """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI."""
+    """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI.
+
+    ``show_error=False``: an unexpected exception reaches the page as a bare "Error", never its
+    text (``gr.mount_gradio_app`` would show it by default); user errors (``gr.Error``) still show.
+    """
     return dict(
         auth=config.auth,
         max_file_size=config.max_upload_bytes,
+        show_error=False,
         theme=THEME,
         css_paths=CSS_PATHS,
         footer_links=["api", "settings"],
@@ -99,6 +104,7 @@ def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, bl
         share=config.share,
         prevent_thread_lock=True,
         quiet=True,
+        state_session_capacity=config.max_sessions,
         **serving_options(config),
     )
     if api is not None:

@@ -11,13 +11,15 @@ API can start (and say "degraded") before or without a model.
 Every error of these routes is ``{"error": "<what to fix>"}``: 422 when the body does not match
 the schema (invalid JSON, wrong types, missing fields, ``top_n`` < 1), 400 when it does but
 cannot be used (empty query, no documents, over a limit, another model), 401 for a missing or
-wrong API key, 503 when the model is not loaded or the engine fails. The translation lives in
-the routes' own class, so it holds in whichever FastAPI app the routes end up in.
+wrong API key, 503 when the model is not loaded or the engine fails, and 500 (logged with its
+traceback on the server, never sent) for a bug. The translation lives in the routes' own class,
+so it holds in whichever FastAPI app the routes end up in.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
@@ -35,10 +37,15 @@ from reranker.errors import InvalidInput, ModelUnavailable, RerankError
 from reranker.scorer import Scorer
 
 logger = logging.getLogger(__name__)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 DEFAULT_MAX_DOCUMENTS = 1000
 DEFAULT_MAX_DOCUMENT_CHARS = 100_000
 EXAMPLE_BODY = '{"query": "Where is my order?", "documents": ["It ships within 24 hours."]}'
+INTERNAL_ERROR = (
+    "The server failed while answering this request; the details are in its log. "
+    "Try again, and report it if it keeps happening."
+)
 
 
 class DocumentObject(BaseModel):
@@ -115,6 +122,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         400: "Well-formed but unusable request",
         401: "Missing or wrong API key",
         422: "Body does not match the schema",
+        500: "A bug in the server (details in its log, not in the response)",
         503: "Model not loaded, or the engine failed",
     }.items()
 }
@@ -181,6 +189,9 @@ class JSONErrorRoute(APIRoute):
             except RerankError as exc:
                 logger.warning("%s %s failed: %s", request.method, request.url.path, exc)
                 return _error(503, str(exc))
+            except Exception:  # the edge: the traceback goes to the log, the caller gets JSON
+                logger.exception("%s %s failed unexpectedly", request.method, request.url.path)
+                return _error(500, INTERNAL_ERROR)
 
         return handle
 
@@ -226,6 +237,11 @@ def check_request(request: RerankRequest, max_documents: int, max_document_chars
             raise InvalidInput(
                 f"{name} has {len(text):,} characters; the limit is {max_document_chars:,}. "
                 "Shorten it or split it into several documents."
+            )
+        if not text.isascii() and _SURROGATE.search(text):
+            raise InvalidInput(
+                f"{name} contains half of a UTF-16 surrogate pair (an escape like \\ud83d without "
+                "its partner), which is not text. Send valid UTF-8; an emoji was probably cut in half."
             )
 
 

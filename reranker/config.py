@@ -69,6 +69,8 @@ class AppConfig:
     ``max_candidates`` caps the candidates scored per request (pasted, or FAQ top K).
     ``max_upload_mb`` caps uploaded CSV files. ``concurrency_limit`` requests run at once (the
     engine itself scores one batch at a time); up to ``queue_size`` more wait in the queue.
+    Gradio keeps the last inputs and outputs of each session (browser tab, or API call) in
+    memory; ``max_sessions`` caps how many, dropping the least recently active first.
     """
 
     host: str = field(default_factory=_env("HOST", "127.0.0.1"))
@@ -86,6 +88,7 @@ class AppConfig:
     max_upload_mb: float = field(default_factory=_env("MAX_UPLOAD_MB", 5.0, float))
     concurrency_limit: int = field(default_factory=_env("CONCURRENCY", 2, int))
     queue_size: int = field(default_factory=_env("QUEUE_SIZE", 64, int))
+    max_sessions: int = field(default_factory=_env("MAX_SESSIONS", 1000, int))
 
     def __post_init__(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -95,7 +98,7 @@ class AppConfig:
         if self.dtype is not None and self.dtype not in DTYPES:
             raise InvalidInput(f"Unknown dtype {self.dtype!r}; choose one of: {', '.join(DTYPES)}.")
         validate_max_length(self.max_length)
-        for name in ("max_candidates", "concurrency_limit", "queue_size"):
+        for name in ("max_candidates", "concurrency_limit", "queue_size", "max_sessions"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.max_upload_mb <= 0:

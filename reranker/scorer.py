@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import os
 import threading
@@ -71,15 +73,19 @@ class ScoreResult:
 
 
 class ScoreCache:
-    """A bounded LRU of (instruction, query, document) -> (score, truncated); thread-safe."""
+    """A bounded LRU of (instruction, query, document) -> (score, truncated); thread-safe.
+
+    Keys are 16-byte hashes (:func:`cache_keys`), so the cache holds no texts: its memory is
+    bounded by ``max_entries`` whatever the size of the documents.
+    """
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_SIZE) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str, str], tuple[float, bool]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
-    def get(self, key: tuple[str, str, str]) -> tuple[float, bool] | None:
+    def get(self, key: bytes) -> tuple[float, bool] | None:
         with self._lock:
             value = self._entries.get(key)
             if value is None:
@@ -89,7 +95,7 @@ class ScoreCache:
             self.stats.hits += 1
             return value
 
-    def put(self, key: tuple[str, str, str], value: tuple[float, bool]) -> None:
+    def put(self, key: bytes, value: tuple[float, bool]) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
@@ -158,15 +164,18 @@ class Scorer:
         if isinstance(documents, str) or any(not isinstance(d, str) for d in documents):
             raise InvalidInput("Candidates must be a list of texts.")
         instruction = resolve_instruction(instruction)
-        keys = [(instruction, query, doc) for doc in documents]
+        keys = cache_keys(instruction, query, documents)
         found = [self.cache.get(key) for key in keys]
         hits = sum(hit is not None for hit in found)
-        missing = sorted({key for key, hit in zip(keys, found) if hit is None}, key=keys.index)
+        missing: dict[bytes, str] = {}  # key -> document, each once, in input order
+        for key, doc, hit in zip(keys, documents, found):
+            if hit is None:
+                missing.setdefault(key, doc)
         if missing:
-            computed = self._compute(query, [key[2] for key in missing], instruction)
-            for key, value in zip(missing, computed):
-                self.cache.put(key, value)
+            computed = self._compute(query, list(missing.values()), instruction)
             fresh = dict(zip(missing, computed))
+            for key, value in fresh.items():
+                self.cache.put(key, value)
             found = [hit if hit is not None else fresh[key] for key, hit in zip(keys, found)]
         results = [
             RankedDocument(index=i, score=score, text=doc, truncated=truncated)
@@ -176,7 +185,7 @@ class Scorer:
 
     def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool]]:
         encoded = self.encoder.encode(query, documents, instruction)
-        with self._lock:
+        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
             try:
                 scores = self.backend.score_token_ids([e.token_ids for e in encoded])
             except (RuntimeError, ValueError, MemoryError) as exc:
@@ -193,6 +202,33 @@ class Scorer:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def cache_keys(instruction: str, query: str, documents: Sequence[str]) -> list[bytes]:
+    """One 16-byte BLAKE2b key per document for the score cache.
+
+    Raises ``InvalidInput`` for text that is not valid Unicode (an unpaired UTF-16 surrogate,
+    which JSON can carry as ``"\\ud83d"``): no tokenizer can encode it.
+    """
+    head = hashlib.blake2b(digest_size=16)
+    for part in (_utf8(instruction, "The instruction"), _utf8(query, "The question")):
+        head.update(len(part).to_bytes(8, "little") + part)
+    keys = []
+    for number, doc in enumerate(documents, start=1):
+        key = head.copy()
+        key.update(_utf8(doc, f"Candidate {number}"))
+        keys.append(key.digest())
+    return keys
+
+
+def _utf8(text: str, what: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(
+            f"{what} contains U+{ord(text[exc.start]):04X}, half of a UTF-16 surrogate pair, which "
+            "is not valid text. Send it as valid UTF-8 (an emoji was probably cut in half)."
+        ) from None
 
 
 def _vllm_importable() -> tuple[bool, str]:

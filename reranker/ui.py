@@ -19,11 +19,11 @@ from gradio.utils import get_upload_folder
 
 from reranker.candidates import SplitMode
 from reranker.config import AppConfig
-from reranker.desk import DEFAULT_THRESHOLD, DEFAULT_TOP_K, Desk, DeskResult
+from reranker.desk import DEFAULT_THRESHOLD, DEFAULT_TOP_K, Desk, DeskResult, assess, check_threshold
 from reranker.errors import RerankError
 from reranker.evaluate_tab import build_evaluate_tab
 from reranker.presets import DEFAULT_PRESET, get_preset, instruction_for, preset_choices
-from reranker.results import render_message
+from reranker.results import ScoreKind, render_message
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -109,14 +109,18 @@ def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
 
 
 def result_outputs(result: DeskResult) -> tuple[Any, ...]:
-    """Widget values for a ranking: banner, best answer, table, status, CSV, state."""
+    """Widget values for a ranking: banner, best answer, table, status, CSV, state.
+
+    The state is only what re-judging the banner needs, (best score, score kind): Gradio keeps
+    every session's state in memory (up to ``AppConfig.max_sessions`` of them), so no table.
+    """
     return (
         render_message(result.banner.text, result.banner.kind),
         result.best_answer,
         result.table_html,
         render_message(f"{result.summary}\n{result.status}", "info"),
         str(result.csv_path),
-        result,
+        (result.best_score, result.kind),
     )
 
 
@@ -169,11 +173,12 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
             return render_message(str(exc), "error")
 
     @user_errors
-    def rejudge(result: DeskResult | None, threshold: float) -> str:
-        if result is None:
+    def rejudge(last: tuple[float | None, ScoreKind] | None, threshold: float) -> str:
+        if last is None:
             return ""
-        judged = result.with_threshold(threshold)
-        return render_message(judged.banner.text, judged.banner.kind)
+        best_score, kind = last
+        banner = assess(best_score, check_threshold(threshold), kind)
+        return render_message(banner.text, banner.kind)
 
     def enable_download() -> gr.DownloadButton:
         return gr.DownloadButton(interactive=True)

@@ -129,20 +129,23 @@ def test_server_refuses_uploads_over_the_size_limit(keyword_app):
 def test_share_without_internet_warns_and_keeps_serving_locally(caplog, tmp_path):
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
     with caplog.at_level(logging.WARNING, logger="reranker.app"):
-        demo, url = serve(desk, share=True, auth=("agent", "s3cret"))
+        demo, url = serve(desk, share=True, auth=("agent", "s3cret"), api_key="k3y")
     try:
         assert httpx.get(url).status_code == 200
         assert demo.share_url or "Could not create the public share link" in caplog.text
+        assert "anyone who has the public link" not in caplog.text  # the UI is behind --auth
+        assert "is open to anyone" not in caplog.text  # the REST API is behind --api-key
     finally:
         demo.close()
 
 
-def test_share_without_auth_warns_that_anyone_with_the_link_can_use_it(caplog, tmp_path):
+def test_share_without_auth_or_api_key_warns_that_anyone_with_the_link_can_use_both(caplog, tmp_path):
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
     with caplog.at_level(logging.WARNING, logger="reranker.app"):
         demo, _ = serve(desk, share=True)
     demo.close()
     assert "anyone who has the public link can use this app" in caplog.text
+    assert "The REST API (/v1/rerank) is open to anyone who can reach this server" in caplog.text
 
 
 def test_defaults_are_safe_and_documented(monkeypatch):

@@ -106,6 +106,26 @@ def test_markup_in_candidates_is_shown_as_text_and_never_runs(page):
     assert page.evaluate("window.__xss") is None
 
 
+def test_markup_in_uploaded_csv_cells_is_shown_as_text_and_never_runs(page, tmp_path):
+    upload = tmp_path / "evil_faq.csv"
+    upload.write_text(
+        "id,question,answer,category\n"
+        '"<img src=x onerror=""window.__xss = 1"">","How long does shipping take? <script>window.__xss = 1</script>",'
+        '"<svg onload=""window.__xss = 1""> 3-5 days","<b>VIP</b>"\n',
+        encoding="utf-8",
+    )
+    page.fill("#query textarea", "how long does shipping take")
+    page.get_by_role("tab", name="FAQ base").click()
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.get_by_text("evil_faq.csv (uploaded): 1 FAQ rows").wait_for()
+    page.click("#rank-faq")
+    assert ranked_answers(page) == ['<svg onload="window.__xss = 1"> 3-5 days']
+    assert page.inner_text("#ranked-table td.faq-id") == '<img src=x onerror="window.__xss = 1">'
+    assert page.inner_text("#ranked-table td.category") == "<b>VIP</b>"
+    assert page.locator("#ranked-table :is(img, script, svg, b)").count() == 0
+    assert page.evaluate("window.__xss") is None
+
+
 def test_raising_the_threshold_turns_the_banner_into_a_hand_off(page):
     page.fill("#query textarea", ZH_QUERY)
     page.fill("#pasted textarea", "\n".join(ZH_CANDIDATES))
