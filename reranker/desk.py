@@ -26,7 +26,7 @@ import pandas as pd
 
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.knowledge_base import DEFAULT_MAX_BYTES, KnowledgeBase, load_faq
+from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, KnowledgeBase, load_faq
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
 from reranker.scorer import Scorer
 
@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], object]
 DEFAULT_THRESHOLD = 0.5
-DEFAULT_TOP_K = 20
 DEFAULT_MAX_CANDIDATES = 500
 UPLOAD_CACHE_SIZE = 8
 

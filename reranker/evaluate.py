@@ -32,7 +32,7 @@ from typing import Literal
 from tqdm import tqdm
 
 from reranker.errors import InvalidInput, RerankError
-from reranker.knowledge_base import KnowledgeBase, LabelledQuery, load_faq, load_queries
+from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, LabelledQuery, load_faq, load_queries
 from reranker.metrics import (
     PROBABILITY_THRESHOLDS,
     ThresholdPoint,
@@ -48,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 Method = Literal["keyword", "rerank"]
 METRICS: tuple[str, ...] = ("mrr@10", "recall@1", "recall@5", "recall@20", "ndcg@10")
-DEFAULT_TOP_K = 20
 EXIT_INTERRUPTED = 130
 
 

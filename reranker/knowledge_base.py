@@ -31,6 +31,8 @@ import pandas as pd
 from reranker.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
+#: Keyword-search candidates handed to the reranker unless the user picks another number.
+DEFAULT_TOP_K = 20
 # bm25s sets its own logger to DEBUG on import, which floods every CLI's stderr.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
@@ -131,7 +133,7 @@ class KnowledgeBase:
         except KeyError:
             raise InvalidInput(f"No FAQ entry has the id {entry_id!r}.") from None
 
-    def search(self, query: str, top_k: int = 20) -> list[SearchHit]:
+    def search(self, query: str, top_k: int = DEFAULT_TOP_K) -> list[SearchHit]:
         """The ``top_k`` entries sharing the most informative words with ``query``, best first.
 
         Entries that share no word with the query are never returned, so the list can be
