@@ -221,9 +221,7 @@ def load_faq(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     """
     table = read_table(source, max_bytes=max_bytes)
     name = _describe(source)
-    question_column = _find_column(table, QUESTION_COLUMNS)
-    if question_column is None:
-        raise InvalidInput(_missing_column_message(name, "question", table, QUESTION_COLUMNS))
+    question_column = _require_column(table, name, "question", QUESTION_COLUMNS)
     answer_column = _find_column(table, ANSWER_COLUMNS)
     id_column = _find_column(table, ID_COLUMNS)
     category_column = _find_column(table, CATEGORY_COLUMNS)
@@ -277,12 +275,8 @@ def load_queries(
     """
     table = read_table(source, max_bytes=max_bytes)
     name = _describe(source)
-    query_column = _find_column(table, QUERY_COLUMNS)
-    if query_column is None:
-        raise InvalidInput(_missing_column_message(name, "query", table, QUERY_COLUMNS))
-    relevant_column = _find_column(table, RELEVANT_COLUMNS)
-    if relevant_column is None:
-        raise InvalidInput(_missing_column_message(name, "relevant ids", table, RELEVANT_COLUMNS))
+    query_column = _require_column(table, name, "query", QUERY_COLUMNS)
+    relevant_column = _require_column(table, name, "relevant ids", RELEVANT_COLUMNS)
     queries = [
         LabelledQuery(row[query_column].strip(), _split_pipes(row[relevant_column]))
         for row in table.to_dict("records")
@@ -406,12 +400,16 @@ def _find_column(table: pd.DataFrame, accepted: Iterable[str]) -> str | None:
     return next((by_key[key] for key in map(_header_key, accepted) if key in by_key), None)
 
 
-def _missing_column_message(name: str, role: str, table: pd.DataFrame, accepted: Sequence[str]) -> str:
-    found = ", ".join(table.columns) or "none"
-    return (
-        f"{name} has no {role} column. Columns found: {found}. "
-        f"Name the {role} column one of: {', '.join(accepted)}."
-    )
+def _require_column(table: pd.DataFrame, name: str, role: str, accepted: Sequence[str]) -> str:
+    """The column for ``role``; ``InvalidInput`` naming the columns found and accepted if none."""
+    column = _find_column(table, accepted)
+    if column is None:
+        found = ", ".join(table.columns) or "none"
+        raise InvalidInput(
+            f"{name} has no {role} column. Columns found: {found}. "
+            f"Name the {role} column one of: {', '.join(accepted)}."
+        )
+    return column
 
 
 def _split_pipes(value: str) -> tuple[str, ...]:
