@@ -15,10 +15,11 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from reranker import ModelUnavailable, load_scorer
+from reranker import ModelUnavailable, Scorer, load_scorer
 from reranker.api import create_api
 from reranker.config import AppConfig, parse_args
 from reranker.desk import Desk
+from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput
 from reranker.knowledge_base import bundled_bases
 from reranker.server import add_api_routes
@@ -27,29 +28,39 @@ from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
 logger = logging.getLogger("reranker.app")
 
 
-def create_desk(config: AppConfig) -> Desk:
-    """Load the scorer once for every session; without it, a keyword-only desk that says why.
+def load_configured_scorer(config: AppConfig) -> Scorer:
+    """The scorer ``config`` asks for (raises ``ModelUnavailable`` when it cannot be loaded)."""
+    return load_scorer(
+        config.model,
+        backend=config.backend,  # type: ignore[arg-type]
+        dtype=config.dtype,
+        max_length=config.max_length,
+        remote_url=config.remote_url,
+        concurrency=config.concurrency_limit,
+        kv_cache_gib=config.kv_cache_gib,
+    )
 
-    Raises ``InvalidInput`` when ``config.kb`` is not a usable FAQ CSV.
+
+def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
+    """A desk whose scorer loads behind it (``background``) or before it returns.
+
+    While the model loads the desk serves keyword search; when it cannot be loaded, a
+    keyword-only desk that says why. Raises ``InvalidInput`` when ``config.kb`` is not a usable
+    FAQ CSV.
     """
-    try:
-        scorer = load_scorer(
-            config.model,
-            backend=config.backend,  # type: ignore[arg-type]
-            dtype=config.dtype,
-            max_length=config.max_length,
-            remote_url=config.remote_url,
-        )
-        load_error = None
-    except ModelUnavailable as exc:
-        logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
-        scorer, load_error = None, str(exc)
+    if background:
+        engine = EngineSlot.load_in_background(lambda: load_configured_scorer(config))
+    else:
+        try:
+            engine = EngineSlot.ready(load_configured_scorer(config))
+        except ModelUnavailable as exc:
+            logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
+            engine = EngineSlot.unavailable(str(exc))
     bases = bundled_bases()
     if config.kb is not None:
         bases = {f"{config.kb.name} (--kb)": config.kb, **bases}
     desk = Desk(
-        scorer,
-        load_error,
+        engine,
         export_dir=export_dir(),
         bases=bases,
         max_candidates=config.max_candidates,
@@ -83,7 +94,7 @@ def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
 
 def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
     """The REST API (``/v1/rerank``, ``/health``, ``/docs``) over the desk's one scorer."""
-    return create_api(lambda: desk.scorer, api_key=config.api_key, load_error=desk.load_error)
+    return create_api(desk.engine, api_key=config.api_key)
 
 
 def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True) -> str:

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHan
 from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException
 
+from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable, RerankError
 from reranker.scorer import Scorer
 
@@ -105,9 +106,13 @@ class RerankResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    status: Literal["ok", "degraded"]
+    status: Literal["loading", "ok", "degraded"] = Field(
+        description='"loading" (503) until the model is ready; "ok"; "degraded" with the reason: '
+        "on the slower fallback engine (200) or without a model (503)."
+    )
     model_loaded: bool
-    backend: str | None
+    backend: str | None = Field(description="The engine scoring requests: vllm, transformers or remote.")
+    engine_reason: str = Field(description="Why this engine runs, or why none does.")
     model: str | None
     error: str | None
 
@@ -253,26 +258,44 @@ def check_model(requested: str | None, loaded: str) -> None:
         )
 
 
-def create_api(get_scorer: Callable[[], Scorer | None], *, api_key: str | None = None,
+def _as_engine(
+    source: EngineSlot | Callable[[], Scorer | None], load_error: str | None
+) -> Callable[[], EngineStatus]:
+    if isinstance(source, EngineSlot):
+        return source.status
+
+    def status() -> EngineStatus:
+        scorer = source()
+        if scorer is None:
+            return EngineStatus("unavailable", error=load_error or "The reranker model is not loaded.")
+        return EngineStatus("ready", scorer=scorer)
+
+    return status
+
+
+def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str | None = None,
                max_documents: int = DEFAULT_MAX_DOCUMENTS,
                max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
                load_error: str | None = None) -> FastAPI:  # fmt: skip
     """A FastAPI app with ``POST /v1/rerank``, ``GET /health`` and docs at ``/docs``.
 
-    ``get_scorer`` returns the loaded :class:`Scorer`, or None while there is none (rerank then
-    answers 503 with ``load_error``); it is called on the event loop, so it must not block.
+    ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
+    :class:`Scorer` or None, with ``load_error`` saying why); while there is no scorer, rerank
+    answers 503 with the reason. It is read on the event loop, so it must not block.
     ``api_key``: when set, ``/v1/rerank`` needs ``Authorization: Bearer <api_key>``.
     ``max_documents`` per request; ``max_document_chars`` per document, query and instruction.
     """
     router = APIRouter(route_class=JSONErrorRoute)
     auth = [Depends(_bearer_check(api_key))] if api_key else []
-    not_loaded = load_error or "The reranker model is not loaded yet; try again in a minute."
+    engine_status = _as_engine(engine, load_error)
 
     def loaded_scorer() -> Scorer:
-        scorer = get_scorer()
-        if scorer is None:
-            raise ModelUnavailable(not_loaded)
-        return scorer
+        status = engine_status()
+        if status.scorer is None:
+            raise ModelUnavailable(
+                status.reason + (" Try again in a minute." if status.state == "loading" else "")
+            )
+        return status.scorer
 
     @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True,
                  dependencies=auth, responses=ERROR_RESPONSES,
@@ -300,16 +323,18 @@ def create_api(get_scorer: Callable[[], Scorer | None], *, api_key: str | None =
         )
 
     @router.get("/health", response_model=HealthResponse, summary="Is the model loaded?",
-                responses={503: {"model": HealthResponse, "description": "Degraded: no model"}})  # fmt: skip
+                responses={503: {"model": HealthResponse, "description": "Loading, or no model"}})  # fmt: skip
     async def health() -> JSONResponse:
-        scorer = get_scorer()
-        if scorer is None:
-            degraded = HealthResponse(status="degraded", model_loaded=False, backend=None, model=None,
-                                      error=not_loaded)  # fmt: skip
-            return JSONResponse(degraded.model_dump(), status_code=503)
-        ok = HealthResponse(status="ok", model_loaded=True, backend=scorer.backend_name, model=scorer.model,
-                            error=None)  # fmt: skip
-        return JSONResponse(ok.model_dump())
+        status = engine_status()
+        body = HealthResponse(
+            status=status.health,
+            model_loaded=status.scorer is not None,
+            backend=status.engine,
+            engine_reason=status.reason,
+            model=status.scorer.model if status.scorer is not None else None,
+            error=status.error if status.scorer is None else status.scorer.fallback_cause,
+        )
+        return JSONResponse(body.model_dump(), status_code=status.http_status)
 
     api = FastAPI(
         title="FAQ Rerank Desk API",

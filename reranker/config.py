@@ -83,6 +83,7 @@ class AppConfig:
     remote_url: str | None = field(default_factory=_env("REMOTE_URL", None))
     dtype: str | None = field(default_factory=_env("DTYPE", None))
     max_length: int = field(default_factory=_env("MAX_LENGTH", DEFAULT_MAX_LENGTH, int))
+    kv_cache_gib: float | None = field(default_factory=_env("KV_CACHE_GIB", None, float))
     kb: Path | None = field(default_factory=_env("KB", None, Path))
     max_candidates: int = field(default_factory=_env("MAX_CANDIDATES", 500, int))
     max_upload_mb: float = field(default_factory=_env("MAX_UPLOAD_MB", 5.0, float))
@@ -101,6 +102,8 @@ class AppConfig:
         for name in ("max_candidates", "concurrency_limit", "queue_size", "max_sessions"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.kv_cache_gib is not None and self.kv_cache_gib <= 0:
+            raise InvalidInput(f"kv_cache_gib must be positive, got {self.kv_cache_gib}.")
         if self.max_upload_mb <= 0:
             raise InvalidInput(f"max_upload_mb must be positive, got {self.max_upload_mb}.")
 
@@ -156,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
         "tokens per (question, answer) pair",
         type=int,
         dest="max_length",
+    )
+    add(
+        "--kv-cache-gib",
+        "KV_CACHE_GIB",
+        "sized from the model, --max-length, the concurrency and the free memory",
+        "vLLM's CPU KV cache in GiB",
+        type=float,
+        dest="kv_cache_gib",
     )
     add("--kb", "KB", "the bundled samples", "FAQ CSV to offer first in the FAQ base tab", type=Path)
     add(

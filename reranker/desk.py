@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -25,15 +26,21 @@ from typing import Literal
 import pandas as pd
 
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
+from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, KnowledgeBase, load_faq
+from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
-from reranker.scorer import Scorer
+from reranker.scorer import RankedDocument, Scorer
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], object]
+RankState = Literal["partial", "final"]
 DEFAULT_THRESHOLD = 0.5
+#: Scored batches per ranking the table updates with (each batch at most MAX_BATCH answers).
+UPDATES_PER_RANKING = 5
+MAX_BATCH = 16
+#: While the reranker loads, a waiting ranking re-reports this often (and can be stopped).
+LOADING_POLL_S = 1.0
 DEFAULT_MAX_CANDIDATES = 500
 UPLOAD_CACHE_SIZE = 8
 
@@ -56,7 +63,12 @@ class Timings:
 
 @dataclass(frozen=True, eq=False)
 class DeskResult:
-    """One ranking, ready to show: table (best first), banner, status line and CSV export."""
+    """One ranking, ready to show: table (best first), banner, status line and CSV export.
+
+    While scores are still coming (``state == "partial"``), ``scored`` of ``total`` rows have
+    one: those are on top in score order, the rest below in keyword (or paste) order. Only a
+    final result has a best answer, a confidence verdict and a CSV.
+    """
 
     table: pd.DataFrame
     kind: ScoreKind
@@ -64,23 +76,30 @@ class DeskResult:
     summary: str
     status: str
     timings: Timings
-    csv_path: Path
+    csv_path: Path | None
+    state: RankState = "final"
+    scored: int = 0
+    total: int = 0
 
     @property
     def best_score(self) -> float | None:
-        return None if self.table.empty else float(self.table.iloc[0][score_column(self.kind)])
+        if self.state != "final" or self.table.empty:
+            return None
+        return float(self.table.iloc[0][score_column(self.kind)])
 
     @property
     def best_answer(self) -> str:
-        return "" if self.table.empty else str(self.table.iloc[0][ANSWER])
+        return "" if self.state != "final" or self.table.empty else str(self.table.iloc[0][ANSWER])
 
     @property
     def banner(self) -> Banner:
+        if self.state == "partial":
+            return Banner("info", f"Ranking… {self.scored} of {self.total} answers checked so far.")
         return assess(self.best_score, self.threshold, self.kind)
 
     @property
     def table_html(self) -> str:
-        return render_table_html(self.table)
+        return render_table_html(self.table, state=self.state, scored=self.scored, total=self.total)
 
     def with_threshold(self, threshold: float) -> DeskResult:
         """The same ranking judged against another threshold (nothing is scored again)."""
@@ -136,7 +155,7 @@ class Desk:
 
     def __init__(
         self,
-        scorer: Scorer | None,
+        scorer: Scorer | EngineSlot | None,
         load_error: str | None = None,
         *,
         export_dir: Path,
@@ -144,10 +163,14 @@ class Desk:
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_upload_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
-        if scorer is None and not load_error:
+        if isinstance(scorer, EngineSlot):
+            self.engine = scorer
+        elif scorer is not None:
+            self.engine = EngineSlot.ready(scorer)
+        elif load_error:
+            self.engine = EngineSlot.unavailable(load_error)
+        else:
             raise ValueError("Without a scorer, say why in load_error.")
-        self.scorer = scorer
-        self.load_error = None if scorer is not None else load_error
         self.export_dir = export_dir
         self.base_paths = dict(bases or {})
         self.max_candidates = max_candidates
@@ -157,17 +180,21 @@ class Desk:
         self._lock = threading.Lock()
 
     @property
+    def scorer(self) -> Scorer | None:
+        """The loaded scorer; None while it loads or when it cannot be loaded."""
+        return self.engine.scorer
+
+    @property
+    def load_error(self) -> str | None:
+        return self.engine.status().error
+
+    @property
     def can_rerank(self) -> bool:
         return self.scorer is not None
 
-    def unavailable_message(self) -> str:
-        """The start-up banner in degraded mode (empty when the reranker is loaded)."""
-        if self.scorer is not None:
-            return ""
-        return (
-            f"The reranker model is not loaded: {self.load_error} Until it is, the FAQ base tab "
-            "ranks by keyword (BM25) scores only, and pasted answers cannot be ranked."
-        )
+    def engine_notice(self) -> tuple[str, str] | None:
+        """(kind, text) of the banner about the engine: loading, fallback or unavailable."""
+        return self.engine.status().notice()
 
     def select_base(self, name: str | None, upload: str | Path | None = None) -> SelectedBase:
         """The uploaded CSV when there is one, else the named base. Loads are cached."""
@@ -186,100 +213,82 @@ class Desk:
         """How the pasted text splits into candidates (for the live count under the box)."""
         return parse_candidates(text or "", mode, self.max_candidates)
 
-    def rerank_pasted(
-        self,
-        query: str,
-        instruction: str | None,
-        text: str,
-        mode: SplitMode,
-        threshold: float = DEFAULT_THRESHOLD,
-        progress: Progress | None = None,
-    ) -> DeskResult:
-        """Score pasted answers against ``query`` and rank them."""
+    def rerank_pasted(self, query: str, instruction: str | None, text: str, mode: SplitMode,
+                      threshold: float = DEFAULT_THRESHOLD) -> DeskResult:  # fmt: skip
+        """Score pasted answers against ``query`` and rank them (the final result)."""
+        return _last(self.rank_pasted_stream(query, instruction, text, mode, threshold))
+
+    def rerank_faq(self, query: str, instruction: str | None, base: SelectedBase,
+                   top_k: int = DEFAULT_TOP_K, threshold: float = DEFAULT_THRESHOLD) -> DeskResult:  # fmt: skip
+        """Keyword-search the whole base, rerank the ``top_k`` best matches (the final result).
+
+        Without a scorer the keyword matches are returned as they are, with keyword scores.
+        """
+        return _last(self.rank_faq_stream(query, instruction, base, top_k, threshold))
+
+    def rank_pasted_stream(self, query: str, instruction: str | None, text: str, mode: SplitMode,
+                           threshold: float = DEFAULT_THRESHOLD) -> Iterator[DeskResult]:  # fmt: skip
+        """The pasted answers at once in paste order, then re-ranked as each batch is scored."""
         query = _check_query(query)
         threshold = check_threshold(threshold)
-        if self.scorer is None:
+        parsed = self.preview_pasted(text, mode)
+        status = self.engine.status()
+        if status.state == "unavailable":
             raise ModelUnavailable(
-                f"Reranking is unavailable, so pasted answers cannot be ranked: {self.load_error} "
+                f"Reranking is unavailable, so pasted answers cannot be ranked: {status.error} "
                 "Use the FAQ base tab for keyword search, or restart the app with a working --model."
             )
-        parsed = self.preview_pasted(text, mode)
         if not parsed.texts:
             raise InvalidInput(
                 "Paste at least one candidate answer (one per line, or separated by blank lines)."
             )
-        if progress:
-            progress(0.05, f"Scoring {len(parsed.texts)} candidates")
-        scored = self.scorer.score_detailed(query, parsed.texts, instruction)
-        table = build_table(parsed.texts, scored.scores, truncated=[d.truncated for d in scored.documents])
-        timings = Timings(rerank_s=scored.elapsed_s)
-        logger.info("Ranked %d pasted candidates in %.0f ms", len(parsed.texts), scored.elapsed_s * 1000)
-        return DeskResult(
-            table=table,
-            kind="reranker",
-            threshold=threshold,
-            summary=parsed.summary(),
-            status=_reranker_status(
-                self.scorer, len(parsed.texts), timings, len(scored.truncated), scored.cache_hits
-            ),
-            timings=timings,
-            csv_path=export_csv(table, self.export_dir),
-        )
+        ranking = _Ranking(parsed.texts, None, threshold, parsed.summary(), self.export_dir)
+        yield from self._score(ranking, query, instruction)
 
-    def rerank_faq(
-        self,
-        query: str,
-        instruction: str | None,
-        base: SelectedBase,
-        top_k: int = DEFAULT_TOP_K,
-        threshold: float = DEFAULT_THRESHOLD,
-        progress: Progress | None = None,
-    ) -> DeskResult:
-        """Keyword-search the whole base, then rerank the ``top_k`` best matches.
-
-        Without a scorer the keyword matches are returned as they are, with keyword scores.
-        """
+    def rank_faq_stream(self, query: str, instruction: str | None, base: SelectedBase,
+                        top_k: int = DEFAULT_TOP_K,
+                        threshold: float = DEFAULT_THRESHOLD) -> Iterator[DeskResult]:  # fmt: skip
+        """The keyword matches at once, in keyword order, then re-ranked batch by batch."""
         query = _check_query(query)
         threshold = check_threshold(threshold)
         if not 1 <= top_k <= self.max_candidates:
             raise InvalidInput(f"Top K must be between 1 and {self.max_candidates}, got {top_k}.")
-        if progress:
-            progress(0.0, f"Searching {len(base.kb)} FAQ rows")
         started = time.perf_counter()
         hits = base.kb.search(query, top_k=int(top_k))
         recall_s = time.perf_counter() - started
-        entries = [hit.entry for hit in hits]
-        texts = [entry.text for entry in entries]
-        recall = f"keyword search over {len(base.kb)} FAQ rows found {len(hits)} candidates"
-
-        if self.scorer is None:
-            timings = Timings(recall_s=recall_s)
-            table = build_table(texts, [hit.score for hit in hits], entries=entries, kind="keyword")
-            status = f"Reranker unavailable: keyword (BM25) scores only · {recall} · recall {_ms(recall_s)}"
-            kind: ScoreKind = "keyword"
-        else:
-            if progress:
-                progress(0.3, f"Reranking {len(texts)} candidates")
-            if texts:
-                scored = self.scorer.score_detailed(query, texts, instruction)
-                scores, truncated = scored.scores, [d.truncated for d in scored.documents]
-                cut, hits_in_cache, rerank_s = len(scored.truncated), scored.cache_hits, scored.elapsed_s
-            else:
-                scores, truncated, cut, hits_in_cache, rerank_s = [], [], 0, 0, 0.0
-            timings = Timings(recall_s=recall_s, rerank_s=rerank_s)
-            table = build_table(texts, scores, entries=entries, truncated=truncated)
-            status = f"{_reranker_status(self.scorer, len(texts), timings, cut, hits_in_cache)} · {recall}"
-            kind = "reranker"
         logger.info("FAQ search: %d of %d rows recalled in %.0f ms", len(hits), len(base.kb), recall_s * 1000)
-        return DeskResult(
-            table=table,
-            kind=kind,
-            threshold=threshold,
-            summary=f"{base.describe()} Keyword search picked {len(hits)} of them (top K = {top_k}).",
-            status=status,
-            timings=timings,
-            csv_path=export_csv(table, self.export_dir),
-        )
+        entries = [hit.entry for hit in hits]
+        summary = f"{base.describe()} Keyword search picked {len(hits)} of them (top K = {top_k})."
+        ranking = _Ranking([e.text for e in entries], entries, threshold, summary, self.export_dir,
+                           recall_s=recall_s, recall=f"keyword search over {len(base.kb)} FAQ rows "
+                           f"found {len(hits)} candidates")  # fmt: skip
+        if not entries:
+            yield ranking.keyword_final([])
+            return
+        yield from self._score(ranking, query, instruction, keyword_scores=[hit.score for hit in hits])
+
+    def _score(self, ranking: _Ranking, query: str, instruction: str | None,
+               keyword_scores: list[float] | None = None) -> Iterator[DeskResult]:  # fmt: skip
+        """Yield the unscored candidates, wait for a loading engine, then yield each batch."""
+        status = self.engine.status()
+        yield ranking.partial(_engine_wait_note(status))
+        while status.state == "loading":
+            status = self.engine.wait(LOADING_POLL_S)
+            if status.state == "loading":
+                yield ranking.partial(_engine_wait_note(status))
+        if status.scorer is None:
+            if keyword_scores is None:
+                raise ModelUnavailable(f"The reranker could not be loaded: {status.error}")
+            yield ranking.keyword_final(keyword_scores)
+            return
+        scorer = status.scorer
+        batch = min(MAX_BATCH, max(1, math.ceil(len(ranking.texts) / UPDATES_PER_RANKING)))
+        for scored in scorer.score_in_batches(query, ranking.texts, instruction, batch_size=batch):
+            ranking.add(scored.documents, scored.cache_hits, scored.elapsed_s)
+            if ranking.done:
+                break
+            yield ranking.partial("")
+        yield ranking.final(scorer)
 
     def _load_upload(self, path: Path) -> KnowledgeBase:
         try:
@@ -299,15 +308,78 @@ class Desk:
         return kb
 
 
-def _reranker_status(scorer: Scorer, pairs: int, timings: Timings, truncated: int, cache_hits: int) -> str:
-    engine = scorer.backend_name
-    if scorer.backend.description:
-        engine += f" ({scorer.backend.description})"
-    parts = [engine, scorer.model, f"{pairs} pairs scored"]
-    if timings.recall_s is not None:
-        parts.append(f"recall {_ms(timings.recall_s)}")
-    parts += [f"rerank {_ms(timings.rerank_s or 0.0)}", f"{truncated} truncated", f"{cache_hits} cache hits"]
-    return " · ".join(parts)
+class _Ranking:
+    """The scores of one ranking as they arrive, and the :class:`DeskResult` for each step."""
+
+    def __init__(self, texts: list[str], entries: Sequence[FaqEntry] | None, threshold: float,
+                 summary: str, export_dir: Path, *, recall_s: float | None = None,
+                 recall: str = "") -> None:  # fmt: skip
+        self.texts, self.entries, self.threshold = texts, entries, threshold
+        self.summary, self.export_dir, self.recall_s, self.recall = summary, export_dir, recall_s, recall
+        self.scores: list[float | None] = [None] * len(texts)
+        self.truncated = [False] * len(texts)
+        self.cache_hits = 0
+        self.rerank_s = 0.0
+
+    @property
+    def scored(self) -> int:
+        return sum(score is not None for score in self.scores)
+
+    @property
+    def done(self) -> bool:
+        return self.scored == len(self.texts)
+
+    def add(self, documents: Sequence[RankedDocument], cache_hits: int, elapsed_s: float) -> None:
+        for doc in documents:
+            self.scores[doc.index], self.truncated[doc.index] = doc.score, doc.truncated
+        self.cache_hits += cache_hits
+        self.rerank_s += elapsed_s
+
+    def _result(self, table: pd.DataFrame, kind: ScoreKind, status: str, state: RankState,
+                timings: Timings) -> DeskResult:  # fmt: skip
+        csv_path = export_csv(table, self.export_dir) if state == "final" else None
+        return DeskResult(table=table, kind=kind, threshold=self.threshold, summary=self.summary,
+                          status=status, timings=timings, csv_path=csv_path, state=state,
+                          scored=self.scored, total=len(self.texts))  # fmt: skip
+
+    def partial(self, note: str) -> DeskResult:
+        table = build_table(self.texts, self.scores, entries=self.entries, truncated=self.truncated)
+        status = f"Not reranked yet ({self.scored}/{len(self.texts)} scored)" + (f" · {note}" if note else "")
+        return self._result(table, "reranker", status, "partial", Timings(self.recall_s, self.rerank_s))
+
+    def final(self, scorer: Scorer) -> DeskResult:
+        scores = [float(score) for score in self.scores]  # type: ignore[arg-type] - all scored now
+        table = build_table(self.texts, scores, entries=self.entries, truncated=self.truncated)
+        timings = Timings(self.recall_s, self.rerank_s)
+        parts = [scorer.backend_name + (f" ({scorer.backend.description})" if scorer.backend.description else ""),
+                 scorer.model, f"{len(self.texts)} pairs scored"]  # fmt: skip
+        if self.recall_s is not None:
+            parts.append(f"recall {_ms(self.recall_s)}")
+        parts += [f"rerank {_ms(self.rerank_s)}", f"{sum(self.truncated)} truncated",
+                  f"{self.cache_hits} cache hits"]  # fmt: skip
+        if self.recall:
+            parts.append(self.recall)
+        logger.info("Ranked %d candidates in %.0f ms", len(self.texts), self.rerank_s * 1000)
+        return self._result(table, "reranker", " · ".join(parts), "final", timings)
+
+    def keyword_final(self, keyword_scores: list[float]) -> DeskResult:
+        table = build_table(self.texts, keyword_scores, entries=self.entries, kind="keyword")
+        status = f"Reranker unavailable: keyword (BM25) scores only · {self.recall} · recall {_ms(self.recall_s or 0.0)}"
+        return self._result(table, "keyword", status, "final", Timings(recall_s=self.recall_s))
+
+
+def _engine_wait_note(status: EngineStatus) -> str:
+    if status.state == "loading":
+        return f"waiting for the reranker to finish loading ({status.loading_seconds():.0f} s so far)"
+    return ""
+
+
+def _last(results: Iterator[DeskResult]) -> DeskResult:
+    result = None
+    for result in results:  # noqa: B007 - the last one is the final ranking
+        pass
+    assert result is not None and result.state == "final"
+    return result
 
 
 def _check_query(query: str) -> str:

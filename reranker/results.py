@@ -51,13 +51,16 @@ def score_column(kind: ScoreKind) -> str:
 
 def build_table(
     texts: Sequence[str],
-    scores: Sequence[float],
+    scores: Sequence[float | None],
     *,
     entries: Sequence[FaqEntry] | None = None,
     truncated: Sequence[bool] | None = None,
     kind: ScoreKind = "reranker",
 ) -> pd.DataFrame:
     """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
+
+    A score of None means "not scored yet": those rows follow the scored ones, in input order
+    (keyword or paste order), with no score.
 
     Columns: Rank, Score (or "Keyword score (BM25)"), Answer; with ``entries`` also FAQ
     question, FAQ id and Category; with reranker scores also Truncated (the answer was cut to
@@ -66,10 +69,13 @@ def build_table(
     if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
         raise ValueError("texts, scores and entries must have the same length")
     flags = list(truncated) if truncated is not None else [False] * len(texts)
-    order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+    order = sorted(range(len(texts)), key=lambda i: (scores[i] is None, -(scores[i] or 0.0), i))
     columns: dict[str, list[object]] = {
         RANK: list(range(1, len(texts) + 1)),
-        score_column(kind): [round(float(scores[i]), SCORE_DECIMALS) for i in order],
+        score_column(kind): [
+            None if scores[i] is None else round(float(scores[i]), SCORE_DECIMALS)  # type: ignore[arg-type]
+            for i in order
+        ],
         ANSWER: [texts[i] for i in order],
     }
     if entries is not None:
@@ -90,29 +96,43 @@ def score_colour(score: float) -> str:
     return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(start, end))
 
 
-def render_table_html(table: pd.DataFrame) -> str:
+def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"] = "final",
+                      scored: int = 0, total: int = 0) -> str:  # fmt: skip
     """The ranked table as HTML; the best row is marked; every text cell is escaped.
 
     Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
-    they are not probabilities.
+    they are not probabilities. A ``partial`` table (scores still coming) carries
+    ``data-state="partial"`` and a caption saying how many rows are scored; its unscored
+    rows are marked "not reranked yet", and no row is called best until it is final.
     """
     kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
     has_faq = FAQ_ID in table.columns
     headers = ["#", score_column(kind), ANSWER] + ([FAQ_ID, CATEGORY] if has_faq else [])
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join(_render_row(row, kind, has_faq) for row in table.to_dict("records"))
+    final = state == "final"
+    body = "".join(_render_row(row, kind, has_faq, final) for row in table.to_dict("records"))
     if not body:
         body = f'<tr><td class="empty" colspan="{len(headers)}">No candidates to show.</td></tr>'
+    caption = (
+        ""
+        if final
+        else f'<caption class="rank-progress">Not reranked yet ({scored}/{total} scored): scored '
+        "answers move to the top as their scores arrive.</caption>"
+    )
     return (
-        f'<table class="rank-table" data-score-kind="{kind}">'
-        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f'<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
+        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
 
-def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool) -> str:
+def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool = True) -> str:
     rank = int(row[RANK])  # type: ignore[call-overload]
-    score = float(row[score_column(kind)])  # type: ignore[arg-type]
-    if kind == "reranker":
+    raw = row[score_column(kind)]
+    pending = raw is None or (isinstance(raw, float) and math.isnan(raw))
+    score = 0.0 if pending else float(raw)  # type: ignore[arg-type]
+    if pending:
+        score_cell = '<span class="score-pending">not reranked yet</span>'
+    elif kind == "reranker":
         score_cell = (
             f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
             f"{score:.{SCORE_DECIMALS}f}</span>"
@@ -127,7 +147,8 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool) -> str:
         answer += '<div class="note">Cut to fit the model\'s max length before scoring.</div>'
     if has_faq and row.get(FAQ_QUESTION):
         answer = f'<div class="faq-question">{_escape(row[FAQ_QUESTION])}</div>' + answer
-    best = ' <span class="best-badge">Best</span>' if rank == 1 else ""
+    is_best = final and rank == 1 and not pending
+    best = ' <span class="best-badge">Best</span>' if is_best else ""
     cells = [
         f'<td class="rank">{rank}{best}</td>',
         f'<td class="score">{score_cell}</td>',
@@ -138,7 +159,7 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool) -> str:
             f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
-    row_class = "best" if rank == 1 else ""
+    row_class = "best" if is_best else "pending" if pending else ""
     return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
 
 

@@ -14,8 +14,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -85,6 +85,11 @@ class ScoreCache:
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
+    def peek(self, key: bytes) -> bool:
+        """Whether ``key`` is cached, without counting a hit or a miss."""
+        with self._lock:
+            return key in self._entries
+
     def get(self, key: bytes) -> tuple[float, bool] | None:
         with self._lock:
             value = self._entries.get(key)
@@ -123,7 +128,10 @@ class Scorer:
     backend: Backend
     encoder: PromptEncoder
     model: str
+    #: Why this engine runs (e.g. "auto: vLLM started"), for /health and the log.
     backend_reason: str = ""
+    #: Set when ``auto`` wanted vLLM but had to run transformers: the cause, as a sentence.
+    fallback_cause: str | None = None
     cache: ScoreCache = field(default_factory=ScoreCache)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -159,10 +167,7 @@ class Scorer:
     ) -> ScoreResult:
         """Scores in input order with truncation flags, cache hits and elapsed time."""
         start = time.perf_counter()
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("The question is empty: type the customer's question first.")
-        if isinstance(documents, str) or any(not isinstance(d, str) for d in documents):
-            raise InvalidInput("Candidates must be a list of texts.")
+        _check_texts(query, documents)
         instruction = resolve_instruction(instruction)
         keys = cache_keys(instruction, query, documents)
         found = [self.cache.get(key) for key in keys]
@@ -183,6 +188,43 @@ class Scorer:
         ]
         return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
 
+    def score_in_batches(self, query: str, documents: Sequence[str], instruction: str | None = None,
+                         batch_size: int = 4) -> Iterator[ScoreResult]:  # fmt: skip
+        """Score ``documents`` a batch at a time, yielding each batch as soon as it is scored.
+
+        Each yielded :class:`ScoreResult` holds that batch's documents, with their indices in
+        ``documents``; cached ones come first, in one batch. Scores are the same as
+        :meth:`score_detailed`'s (the same prompts, the same engine). A caller that stops
+        iterating stops the scoring after the current batch.
+
+        >>> [len(r.documents) for r in scorer.score_in_batches("q", list("abcde"), batch_size=2)]  # doctest: +SKIP
+        [2, 2, 1]
+        """
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        documents = list(documents)
+        _check_texts(query, documents)
+        instruction = resolve_instruction(instruction)
+        keys = cache_keys(instruction, query, documents)
+        cached = [i for i, key in enumerate(keys) if self.cache.peek(key)]
+        in_cache = set(cached)
+        pending = [i for i in range(len(documents)) if i not in in_cache]
+        groups = ([cached] if cached else []) + [
+            pending[start : start + batch_size] for start in range(0, len(pending), batch_size)
+        ]
+        for group in groups:
+            result = self.score_detailed(query, [documents[i] for i in group], instruction)
+            yield ScoreResult(
+                [replace(d, index=group[d.index]) for d in result.documents],
+                cache_hits=result.cache_hits,
+                elapsed_s=result.elapsed_s,
+            )
+
+    def reset_caches(self) -> None:
+        """Forget every cached score and the engine's cached prompt prefixes (for benchmarks)."""
+        self.cache.clear()
+        self.backend.reset_prefix_cache()
+
     def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool]]:
         encoded = self.encoder.encode(query, documents, instruction)
         with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
@@ -202,6 +244,13 @@ class Scorer:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _check_texts(query: object, documents: object) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidInput("The question is empty: type the customer's question first.")
+    if isinstance(documents, str) or any(not isinstance(d, str) for d in documents):  # type: ignore[attr-defined]
+        raise InvalidInput("Candidates must be a list of texts.")
 
 
 def cache_keys(instruction: str, query: str, documents: Sequence[str]) -> list[bytes]:
@@ -231,25 +280,19 @@ def _utf8(text: str, what: str) -> bytes:
         ) from None
 
 
-def _vllm_importable() -> tuple[bool, str]:
-    from importlib.util import find_spec
-
-    if find_spec("vllm") is None:
-        return False, "vLLM is not installed"
-    return True, ""
-
-
 def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendName = "auto",
                 dtype: str | None = None, max_length: int = DEFAULT_MAX_LENGTH,
-                cache_size: int = DEFAULT_CACHE_SIZE, remote_url: str | None = None) -> Scorer:  # fmt: skip
+                cache_size: int = DEFAULT_CACHE_SIZE, remote_url: str | None = None,
+                concurrency: int = 2, kv_cache_gib: float | None = None) -> Scorer:  # fmt: skip
     """Load the reranker once; reuse the returned :class:`Scorer` for every request.
 
     ``model``: a Hugging Face id or a local directory (default ``$RERANKER_MODEL`` or
     ``Qwen/Qwen3-Reranker-0.6B``). ``backend``: "vllm" (in-process engine), "transformers",
-    "auto" (vLLM when it imports and starts, else transformers; the reason is logged and
-    kept in ``scorer.backend_reason``), or "remote" (a ``vllm serve`` at ``remote_url``; the
-    prompts are still built here, with the model's tokenizer). ``dtype``: None/"auto" (bf16 where the hardware has
-    it, else fp32), "float32", "bfloat16" or "float16".
+    "auto" (vLLM when it starts, else transformers: the cause is logged as a warning and kept
+    in ``scorer.fallback_cause``), or "remote" (a ``vllm serve`` at ``remote_url``; the prompts
+    are still built here, with the model's tokenizer). ``dtype``: None/"auto" (bf16 where the
+    hardware has it, else fp32), "float32", "bfloat16" or "float16". ``concurrency``: requests
+    scored at once, which vLLM's CPU KV cache is sized for (``kv_cache_gib`` overrides it).
 
     >>> scorer = load_scorer("/models/Qwen3-Reranker-0.6B", backend="transformers")  # doctest: +SKIP
     >>> scorer.backend_name                                                           # doctest: +SKIP
@@ -265,30 +308,28 @@ def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendNam
     encoder = PromptEncoder(_load_tokenizer(directory), max_length)
     yes_id, no_id = _answer_token_ids(encoder.tokenizer, model_id)
 
-    reason = f"backend {backend!r} requested"
+    def start_vllm() -> Backend:
+        return _start_vllm(directory, dtype, max_length, concurrency, kv_cache_gib)
+
+    reason, fallback_cause = f"backend {backend!r} requested", None
     engine: Backend
     if backend == "auto":
-        available, why_not = _vllm_importable()
-        engine = None  # type: ignore[assignment]
-        if available:
-            try:
-                engine = _start_vllm(directory, dtype, max_length)
-                reason = "auto: vLLM imported and started"
-            except ModelUnavailable as exc:
-                why_not = str(exc)
-        if engine is None:
-            reason = f"auto: using transformers because {why_not}"
+        try:
+            engine, reason = start_vllm(), "auto: vLLM started"
+        except ModelUnavailable as exc:
+            fallback_cause = str(exc)
+            reason = f"auto: vLLM could not start, so the slower transformers engine runs ({exc})"
             logger.warning("%s", reason)
             engine = _start_transformers(directory, yes_id, no_id, dtype)
     elif backend == "remote":
         engine = _start_remote(remote_url or os.environ.get("RERANKER_REMOTE_URL") or "", model_id)
     elif backend == "vllm":
-        engine = _start_vllm(directory, dtype, max_length)
+        engine = start_vllm()
     else:
         engine = _start_transformers(directory, yes_id, no_id, dtype)
     logger.info("Loaded %s with the %s backend (%s; %s)", model_id, engine.name, engine.description, reason)
     return Scorer(backend=engine, encoder=encoder, model=model_id, backend_reason=reason,
-                  cache=ScoreCache(cache_size))  # fmt: skip
+                  fallback_cause=fallback_cause, cache=ScoreCache(cache_size))  # fmt: skip
 
 
 def _load_tokenizer(directory: Path):
@@ -309,16 +350,26 @@ def _answer_token_ids(tokenizer, model_id: str) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
-def _start_vllm(directory: Path, dtype: str | None, max_length: int) -> Backend:
+def _start_vllm(directory: Path, dtype: str | None, max_length: int, concurrency: int,
+                kv_cache_gib: float | None) -> Backend:  # fmt: skip
+    """Start vLLM in-process; a failure to start becomes :class:`ModelUnavailable` with its cause.
+
+    vLLM raises whatever its start-up hits (ValueError for a KV cache that is too small,
+    RuntimeError from a kernel, ImportError for a broken install), so anything raised here is
+    a start-up failure, logged with its traceback at WARNING.
+    """
     from reranker.backends.vllm import VllmBackend
 
     try:
-        return VllmBackend(directory, dtype, max_length)
+        return VllmBackend(directory, dtype, max_length, sequences=concurrency, kv_cache_gib=kv_cache_gib)
     except ModelUnavailable:
         raise
     except Exception as exc:
-        logger.debug("vLLM failed to start", exc_info=True)
-        raise ModelUnavailable(f"vLLM could not start the model ({type(exc).__name__}: {exc})") from exc
+        logger.warning("vLLM failed to start", exc_info=True)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelUnavailable(
+            f"vLLM could not start the model ({type(exc).__name__}: {first_line})"
+        ) from exc
 
 
 def _start_transformers(directory: Path, yes_id: int, no_id: int, dtype: str | None) -> Backend:

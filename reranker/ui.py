@@ -10,7 +10,7 @@ message. Launching is app.py's job.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -108,20 +108,41 @@ def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def user_errors_stream(handler: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
+    """:func:`user_errors` for a generator handler (errors arise while it is iterated)."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
+        try:
+            yield from handler(*args, **kwargs)
+        except RerankError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    return wrapper
+
+
 def result_outputs(result: DeskResult) -> tuple[Any, ...]:
     """Widget values for a ranking: banner, best answer, table, status, CSV, state.
 
     The state is only what re-judging the banner needs, (best score, score kind): Gradio keeps
     every session's state in memory (up to ``AppConfig.max_sessions`` of them), so no table.
+    A partial ranking has no best answer and no download yet.
     """
+    csv = None if result.csv_path is None else str(result.csv_path)
     return (
         render_message(result.banner.text, result.banner.kind),
         result.best_answer,
         result.table_html,
         render_message(f"{result.summary}\n{result.status}", "info"),
-        str(result.csv_path),
-        (result.best_score, result.kind),
+        csv,
+        (result.best_score, result.kind) if result.state == "final" else None,
     )
+
+
+def engine_banner(desk: Desk) -> str:
+    """The banner about the reranker itself (loading, slower fallback engine, unavailable)."""
+    notice = desk.engine_notice()
+    return "" if notice is None else render_message(notice[1], notice[0])  # type: ignore[arg-type]
 
 
 def export_dir() -> Path:
@@ -135,33 +156,31 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
     first_base = base_names[0] if base_names else None
     base_by_file = {path.name: name for name, path in desk.base_paths.items()}
 
-    @user_errors
-    def rank_pasted(
-        query: str,
-        preset: str,
-        override: str,
-        text: str,
-        mode: SplitMode,
-        threshold: float,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
-    ) -> tuple[Any, ...]:
+    @user_errors_stream
+    def rank_pasted(query: str, preset: str, override: str, text: str, mode: SplitMode,
+                    threshold: float) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         instruction = instruction_for(preset, override)
-        return result_outputs(desk.rerank_pasted(query, instruction, text, mode, threshold, progress))
+        for result in desk.rank_pasted_stream(query, instruction, text, mode, threshold):
+            yield result_outputs(result)
 
-    @user_errors
-    def rank_faq(
-        query: str,
-        preset: str,
-        override: str,
-        base_name: str,
-        upload: str | None,
-        top_k: int,
-        threshold: float,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
-    ) -> tuple[Any, ...]:
+    @user_errors_stream
+    def rank_faq(query: str, preset: str, override: str, base_name: str, upload: str | None,
+                 top_k: int, threshold: float) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         base = desk.select_base(base_name, upload)
         instruction = instruction_for(preset, override)
-        return result_outputs(desk.rerank_faq(query, instruction, base, int(top_k), threshold, progress))
+        for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold):
+            yield result_outputs(result)
+
+    def refresh_engine() -> tuple[str, gr.Timer]:
+        return engine_banner(desk), gr.Timer(active=desk.engine.status().state == "loading")
+
+    def enable_download() -> gr.DownloadButton:
+        return gr.DownloadButton(interactive=True)
+
+    def stopped() -> str:
+        return render_message(
+            "Stopped. The table keeps the scores that had arrived; rank again for the full order.", "warn"
+        )
 
     def count_pasted(text: str, mode: SplitMode) -> str:
         return desk.preview_pasted(text, mode).summary()
@@ -180,9 +199,6 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         banner = assess(best_score, check_threshold(threshold), kind)
         return render_message(banner.text, banner.kind)
 
-    def enable_download() -> gr.DownloadButton:
-        return gr.DownloadButton(interactive=True)
-
     @user_errors
     def show_preset(preset: str) -> gr.Dropdown:
         return gr.Dropdown(info=get_preset(preset).instruction)
@@ -195,8 +211,8 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
             "how well they answer the customer's question.</p></div>",
             **plain,
         )
-        if not desk.can_rerank:
-            gr.HTML(render_message(desk.unavailable_message(), "error"), elem_id="model-banner", **plain)
+        model_banner = gr.HTML(engine_banner(desk), elem_id="model-banner", **plain)
+        engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
 
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab("Rerank", elem_id="rerank-tab"):
@@ -232,14 +248,6 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
                         )
                         with gr.Tabs():
                             with gr.Tab("Paste answers", elem_id="paste-tab"):
-                                if not desk.can_rerank:
-                                    gr.HTML(
-                                        render_message(
-                                            "Reranking is unavailable, so pasted answers cannot be ranked.",
-                                            "warn",
-                                        ),
-                                        **plain,
-                                    )
                                 split = gr.Radio(
                                     [
                                         ("One answer per line", "lines"),
@@ -318,6 +326,8 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
                         )
                         status = gr.HTML(label="Status", elem_id="status", **plain)
                         with gr.Row():
+                            stop = gr.Button("Stop", variant="stop", size="md", scale=0, min_width=100,
+                                             elem_id="stop")  # fmt: skip
                             download = gr.DownloadButton(
                                 "Download CSV",
                                 interactive=False,
@@ -332,20 +342,26 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         last_result = gr.State()
 
         outputs = [banner, best, table, status, download, last_result]
-        ranking: dict[str, Any] = dict(outputs=outputs, show_progress_on=[table])
+        # The table itself shows progress (rows arrive scored), so no spinner hides it.
+        ranking: dict[str, Any] = dict(outputs=outputs, show_progress="hidden")
         ui_only: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
-        paste_button.click(
+        paste_event = paste_button.click(
             rank_pasted,
             [query, preset, override, pasted, split, threshold],
             api_name="rank_pasted",
             **ranking,
-        ).success(enable_download, None, download, **ui_only)
-        faq_button.click(
+        )
+        paste_event.success(enable_download, None, download, **ui_only)
+        faq_event = faq_button.click(
             rank_faq,
             [query, preset, override, base, upload, top_k, threshold],
             api_name="rank_faq",
             **ranking,
-        ).success(enable_download, None, download, **ui_only)
+        )
+        faq_event.success(enable_download, None, download, **ui_only)
+        stop.click(stopped, None, status, cancels=[paste_event, faq_event], **ui_only)
+        demo.load(refresh_engine, None, [model_banner, engine_timer], **ui_only)
+        engine_timer.tick(refresh_engine, None, [model_banner, engine_timer], **ui_only)
         for trigger in (pasted.change, split.change):
             trigger(count_pasted, [pasted, split], pasted_count, **ui_only)
         for trigger in (base.change, upload.change):

@@ -104,7 +104,7 @@ def test_health_reports_the_loaded_model(client, hf_scorer):
     assert response.status_code == 200
     assert response.json() == {
         "status": "ok", "model_loaded": True, "backend": "transformers",
-        "model": hf_scorer.model, "error": None,
+        "engine_reason": "backend 'transformers' requested", "model": hf_scorer.model, "error": None,
     }  # fmt: skip
 
 
@@ -251,7 +251,7 @@ def test_without_a_model_health_says_degraded():
     assert response.status_code == 503
     body = response.json()
     assert (body["status"], body["model_loaded"], body["backend"]) == ("degraded", False, None)
-    assert "not loaded yet" in body["error"]
+    assert "not loaded" in body["error"]
 
 
 # --- real servers -------------------------------------------------------------------------------

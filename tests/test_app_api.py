@@ -210,10 +210,13 @@ def test_invalid_environment_value_names_the_variable(monkeypatch, capsys):
     assert "RERANKER_PORT" in capsys.readouterr().err
 
 
-def test_missing_model_gives_a_keyword_only_desk_with_the_reason(tmp_path):
+def test_the_desk_serves_at_once_while_the_model_loads_behind_it(tmp_path):
     desk = app.create_desk(AppConfig(model=str(tmp_path / "no-model")))
-    assert not desk.can_rerank
-    assert "no-model" in desk.unavailable_message()
+    assert not desk.can_rerank  # loading, or already known to be missing
+    status = desk.engine.wait(30)
+    assert status.state == "unavailable"
+    kind, text = desk.engine_notice()
+    assert kind == "error" and "no-model" in text
 
 
 def test_kb_flag_offers_that_base_first(tmp_path):

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import socket
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 import app
+from reranker.backends.base import Backend
 from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.knowledge_base import bundled_bases
 from reranker.presets import get_preset
+from reranker.scorer import ScoreCache
 from reranker.ui import build_demo, export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -70,8 +74,72 @@ def page(browser, app_url):
 
 
 def ranked_answers(page) -> list[str]:
-    page.wait_for_selector("#ranked-table table.rank-table")
+    page.wait_for_selector('#ranked-table table.rank-table[data-state="final"]')
     return page.locator("#ranked-table tbody tr .answer").all_inner_texts()
+
+
+class SlowBackend(Backend):
+    """The test engine, slowed down so that the partial states last long enough to see."""
+
+    name = "transformers"
+
+    def __init__(self, inner: Backend, delay_s: float) -> None:
+        self.inner, self.delay_s = inner, delay_s
+
+    def score_token_ids(self, prompts):
+        time.sleep(self.delay_s)
+        return self.inner.score_token_ids(prompts)
+
+
+@pytest.fixture(scope="module")
+def slow_app_url(hf_scorer):
+    """An app whose every batch of scores takes 0.6 s more."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = AppConfig(host="127.0.0.1", port=port)
+    slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.6), cache=ScoreCache())
+    demo = build_demo(Desk(slow, export_dir=export_dir(), bases=bundled_bases()), config)
+    url = app.launch(demo, config, block=False)
+    yield url
+    demo.close()
+
+
+def test_candidates_show_at_once_then_scores_arrive_until_the_table_is_final(
+    browser, slow_app_url, hf_scorer
+):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(slow_app_url)
+    candidates = [f"{n}. {text}" for n, text in enumerate(ZH_CANDIDATES * 3)]
+    page.fill("#query textarea", ZH_QUERY)
+    page.fill("#pasted textarea", "\n".join(candidates))
+    page.click("#rank-pasted")
+
+    page.wait_for_selector('#ranked-table table[data-state="partial"]', timeout=5000)
+    assert page.locator("#ranked-table tbody tr").count() == len(candidates)
+    assert "Not reranked yet" in page.inner_text("#ranked-table caption")
+    page.wait_for_function(
+        "document.querySelectorAll('#ranked-table tr.pending').length > 0 &&"
+        " document.querySelectorAll('#ranked-table .score-pill').length > 0"
+    )
+    expected = [d.text for d in hf_scorer.rank(ZH_QUERY, candidates)]
+    assert ranked_answers(page) == expected
+    assert page.locator("#ranked-table tr.pending").count() == 0
+    page.close()
+
+
+def test_stop_cancels_a_ranking_that_is_no_longer_needed(browser, slow_app_url):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(slow_app_url)
+    page.fill("#query textarea", "Where is my order?")
+    page.fill("#pasted textarea", "\n".join(f"Stop test answer {n}" for n in range(20)))
+    page.click("#rank-pasted")
+    page.wait_for_selector('#ranked-table table[data-state="partial"]')
+    page.click("#stop")
+    page.get_by_text("Stopped.").wait_for()
+    page.wait_for_timeout(2000)  # longer than a batch: no further scores arrive
+    assert page.locator('#ranked-table table[data-state="final"]').count() == 0
+    page.close()
 
 
 def test_pasted_answers_are_shown_in_the_scorers_order(page, hf_scorer):

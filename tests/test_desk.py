@@ -112,18 +112,6 @@ def test_threshold_outside_zero_to_one_is_refused(desk):
         desk.rerank_pasted(ZH_QUERY, None, "a", "lines", threshold=1.5)
 
 
-def test_progress_is_reported_while_scoring(desk):
-    messages = []
-    desk.rerank_pasted(
-        ZH_QUERY,
-        None,
-        "\n".join(ZH_CANDIDATES),
-        "lines",
-        progress=lambda fraction, text: messages.append(text),
-    )
-    assert messages == ["Scoring 3 candidates"]
-
-
 def test_csv_export_holds_the_ranked_table(desk):
     result = desk.rerank_pasted(ZH_QUERY, None, "\n".join(ZH_CANDIDATES), "lines")
     exported = pd.read_csv(result.csv_path, encoding="utf-8-sig")
@@ -201,8 +189,9 @@ def test_degraded_paste_mode_says_reranking_is_unavailable_and_why(keyword_desk)
 
 
 def test_degraded_desk_explains_itself_for_the_start_up_banner(keyword_desk, desk):
-    assert MISSING in keyword_desk.unavailable_message()
-    assert desk.unavailable_message() == ""
+    kind, text = keyword_desk.engine_notice()
+    assert kind == "error" and MISSING in text
+    assert desk.engine_notice() is None
 
 
 def test_every_preset_has_a_distinct_english_instruction():

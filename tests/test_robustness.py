@@ -493,7 +493,7 @@ def test_a_bug_in_the_ui_path_shows_a_bare_error_without_its_text(served, hf_sco
     def bug(*args, **kwargs):
         raise KeyError("/secret/path/of/the/server")
 
-    monkeypatch.setattr(served.desk, "rerank_pasted", bug)
+    monkeypatch.setattr(served.desk, "rank_pasted_stream", bug)
     events = sse_of_a_call(served.url, "rank_pasted", [QUERY, "general", "", "a\nb", "lines", 0.5])
     assert "event: error" in events
     assert not any(leak in events for leak in ("secret", "KeyError", "Traceback"))

@@ -24,5 +24,8 @@ class Backend(ABC):
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         """P("yes") for each prompt, in input order."""
 
+    def reset_prefix_cache(self) -> None:  # noqa: B027 - optional hook
+        """Forget prompt prefixes the engine keeps between calls (vLLM's prefix cache)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Release the engine's resources."""

@@ -9,10 +9,13 @@ own example gets wrong (Jinja drops the final newline of ``</think>\\n\\n``).
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from reranker.backends.base import Backend
@@ -22,11 +25,90 @@ from reranker.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
 
-#: KV cache reserved on CPU. A reranker keeps no cache between requests except shared prefixes,
-#: so 1 GiB holds ~ 9,000 tokens of Qwen3-0.6B in bf16 even at max length; override with
-#: RERANKER_VLLM_KV_CACHE_GIB.
-DEFAULT_CPU_KV_CACHE_GIB = 1.0
 CPU_PREFIX_BLOCK_SIZE = 32
+#: At most this share of the memory that is free at start-up goes to the CPU KV cache.
+MAX_FREE_MEMORY_SHARE = 0.4
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class KvCachePlan:
+    """How much CPU KV cache vLLM gets, and the arithmetic behind it (for the log and errors).
+
+    >>> plan = plan_kv_cache(bytes_per_token=114_688, max_length=8192, sequences=2,
+    ...                      free_bytes=16 * GIB)
+    >>> round(plan.bytes / GIB, 2), plan.sequences
+    (1.76, 2)
+    >>> plan_kv_cache(bytes_per_token=229_376, max_length=8192, sequences=2, free_bytes=6 * GIB).sequences
+    1
+    """
+
+    bytes: int
+    bytes_per_token: int
+    sequences: int
+    max_length: int
+    free_bytes: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.bytes / GIB:.2f} GiB KV cache ({self.sequences} x {self.max_length} tokens at "
+            f"{self.bytes_per_token // 1024} KiB/token; {self.free_bytes / GIB:.1f} GiB free)"
+        )
+
+
+def kv_bytes_per_token(config: dict[str, object], dtype_bytes: int) -> int:
+    """Key + value bytes one token takes in every layer, from the model's ``config.json``."""
+    layers = int(config["num_hidden_layers"])  # type: ignore[call-overload]
+    heads = int(config.get("num_key_value_heads") or config["num_attention_heads"])  # type: ignore[call-overload]
+    head_dim = config.get("head_dim") or int(config["hidden_size"]) // int(config["num_attention_heads"])  # type: ignore[call-overload]
+    return 2 * layers * heads * int(head_dim) * dtype_bytes  # type: ignore[call-overload]
+
+
+def plan_kv_cache(*, bytes_per_token: int, max_length: int, sequences: int, free_bytes: int) -> KvCachePlan:
+    """Room for ``sequences`` pairs of ``max_length`` tokens, capped by the free memory.
+
+    The cache never goes below one full-length pair (vLLM refuses to start without it); when
+    even that does not fit in :data:`MAX_FREE_MEMORY_SHARE` of the free memory, the error says
+    how to fit (a shorter --max-length, or more memory).
+    """
+    blocks = math.ceil(max_length / CPU_PREFIX_BLOCK_SIZE) + 1  # +1: a partly filled last block
+    per_sequence = blocks * CPU_PREFIX_BLOCK_SIZE * bytes_per_token
+    budget = int(free_bytes * MAX_FREE_MEMORY_SHARE)
+    fitting = min(sequences, budget // per_sequence)
+    if fitting < 1:
+        raise ModelUnavailable(
+            f"vLLM needs {per_sequence / GIB:.2f} GiB of KV cache for one {max_length}-token pair, "
+            f"but only {free_bytes / GIB:.1f} GiB of memory is free. Start with a shorter "
+            f"--max-length (e.g. {max(128, max_length // 4)}), free some memory, or set "
+            "--kv-cache-gib."
+        )
+    return KvCachePlan(fitting * per_sequence, bytes_per_token, fitting, max_length, free_bytes)
+
+
+def free_memory_bytes() -> int:
+    """``MemAvailable`` from /proc/meminfo (what can be allocated without swapping)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def cpu_kv_cache_bytes(model_path: Path, dtype_bytes: int, max_length: int, sequences: int,
+                       override_gib: float | None) -> int:  # fmt: skip
+    """The CPU KV cache for this model and machine, or the operator's override."""
+    if override_gib is not None:
+        logger.info("vLLM KV cache: %.2f GiB (set by --kv-cache-gib)", override_gib)
+        return int(override_gib * GIB)
+    try:
+        config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+        per_token = kv_bytes_per_token(config, dtype_bytes)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelUnavailable(
+            f"{model_path}/config.json cannot be read to size the KV cache ({exc})."
+        ) from exc
+    plan = plan_kv_cache(bytes_per_token=per_token, max_length=max_length, sequences=sequences,
+                         free_bytes=free_memory_bytes())  # fmt: skip
+    logger.info("vLLM KV cache: %s", plan.describe())
+    return plan.bytes
 
 
 def configure_environment() -> None:
@@ -60,8 +142,11 @@ class VllmBackend(Backend):
 
     name = "vllm"
 
-    def __init__(self, model_path: Path, dtype: str | None, max_length: int,
-                 prefix_caching: bool = True) -> None:  # fmt: skip
+    def __init__(self, model_path: Path, dtype: str | None, max_length: int, *,
+                 prefix_caching: bool = True, sequences: int = 2,
+                 kv_cache_gib: float | None = None) -> None:  # fmt: skip
+        """``sequences``: full-length pairs the KV cache holds at once (the requests the app
+        admits concurrently); ``kv_cache_gib`` overrides the computed size on CPU."""
         configure_environment()
         shield_llvmlite_from_kernel_scan()
         try:
@@ -73,11 +158,14 @@ class VllmBackend(Backend):
                 "requirements (scripts/setup.sh) or choose --backend transformers."
             ) from exc
         on_gpu = torch.cuda.is_available()
+        torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
         engine_args: dict[str, object] = {}
         if not on_gpu:
-            gib = float(os.environ.get("RERANKER_VLLM_KV_CACHE_GIB", DEFAULT_CPU_KV_CACHE_GIB))
-            # vLLM's default (a fraction of the NUMA node's memory) fails to start on small VMs.
-            engine_args["kv_cache_memory_bytes"] = int(gib * 1024**3)
+            # vLLM's default (a fraction of the NUMA node's memory) fails to start on small VMs,
+            # and a fixed size fits one dtype only (1 GiB holds 8,192 tokens in bf16, not fp32).
+            engine_args["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(
+                model_path, torch_dtype.itemsize, max_length, sequences, kv_cache_gib
+            )
             if prefix_caching:
                 # Only whole blocks are shared. The CPU default (128 tokens) is longer than the
                 # shared system+instruction+query prefix of a typical request, so nothing would
@@ -90,7 +178,7 @@ class VllmBackend(Backend):
         else:
             # A 0.6B reranker needs little; leave the GPU to other work.
             engine_args["gpu_memory_utilization"] = 0.3
-        resolved_dtype = str(resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")).removeprefix("torch.")
+        resolved_dtype = str(torch_dtype).removeprefix("torch.")
         self.llm = LLM(
             model=str(model_path),
             runner="pooling",
@@ -109,6 +197,9 @@ class VllmBackend(Backend):
             f"{str(model_config.dtype).removeprefix('torch.')}, {device}, "
             f"prefix caching {'on' if prefix_caching else 'off'}"
         )
+
+    def reset_prefix_cache(self) -> None:
+        self.llm.reset_prefix_cache()
 
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         from vllm.inputs import TokensPrompt
