@@ -41,7 +41,11 @@ logger = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 DEFAULT_MAX_DOCUMENTS = 1000
+#: Characters in a query or instruction. Documents have no such limit: a long one is cut to the
+#: model's max length and flagged in ``meta.truncated``, like any too-long document.
 DEFAULT_MAX_DOCUMENT_CHARS = 100_000
+#: Request bodies larger than this are refused with 413 before they are read whole.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 EXAMPLE_BODY = '{"query": "Where is my order?", "documents": ["It ships within 24 hours."]}'
 INTERNAL_ERROR = (
     "The server failed while answering this request; the details are in its log. "
@@ -179,11 +183,15 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 class JSONErrorRoute(APIRoute):
     """A route whose errors are ``{"error": "..."}`` with a 4xx/503 status, in any app."""
 
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        limit = self.max_body_bytes
 
         async def handle(request: Request) -> Response:
             try:
+                await _read_capped_body(request, limit)
                 return await handler(request)
             except RequestValidationError as exc:
                 return _error(422, describe_validation_error(exc))
@@ -199,6 +207,22 @@ class JSONErrorRoute(APIRoute):
                 return _error(500, INTERNAL_ERROR)
 
         return handle
+
+
+async def _read_capped_body(request: Request, limit: int) -> None:
+    """Read the body (kept for the route) unless it is over ``limit`` bytes: then 413."""
+    too_big = HTTPException(
+        413, f"The request body is over {limit // (1024 * 1024)} MB. Send fewer or shorter documents per request."
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_big
+    request._body = bytes(body)  # Starlette's own cache: the route reads it from here
 
 
 _BEARER = HTTPBearer(auto_error=False, description="The key the server was started with (--api-key).")
@@ -238,7 +262,7 @@ def check_request(request: RerankRequest, max_documents: int, max_document_chars
     fields = {"query": request.query, "instruction": request.instruction or ""}
     fields.update({f"documents[{i}]": text for i, text in enumerate(request.texts())})
     for name, text in fields.items():
-        if len(text) > max_document_chars:
+        if len(text) > max_document_chars and not name.startswith("documents"):
             raise InvalidInput(
                 f"{name} has {len(text):,} characters; the limit is {max_document_chars:,}. "
                 "Shorten it or split it into several documents."
@@ -276,6 +300,7 @@ def _as_engine(
 def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str | None = None,
                max_documents: int = DEFAULT_MAX_DOCUMENTS,
                max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                load_error: str | None = None) -> FastAPI:  # fmt: skip
     """A FastAPI app with ``POST /v1/rerank``, ``GET /health`` and docs at ``/docs``.
 
@@ -283,9 +308,11 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     :class:`Scorer` or None, with ``load_error`` saying why); while there is no scorer, rerank
     answers 503 with the reason. It is read on the event loop, so it must not block.
     ``api_key``: when set, ``/v1/rerank`` needs ``Authorization: Bearer <api_key>``.
-    ``max_documents`` per request; ``max_document_chars`` per document, query and instruction.
+    ``max_documents`` per request; ``max_document_chars`` per query and instruction (documents
+    are cut to the model's max length instead); ``max_body_bytes`` per request body (413).
     """
-    router = APIRouter(route_class=JSONErrorRoute)
+    route_class = type("JSONErrorRoute", (JSONErrorRoute,), {"max_body_bytes": max_body_bytes})
+    router = APIRouter(route_class=route_class)
     auth = [Depends(_bearer_check(api_key))] if api_key else []
     engine_status = _as_engine(engine, load_error)
 
@@ -305,8 +332,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
         check_request(request, max_documents, max_document_chars)
         scorer = loaded_scorer()
         check_model(request.model, scorer.model)
-        result = scorer.score_detailed(request.query, request.texts(), request.instruction)
-        ranked = sorted(result.documents, key=lambda d: (-d.score, d.index))[: request.top_n]
+        ranking = scorer.rank(request.query, request.texts(), request.instruction, top_k=request.top_n)
         return RerankResponse(
             model=scorer.model,
             results=[
@@ -315,10 +341,10 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                     relevance_score=d.score,
                     document=DocumentObject(text=d.text) if request.return_documents else None,
                 )
-                for d in ranked
+                for d in ranking
             ],
             meta=RerankMeta(
-                backend=scorer.backend_name, truncated=result.truncated, elapsed_ms=result.elapsed_s * 1000
+                backend=scorer.backend_name, truncated=list(ranking.truncated), elapsed_ms=ranking.elapsed_s * 1000
             ),
         )
 

@@ -28,6 +28,11 @@ NO_TOKEN = "no"
 MIN_MAX_LENGTH = 128
 MAX_MAX_LENGTH = 32768
 DEFAULT_MAX_LENGTH = 8192
+#: A document longer than (token budget x this) characters is cut by characters before it is
+#: tokenised, so a 1 MB answer is never tokenised whole: it is cut, flagged, and scored like
+#: any other. Text averages 1-4 characters per token; only a document made mostly of runs of
+#: spaces (the longest Qwen tokens, up to 128 characters) could lose text that would have fit.
+MAX_CHARS_PER_TOKEN = 16
 
 
 class Tokenizer(Protocol):
@@ -101,11 +106,13 @@ class PromptEncoder:
                 "instruction, or raise max_length."
             )
         encoded = []
+        char_budget = self.pair_budget * MAX_CHARS_PER_TOKEN
         for document in documents:
+            cut_by_chars = len(document) > char_budget
             pair_ids = self.tokenizer.encode(
-                format_pair(query, document, instruction), add_special_tokens=False
+                format_pair(query, document[:char_budget], instruction), add_special_tokens=False
             )
-            truncated = len(pair_ids) > self.pair_budget
+            truncated = cut_by_chars or len(pair_ids) > self.pair_budget
             if truncated:
                 pair_ids = pair_ids[: self.pair_budget]
             encoded.append(EncodedPair(self.prefix_ids + pair_ids + self.suffix_ids, truncated))

@@ -23,6 +23,7 @@ from typing import Literal
 import pandas as pd
 
 from reranker.knowledge_base import FaqEntry
+from reranker.scorer import score_order
 
 ScoreKind = Literal["reranker", "keyword"]
 
@@ -69,7 +70,7 @@ def build_table(
     if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
         raise ValueError("texts, scores and entries must have the same length")
     flags = list(truncated) if truncated is not None else [False] * len(texts)
-    order = sorted(range(len(texts)), key=lambda i: (scores[i] is None, -(scores[i] or 0.0), i))
+    order = score_order(scores)
     columns: dict[str, list[object]] = {
         RANK: list(range(1, len(texts) + 1)),
         score_column(kind): [

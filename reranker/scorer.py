@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import threading
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -47,6 +49,63 @@ class RankedDocument:
     score: float
     text: str
     truncated: bool = False
+
+
+def normalise(text: str) -> str:
+    """The one normalisation every entry point's text goes through: Unicode NFC, trimmed.
+
+    So ``"  Where is my order?  "`` and ``"Where is my order?"`` (or a decomposed and a
+    composed "é") are the same question, with the same score and the same cache entry.
+
+    >>> normalise("  Cafe\u0301 hours?\n")
+    'Café hours?'
+    """
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def score_order(scores: Sequence[float | None]) -> list[int]:
+    """Indices best first: higher score first, ties in input order; None (not scored yet) and
+    NaN (no usable score) after every scored one, in input order. The only sort by score.
+
+    >>> score_order([0.2, None, 0.9, float("nan"), 0.2])
+    [2, 0, 4, 1, 3]
+    """
+
+    def key(i: int) -> tuple[bool, float, int]:
+        score = scores[i]
+        missing = score is None or math.isnan(score)
+        return missing, 0.0 if missing else -score, i  # type: ignore[operator]
+
+    return sorted(range(len(scores)), key=key)
+
+
+@dataclass(frozen=True)
+class Ranking(Sequence[RankedDocument]):
+    """Documents best first, with what the request cost. Indexes and iterates as its documents.
+
+    >>> ranking = Ranking.of([RankedDocument(0, 0.1, "a"), RankedDocument(1, 0.8, "b")], 0, 0.01)
+    >>> [d.text for d in ranking], ranking[0].score
+    (['b', 'a'], 0.8)
+    """
+
+    items: tuple[RankedDocument, ...]
+    cache_hits: int
+    elapsed_s: float
+    #: Input indices of every document cut to fit the model's max length (also beyond top_k).
+    truncated: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, documents: Sequence[RankedDocument], cache_hits: int, elapsed_s: float,
+           top_k: int | None = None) -> Ranking:  # fmt: skip
+        order = score_order([d.score for d in documents])
+        cut = tuple(sorted(d.index for d in documents if d.truncated))
+        return cls(tuple(documents[i] for i in order[:top_k]), cache_hits, elapsed_s, cut)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        return self.items[position]
 
 
 @dataclass
@@ -152,15 +211,14 @@ class Scorer:
         return self.score_detailed(query, documents, instruction).scores
 
     def rank(self, query: str, documents: Sequence[str], instruction: str | None = None,
-             top_k: int | None = None) -> list[RankedDocument]:  # fmt: skip
-        """Documents sorted by score, highest first (ties keep input order); at most ``top_k``.
+             top_k: int | None = None) -> Ranking:  # fmt: skip
+        """Documents by score, highest first (ties keep input order); at most ``top_k``.
 
         >>> scorer.rank("Where is my order?", ["Reset password", "Ships in 24h"])[0].index  # doctest: +SKIP
         1
         """
-        ranked = sorted(self.score_detailed(query, documents, instruction).documents,
-                        key=lambda d: (-d.score, d.index))  # fmt: skip
-        return ranked if top_k is None else ranked[:top_k]
+        result = self.score_detailed(query, documents, instruction)
+        return Ranking.of(result.documents, result.cache_hits, result.elapsed_s, top_k)
 
     def score_detailed(
         self, query: str, documents: Sequence[str], instruction: str | None = None
@@ -168,12 +226,13 @@ class Scorer:
         """Scores in input order with truncation flags, cache hits and elapsed time."""
         start = time.perf_counter()
         _check_texts(query, documents)
-        instruction = resolve_instruction(instruction)
-        keys = cache_keys(instruction, query, documents)
+        query, texts = normalise(query), [normalise(d) for d in documents]
+        instruction = resolve_instruction(None if instruction is None else normalise(instruction))
+        keys = cache_keys(instruction, query, texts)
         found = [self.cache.get(key) for key in keys]
         hits = sum(hit is not None for hit in found)
         missing: dict[bytes, str] = {}  # key -> document, each once, in input order
-        for key, doc, hit in zip(keys, documents, found):
+        for key, doc, hit in zip(keys, texts, found):
             if hit is None:
                 missing.setdefault(key, doc)
         if missing:
@@ -202,10 +261,10 @@ class Scorer:
         """
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        documents = list(documents)
         _check_texts(query, documents)
-        instruction = resolve_instruction(instruction)
-        keys = cache_keys(instruction, query, documents)
+        documents = [normalise(d) for d in documents]
+        keys = cache_keys(resolve_instruction(None if instruction is None else normalise(instruction)),
+                          normalise(query), documents)  # fmt: skip
         cached = [i for i, key in enumerate(keys) if self.cache.peek(key)]
         in_cache = set(cached)
         pending = [i for i in range(len(documents)) if i not in in_cache]

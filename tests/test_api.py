@@ -173,11 +173,30 @@ def test_too_many_documents_are_refused_with_the_limit(hf_scorer):
     assert response.json()["error"].startswith("Too many documents: 5 given, at most 3 per request.")
 
 
-def test_a_document_over_the_size_limit_is_refused_by_position(hf_scorer):
+def test_a_megabyte_document_is_cut_and_flagged_not_refused(client):
+    response = rerank(client, documents=["Ships in 24 hours.", "Our returns policy. " * 50_000])
+    assert response.status_code == 200
+    assert response.json()["meta"]["truncated"] == [1]
+
+
+def test_a_query_over_the_character_limit_is_refused(hf_scorer):
     small = TestClient(create_api(lambda: hf_scorer, max_document_chars=20))
-    response = small.post("/v1/rerank", json={"query": "Where?", "documents": ["short", "x" * 21]})
+    response = small.post("/v1/rerank", json={"query": "W" * 21, "documents": ["short"]})
     assert response.status_code == 400
-    assert response.json()["error"].startswith("documents[1] has 21 characters; the limit is 20.")
+    assert response.json()["error"].startswith("query has 21 characters; the limit is 20.")
+
+
+def test_a_body_over_the_cap_is_a_413_before_it_is_read(hf_scorer):
+    small = TestClient(create_api(lambda: hf_scorer, max_body_bytes=1024 * 1024))
+    response = small.post("/v1/rerank", json={"query": "Where?", "documents": ["x" * (2 * 1024 * 1024)]})
+    assert response.status_code == 413
+    assert "over 1 MB" in response.json()["error"]
+
+
+def test_the_same_question_scores_the_same_whatever_its_whitespace(client):
+    tidy = rerank(client, query="Where is my order?").json()["results"]
+    padded = rerank(client, query="  Where is my order?\n ").json()["results"]
+    assert [r["relevance_score"] for r in tidy] == [r["relevance_score"] for r in padded]
 
 
 def test_a_query_too_long_for_the_model_is_a_400_from_the_scorer(client):

@@ -29,7 +29,7 @@ DOCS_MIXED = [
     "订单 shipped via SF Express，tracking number 在 App 里查看。",
     "Use code SAVE10 获得九折优惠 🎉",
 ]
-LONG_DOC = "Our return policy covers unused items in their original packaging. " * 60
+LONG_DOC = ("Our return policy covers unused items in their original packaging. " * 60).strip()
 
 
 def parity_cases() -> list[tuple[str, str, str | None]]:
