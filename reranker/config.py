@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--served-model-name",
         "SERVED_MODEL_NAME",
         "the model's path or id",
-        "names the API's model field accepts, as vLLM's flag; the first is answered (env: commas or spaces)",
+        "names a request's model may use, as vLLM's flag; the first is answered (the variable: spaces or commas)",
         nargs="+",
         metavar="NAME",
         dest="served_model_name",

@@ -6,8 +6,12 @@ import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from reranker.desk import Desk
 
 # Tests never reach the Hugging Face Hub, and vLLM runs in-process with all cores.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -60,7 +64,7 @@ def launch_desk() -> Iterator[Callable[..., str]]:
 
     demos = []
 
-    def launch(desk, **settings: object) -> str:
+    def launch(desk: Desk, **settings: object) -> str:
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
         demos.append(build_demo(desk, config))
         return app.launch(demos[-1], config, api=app.create_rest_api(desk, config), block=False)
