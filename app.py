@@ -93,8 +93,13 @@ def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
 
 
 def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
-    """The REST API (``/v1/rerank``, ``/health``, ``/docs``) over the desk's one scorer."""
-    return create_api(desk.engine, api_key=config.api_key)
+    """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's scorer."""
+    return create_api(
+        desk.engine,
+        api_key=config.api_key,
+        max_documents=config.max_candidates,
+        served_model_names=config.served_model_name,
+    )
 
 
 def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True) -> str:
@@ -120,6 +125,7 @@ def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, bl
     )
     if api is not None:
         add_api_routes(demo.app, api)
+        api.state.telemetry.watch_queue("ui", lambda: len(demo._queue))  # Gradio's waiting events
         if config.api_key is None and (config.share or config.host not in ("127.0.0.1", "localhost")):
             logger.warning(
                 "The REST API (/v1/rerank) is open to anyone who can reach this server. "

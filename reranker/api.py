@@ -1,6 +1,8 @@
-"""The REST API: ``POST /v1/rerank`` (Cohere/Jina-compatible shape) and ``GET /health``.
+"""The REST API: the rerank routes of Jina and Cohere, model names, metrics and health.
 
-:func:`create_api` returns a FastAPI app with both routes and OpenAPI docs at ``/docs``;
+``POST /v1/rerank`` (Jina's and Cohere v1's shape), ``POST /v2/rerank`` (Cohere v2's),
+``GET /v1/models`` (the served names, OpenAI's shape), ``GET /metrics`` (Prometheus) and
+``GET /health``. :func:`create_api` returns a FastAPI app with them and OpenAPI docs at ``/docs``;
 :mod:`reranker.server` puts the Gradio UI next to it. The scorer comes from a callable, so the
 API can start (and say "degraded") before or without a model.
 
@@ -10,9 +12,10 @@ API can start (and say "degraded") before or without a model.
 
 Every error of these routes is ``{"error": "<what to fix>"}``: 422 when the body does not match
 the schema (invalid JSON, wrong types, missing fields, ``top_n`` < 1), 400 when it does but
-cannot be used (empty query, no documents, over a limit, another model), 401 for a missing or
-wrong API key, 503 when the model is not loaded or the engine fails, and 500 (logged with its
-traceback on the server, never sent) for a bug. The translation lives in the routes' own class,
+cannot be used (empty query, no documents, over a limit), 404 for a model this server does not
+serve (the message lists the served names), 401 for a missing or wrong API key, 503 when the
+model is not loaded or the engine fails, and 500 (logged with its traceback on the server, never
+sent) for a bug. The cohere SDK reads any JSON error body (it keeps it as ``ApiError.body``). The translation lives in the routes' own class,
 so it holds in whichever FastAPI app the routes end up in.
 """
 
@@ -21,12 +24,15 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Coroutine
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
@@ -35,7 +41,8 @@ from starlette.exceptions import HTTPException
 
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable, RerankError
-from reranker.scorer import Scorer
+from reranker.scorer import RankedDocument, Ranking, Scorer
+from reranker.telemetry import CONTENT_TYPE, Telemetry
 
 logger = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -67,28 +74,45 @@ def _one_document(value: object, handler: ValidatorFunctionWrapHandler) -> str |
 
 
 Document = Annotated[str | DocumentObject, WrapValidator(_one_document)]
+TopN = Annotated[int, Field(ge=1, strict=True)]
 
 
-class RerankRequest(BaseModel):
-    """Fields other than these (e.g. Cohere's ``max_chunks_per_doc``) are ignored."""
+class _RankingRequest(BaseModel):
+    """What every rerank route takes; fields other than these are ignored."""
 
     query: str = Field(description="The question to rank the documents for.")
-    documents: list[Document] = Field(description="Candidate texts, as strings or {text} objects.")
-    top_n: Annotated[int, Field(ge=1, strict=True)] | None = Field(
-        default=None, description="Return only the best N results (default: all)."
-    )
+    top_n: TopN | None = Field(default=None, description="Return only the best N results (default: all).")
     instruction: str | None = Field(
         default=None, description="Task instruction for the reranker (default: the model card's)."
     )
+    model: str | None = Field(
+        default=None,
+        description="Optional; a served name (GET /v1/models), the model's path or id, or its basename.",
+    )
+
+
+class RerankRequest(_RankingRequest):
+    """Jina's and Cohere v1's request; other fields (e.g. ``max_chunks_per_doc``) are ignored."""
+
+    documents: list[Document] = Field(description="Candidate texts, as strings or {text} objects.")
     return_documents: Annotated[bool, Field(strict=True)] = Field(
         default=True, description="Echo each document's text in its result."
-    )
-    model: str | None = Field(
-        default=None, description="Optional; must name the loaded model (its id or basename)."
     )
 
     def texts(self) -> list[str]:
         return [doc if isinstance(doc, str) else doc.text for doc in self.documents]
+
+
+class RerankV2Request(_RankingRequest):
+    """Cohere v2's request; other fields (e.g. ``priority``) are ignored."""
+
+    documents: list[str] = Field(description="Candidate texts.")
+    max_tokens_per_doc: TopN | None = Field(
+        default=None, description="Cut each document to its first N tokens before scoring (default: no cut)."
+    )
+
+    def texts(self) -> list[str]:
+        return list(self.documents)
 
 
 class RerankResult(BaseModel):
@@ -97,16 +121,65 @@ class RerankResult(BaseModel):
     document: DocumentObject | None = None
 
 
-class RerankMeta(BaseModel):
+class ApiVersion(BaseModel):
+    version: str
+
+
+class BilledUnits(BaseModel):
+    search_units: int = Field(description="Cohere's unit: one query with up to 100 documents.")
+
+
+class Tokens(BaseModel):
+    input_tokens: int = Field(description="Prompt tokens of every (query, document) pair.")
+
+
+class CohereMeta(BaseModel):
+    api_version: ApiVersion
+    billed_units: BilledUnits
+    tokens: Tokens
+    warnings: list[str] | None = None
+
+
+class RerankMeta(CohereMeta):
     backend: str
     truncated: list[int] = Field(description="Indices of documents cut to fit the model's max length.")
     elapsed_ms: float
 
 
+class Usage(BaseModel):
+    total_tokens: int = Field(description="Prompt tokens of every (query, document) pair (Jina's usage).")
+
+
 class RerankResponse(BaseModel):
-    model: str
+    id: str
+    model: str = Field(description="The first served name (GET /v1/models).")
     results: list[RerankResult] = Field(description="Highest relevance_score first; ties by index.")
+    usage: Usage
     meta: RerankMeta
+
+
+class RerankV2Result(BaseModel):
+    index: int = Field(description="Position of the document in the request.")
+    relevance_score: float = Field(description='P("yes"): the probability that the document answers.')
+
+
+class RerankV2Response(BaseModel):
+    id: str
+    results: list[RerankV2Result] = Field(description="Highest relevance_score first; ties by index.")
+    meta: CohereMeta
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "faq-rerank-desk"
+    root: str = Field(description="The model the name serves: its path or Hugging Face id.")
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
 
 
 class HealthResponse(BaseModel):
@@ -130,6 +203,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Well-formed but unusable request",
         401: "Missing or wrong API key",
+        404: "A model this server does not serve (the message lists the served names)",
         422: "Body does not match the schema",
         500: "A bug in the server (details in its log, not in the response)",
         503: "Model not loaded, or the engine failed",
@@ -180,31 +254,53 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-class JSONErrorRoute(APIRoute):
-    """A route whose errors are ``{"error": "..."}`` with a 4xx/503 status, in any app."""
+class UnknownModel(InvalidInput):
+    """A request for a model this server does not serve: a 404 listing the served names, as vLLM does."""
 
+
+async def _answer(handler: Callable[[Request], Coroutine[Any, Any, Response]], request: Request,
+                  max_body_bytes: int) -> Response:  # fmt: skip
+    try:
+        await _read_capped_body(request, max_body_bytes)
+        return await handler(request)
+    except RequestValidationError as exc:
+        return _error(422, describe_validation_error(exc))
+    except HTTPException as exc:
+        return _error(exc.status_code, str(exc.detail), exc.headers)
+    except UnknownModel as exc:
+        return _error(404, str(exc))
+    except InvalidInput as exc:
+        return _error(400, str(exc))
+    except RerankError as exc:
+        logger.warning("%s %s failed: %s", request.method, request.url.path, exc)
+        return _error(503, str(exc))
+    except Exception:  # the edge: the traceback goes to the log, the caller gets JSON
+        logger.exception("%s %s failed unexpectedly", request.method, request.url.path)
+        return _error(500, INTERNAL_ERROR)
+
+
+class JSONErrorRoute(APIRoute):
+    """A route whose errors are ``{"error": "..."}`` with a 4xx/503 status, in any app.
+
+    With ``telemetry`` set (:func:`create_api` makes such a subclass), every answer is counted
+    and timed under the route's path and its status.
+    """
+
+    telemetry: Telemetry | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        limit = self.max_body_bytes
+        telemetry, path, limit = self.telemetry, self.path, self.max_body_bytes
 
         async def handle(request: Request) -> Response:
-            try:
-                await _read_capped_body(request, limit)
-                return await handler(request)
-            except RequestValidationError as exc:
-                return _error(422, describe_validation_error(exc))
-            except HTTPException as exc:
-                return _error(exc.status_code, str(exc.detail), exc.headers)
-            except InvalidInput as exc:
-                return _error(400, str(exc))
-            except RerankError as exc:
-                logger.warning("%s %s failed: %s", request.method, request.url.path, exc)
-                return _error(503, str(exc))
-            except Exception:  # the edge: the traceback goes to the log, the caller gets JSON
-                logger.exception("%s %s failed unexpectedly", request.method, request.url.path)
-                return _error(500, INTERNAL_ERROR)
+            start = time.perf_counter()
+            response = await _answer(handler, request, limit)
+            if telemetry is not None:
+                telemetry.observe_request(
+                    path, request.method, response.status_code, time.perf_counter() - start
+                )
+            return response
 
         return handle
 
@@ -212,7 +308,8 @@ class JSONErrorRoute(APIRoute):
 async def _read_capped_body(request: Request, limit: int) -> None:
     """Read the body (kept for the route) unless it is over ``limit`` bytes: then 413."""
     too_big = HTTPException(
-        413, f"The request body is over {limit // (1024 * 1024)} MB. Send fewer or shorter documents per request."
+        413,
+        f"The request body is over {limit // (1024 * 1024)} MB. Send fewer or shorter documents per request.",
     )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -248,7 +345,9 @@ def _basename(model: str) -> str:
     return model.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def check_request(request: RerankRequest, max_documents: int, max_document_chars: int) -> None:
+def check_request(
+    request: RerankRequest | RerankV2Request, max_documents: int, max_document_chars: int
+) -> None:
     """Raise :class:`InvalidInput` for a request that matches the schema but cannot be scored."""
     if not request.query.strip():
         raise InvalidInput("query is empty: send the question to rank the documents for.")
@@ -274,11 +373,39 @@ def check_request(request: RerankRequest, max_documents: int, max_document_chars
             )
 
 
-def check_model(requested: str | None, loaded: str) -> None:
-    """Accept no model, the loaded model's id, or any id with the same basename."""
-    if requested is not None and _basename(requested) != _basename(loaded):
-        raise InvalidInput(
-            f"This server runs {loaded!r}, not {requested!r}: leave out model or send {loaded!r}."
+def check_model(requested: str | None, served: Sequence[str], loaded: str) -> None:
+    """Accept no model, a served name, the loaded model's path or id, or any id with its basename.
+
+    Raises :class:`UnknownModel` (a 404) naming the served names for anything else.
+    """
+    if requested is None or requested in served or _basename(requested) == _basename(loaded):
+        return
+    names = ", ".join(map(repr, served if loaded in served else [*served, loaded]))
+    raise UnknownModel(
+        f"The model {requested!r} does not exist on this server; it serves {names}. Send one of "
+        "these as model (GET /v1/models lists them), or leave model out."
+    )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One rerank request's answer, before it takes a route's shape."""
+
+    id: str
+    model: str
+    backend: str
+    results: list[RankedDocument]
+    truncated: list[int]
+    documents: int
+    total_tokens: int
+    elapsed_s: float
+
+    def cohere_meta(self, version: str) -> dict[str, Any]:
+        """Cohere's ``meta``: API version, billed units (a query per 100 documents), tokens."""
+        return dict(
+            api_version=ApiVersion(version=version),
+            billed_units=BilledUnits(search_units=-(-self.documents // 100)),
+            tokens=Tokens(input_tokens=self.total_tokens),
         )
 
 
@@ -297,56 +424,154 @@ def _as_engine(
     return status
 
 
+@dataclass(frozen=True)
+class RankingService:
+    """The one ranking path behind every rerank route: checks, model names, scoring, metrics."""
+
+    engine_status: Callable[[], EngineStatus]
+    telemetry: Telemetry
+    served_model_names: tuple[str, ...] = ()
+    max_documents: int = DEFAULT_MAX_DOCUMENTS
+    max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS
+
+    def scorer(self) -> Scorer:
+        status = self.engine_status()
+        if status.scorer is None:
+            loading = status.state == "loading"
+            raise ModelUnavailable(status.reason + (" Try again in a minute." if loading else ""))
+        return status.scorer
+
+    def names(self, scorer: Scorer) -> list[str]:
+        """The served names: ``--served-model-name``'s, else the model's path or id."""
+        return list(self.served_model_names) or [scorer.model]
+
+    def rank(self, route: str, request: RerankRequest | RerankV2Request,
+             max_tokens_per_doc: int | None = None) -> Ranked:  # fmt: skip
+        check_request(request, self.max_documents, self.max_document_chars)
+        scorer = self.scorer()
+        check_model(request.model, self.names(scorer), scorer.model)
+        texts, cut = request.texts(), []
+        if max_tokens_per_doc is not None:
+            texts, cut = scorer.encoder.cut_documents(texts, max_tokens_per_doc)
+        with self.telemetry.queued():
+            result = scorer.score_detailed(request.query, texts, request.instruction)
+        truncated = sorted(set(result.truncated) | set(cut))
+        self.telemetry.observe_scoring(route, scorer.backend_name, result, len(truncated))
+        ranking = Ranking.of(result.documents, result.cache_hits, result.elapsed_s, request.top_n)
+        return Ranked(
+            id=str(uuid.uuid4()),
+            model=self.names(scorer)[0],
+            backend=scorer.backend_name,
+            results=list(ranking),
+            truncated=truncated,
+            documents=len(texts),
+            total_tokens=result.total_tokens,
+            elapsed_s=result.elapsed_s,
+        )
+
+
+def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
+    return RerankResponse(
+        id=ranked.id,
+        model=ranked.model,
+        results=[
+            RerankResult(
+                index=d.index,
+                relevance_score=d.score,
+                document=DocumentObject(text=d.text) if return_documents else None,
+            )
+            for d in ranked.results
+        ],
+        usage=Usage(total_tokens=ranked.total_tokens),
+        meta=RerankMeta(
+            **ranked.cohere_meta("1"),
+            backend=ranked.backend,
+            truncated=ranked.truncated,
+            elapsed_ms=ranked.elapsed_s * 1000,
+        ),
+    )
+
+
+def _rerank_v2(ranked: Ranked) -> RerankV2Response:
+    warnings = None
+    if ranked.truncated:
+        warnings = [
+            f"Documents {ranked.truncated} were cut to fit max_tokens_per_doc or the model's max length."
+        ]
+    return RerankV2Response(
+        id=ranked.id,
+        results=[RerankV2Result(index=d.index, relevance_score=d.score) for d in ranked.results],
+        meta=CohereMeta(**ranked.cohere_meta("2"), warnings=warnings),
+    )
+
+
+def _model_list(service: RankingService, created: int) -> ModelList:
+    scorer = service.scorer()
+    return ModelList(
+        data=[ModelCard(id=name, created=created, root=scorer.model) for name in service.names(scorer)]
+    )
+
+
 def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str | None = None,
                max_documents: int = DEFAULT_MAX_DOCUMENTS,
                max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-               load_error: str | None = None) -> FastAPI:  # fmt: skip
-    """A FastAPI app with ``POST /v1/rerank``, ``GET /health`` and docs at ``/docs``.
+               load_error: str | None = None,
+               served_model_names: Sequence[str] = ()) -> FastAPI:  # fmt: skip
+    """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
     :class:`Scorer` or None, with ``load_error`` saying why); while there is no scorer, rerank
-    answers 503 with the reason. It is read on the event loop, so it must not block.
-    ``api_key``: when set, ``/v1/rerank`` needs ``Authorization: Bearer <api_key>``.
-    ``max_documents`` per request; ``max_document_chars`` per query and instruction (documents
-    are cut to the model's max length instead); ``max_body_bytes`` per request body (413).
+    answers 503 with the reason (``/health``: 503 "loading" until it is ready). It is read on
+    the event loop, so it must not block. ``max_body_bytes`` caps a request body (413);
+    documents have no character limit (a long one is cut to the model's max length).
+    ``api_key``: when set, every route but ``/health`` and ``/docs`` needs
+    ``Authorization: Bearer <api_key>`` (``/metrics`` included: scrape with that bearer token).
+    ``max_documents`` per request; ``max_document_chars`` per query and instruction.
+    ``served_model_names``: the names a request's ``model`` may use (vLLM's
+    ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
+    The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
-    route_class = type("JSONErrorRoute", (JSONErrorRoute,), {"max_body_bytes": max_body_bytes})
-    router = APIRouter(route_class=route_class)
-    auth = [Depends(_bearer_check(api_key))] if api_key else []
+
     engine_status = _as_engine(engine, load_error)
 
-    def loaded_scorer() -> Scorer:
-        status = engine_status()
-        if status.scorer is None:
-            raise ModelUnavailable(
-                status.reason + (" Try again in a minute." if status.state == "loading" else "")
-            )
-        return status.scorer
+    def serving() -> tuple[str, str] | None:
+        scorer = engine_status().scorer
+        return None if scorer is None else (scorer.backend_name, scorer.model)
 
+    telemetry = Telemetry(serving)
+    service = RankingService(
+        engine_status, telemetry, tuple(served_model_names), max_documents, max_document_chars
+    )
+    route_class = type(
+        "MeteredRoute", (JSONErrorRoute,), {"telemetry": telemetry, "max_body_bytes": max_body_bytes}
+    )
+    router = APIRouter(route_class=route_class)
+    auth = [Depends(_bearer_check(api_key))] if api_key else []
+    started = int(time.time())
+
+    # Sync routes: FastAPI runs them in its threadpool, so scoring never blocks the event loop.
     @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True,
                  dependencies=auth, responses=ERROR_RESPONSES,
-                 summary="Rank documents by relevance to a query")  # fmt: skip
+                 summary="Rank documents by relevance to a query (Jina, Cohere v1)")  # fmt: skip
     def rerank(request: RerankRequest) -> RerankResponse:
-        # A sync route: FastAPI runs it in its threadpool, so scoring never blocks the event loop.
-        check_request(request, max_documents, max_document_chars)
-        scorer = loaded_scorer()
-        check_model(request.model, scorer.model)
-        ranking = scorer.rank(request.query, request.texts(), request.instruction, top_k=request.top_n)
-        return RerankResponse(
-            model=scorer.model,
-            results=[
-                RerankResult(
-                    index=d.index,
-                    relevance_score=d.score,
-                    document=DocumentObject(text=d.text) if request.return_documents else None,
-                )
-                for d in ranking
-            ],
-            meta=RerankMeta(
-                backend=scorer.backend_name, truncated=list(ranking.truncated), elapsed_ms=ranking.elapsed_s * 1000
-            ),
-        )
+        return _rerank_v1(service.rank("/v1/rerank", request), request.return_documents)
+
+    @router.post("/v2/rerank", response_model=RerankV2Response, response_model_exclude_none=True,
+                 dependencies=auth, responses=ERROR_RESPONSES,
+                 summary="Rank documents by relevance to a query (Cohere v2)")  # fmt: skip
+    def rerank_v2(request: RerankV2Request) -> RerankV2Response:
+        return _rerank_v2(service.rank("/v2/rerank", request, request.max_tokens_per_doc))
+
+    @router.get("/v1/models", response_model=ModelList, dependencies=auth, responses=ERROR_RESPONSES,
+                summary="The names a request's model may use")  # fmt: skip
+    async def models() -> ModelList:
+        return _model_list(service, started)
+
+    @router.get("/metrics", dependencies=auth, response_class=PlainTextResponse,
+                summary="Prometheus metrics (text exposition)")  # fmt: skip
+    async def metrics() -> Response:
+        return Response(telemetry.render(), media_type=CONTENT_TYPE)
 
     @router.get("/health", response_model=HealthResponse, summary="Is the model loaded?",
                 responses={503: {"model": HealthResponse, "description": "Loading, or no model"}})  # fmt: skip
@@ -367,4 +592,5 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
         description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',
     )
     api.include_router(router)
+    api.state.telemetry = telemetry
     return api

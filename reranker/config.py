@@ -44,6 +44,11 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(text)
 
 
+def parse_names(text: str) -> tuple[str, ...]:
+    """``"rerank-v3.5, qwen3-reranker"`` -> ``("rerank-v3.5", "qwen3-reranker")`` (commas or spaces)."""
+    return tuple(text.replace(",", " ").split())
+
+
 def _env(name: str, default: T, convert: Callable[[str], T] = str) -> Callable[[], T]:  # type: ignore[assignment]
     """A default factory: ``$RERANKER_<name>`` converted, or ``default`` when unset or empty."""
 
@@ -79,6 +84,7 @@ class AppConfig:
     auth: tuple[str, str] | None = field(default_factory=_env("AUTH", None, parse_auth), repr=False)
     api_key: str | None = field(default_factory=_env("API_KEY", None), repr=False)
     model: str = field(default_factory=_env("MODEL", DEFAULT_MODEL))
+    served_model_name: tuple[str, ...] = field(default_factory=_env("SERVED_MODEL_NAME", (), parse_names))
     backend: str = field(default_factory=_env("BACKEND", "auto"))
     remote_url: str | None = field(default_factory=_env("REMOTE_URL", None))
     dtype: str | None = field(default_factory=_env("DTYPE", None))
@@ -142,6 +148,15 @@ def build_parser() -> argparse.ArgumentParser:
         dest="api_key",
     )
     add("--model", "MODEL", DEFAULT_MODEL, "Hugging Face id or local directory of the reranker")
+    add(
+        "--served-model-name",
+        "SERVED_MODEL_NAME",
+        "the model's path or id",
+        "names a request's model may use, as vLLM's flag; the first is answered (the variable: spaces or commas)",
+        nargs="+",
+        metavar="NAME",
+        dest="served_model_name",
+    )
     add("--backend", "BACKEND", "auto", "scoring engine", choices=BACKENDS)
     add(
         "--remote-url",
@@ -193,6 +208,8 @@ def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
     try:
         if "auth" in given:
             given["auth"] = parse_auth(given["auth"])
+        if "served_model_name" in given:
+            given["served_model_name"] = tuple(given["served_model_name"])
         return AppConfig(**given)
     except InvalidInput as exc:
         parser.error(str(exc))

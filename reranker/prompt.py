@@ -40,6 +40,8 @@ class Tokenizer(Protocol):
 
     def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
 
+    def decode(self, token_ids: list[int]) -> str: ...
+
 
 @dataclass(frozen=True)
 class EncodedPair:
@@ -117,3 +119,18 @@ class PromptEncoder:
                 pair_ids = pair_ids[: self.pair_budget]
             encoded.append(EncodedPair(self.prefix_ids + pair_ids + self.suffix_ids, truncated))
         return encoded
+
+    def cut_documents(self, documents: Sequence[str], max_tokens: int) -> tuple[list[str], list[int]]:
+        """Each document cut to its first ``max_tokens`` tokens, and the indices of those cut.
+
+        Cohere's ``max_tokens_per_doc``: applied to the document alone, before the prompt is built
+        (where ``max_length`` may cut it further).
+        """
+        texts, cut = [], []
+        for index, document in enumerate(documents):
+            ids = self.tokenizer.encode(document, add_special_tokens=False)
+            if len(ids) > max_tokens:
+                document = self.tokenizer.decode(ids[:max_tokens])
+                cut.append(index)
+            texts.append(document)
+        return texts, cut

@@ -43,12 +43,13 @@ DEFAULT_CACHE_SIZE = 10_000
 
 @dataclass(frozen=True)
 class RankedDocument:
-    """One scored candidate. ``index`` is its position in the input."""
+    """One scored candidate. ``index`` is its position in the input; ``tokens``, its prompt's length."""
 
     index: int
     score: float
     text: str
     truncated: bool = False
+    tokens: int = 0
 
 
 def normalise(text: str) -> str:
@@ -130,9 +131,14 @@ class ScoreResult:
     def truncated(self) -> list[int]:
         return [d.index for d in self.documents if d.truncated]
 
+    @property
+    def total_tokens(self) -> int:
+        """Prompt tokens of every pair, cached ones included (what the request would cost uncached)."""
+        return sum(d.tokens for d in self.documents)
+
 
 class ScoreCache:
-    """A bounded LRU of (instruction, query, document) -> (score, truncated); thread-safe.
+    """A bounded LRU of (instruction, query, document) -> (score, truncated, tokens); thread-safe.
 
     Keys are 16-byte hashes (:func:`cache_keys`), so the cache holds no texts: its memory is
     bounded by ``max_entries`` whatever the size of the documents.
@@ -140,7 +146,7 @@ class ScoreCache:
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_SIZE) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[bytes, tuple[float, bool]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[float, bool, int]] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
@@ -149,7 +155,7 @@ class ScoreCache:
         with self._lock:
             return key in self._entries
 
-    def get(self, key: bytes) -> tuple[float, bool] | None:
+    def get(self, key: bytes) -> tuple[float, bool, int] | None:
         with self._lock:
             value = self._entries.get(key)
             if value is None:
@@ -159,7 +165,7 @@ class ScoreCache:
             self.stats.hits += 1
             return value
 
-    def put(self, key: bytes, value: tuple[float, bool]) -> None:
+    def put(self, key: bytes, value: tuple[float, bool, int]) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
@@ -242,8 +248,8 @@ class Scorer:
                 self.cache.put(key, value)
             found = [hit if hit is not None else fresh[key] for key, hit in zip(keys, found)]
         results = [
-            RankedDocument(index=i, score=score, text=doc, truncated=truncated)
-            for i, (doc, (score, truncated)) in enumerate(zip(documents, found))
+            RankedDocument(index=i, score=score, text=doc, truncated=truncated, tokens=tokens)
+            for i, (doc, (score, truncated, tokens)) in enumerate(zip(documents, found))
         ]
         return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
 
@@ -262,9 +268,9 @@ class Scorer:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         _check_texts(query, documents)
-        documents = [normalise(d) for d in documents]
+        documents = list(documents)
         keys = cache_keys(resolve_instruction(None if instruction is None else normalise(instruction)),
-                          normalise(query), documents)  # fmt: skip
+                          normalise(query), [normalise(d) for d in documents])  # fmt: skip
         cached = [i for i, key in enumerate(keys) if self.cache.peek(key)]
         in_cache = set(cached)
         pending = [i for i in range(len(documents)) if i not in in_cache]
@@ -284,7 +290,7 @@ class Scorer:
         self.cache.clear()
         self.backend.reset_prefix_cache()
 
-    def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool]]:
+    def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool, int]]:
         encoded = self.encoder.encode(query, documents, instruction)
         with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
             try:
@@ -299,7 +305,7 @@ class Scorer:
             raise BackendFailure(
                 f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates."
             )
-        return [(float(s), e.truncated) for s, e in zip(scores, encoded)]
+        return [(float(s), e.truncated, len(e.token_ids)) for s, e in zip(scores, encoded)]
 
     def close(self) -> None:
         self.backend.close()

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from reranker.desk import Desk
 
 # Tests never reach the Hugging Face Hub, and vLLM runs in-process with all cores.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -37,3 +43,32 @@ def vllm_scorer(tiny_model_dir):
     scorer = load_scorer(tiny_model_dir, backend="vllm", dtype="float32")
     yield scorer
     scorer.close()
+
+
+def free_port() -> int:
+    """A local TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def launch_desk() -> Iterator[Callable[..., str]]:
+    """``launch_desk(desk, **settings)``: the whole app (UI and REST API) on a free local port.
+
+    Returns its URL (ending in ``/``); every app launched is closed at the end of the session.
+    """
+    import app
+    from reranker.config import AppConfig
+    from reranker.ui import build_demo
+
+    demos = []
+
+    def launch(desk: Desk, **settings: object) -> str:
+        config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
+        demos.append(build_demo(desk, config))
+        return app.launch(demos[-1], config, api=app.create_rest_api(desk, config), block=False)
+
+    yield launch
+    for demo in demos:
+        demo.close()

@@ -24,6 +24,7 @@ from reranker.api import create_api
 from reranker.backends.base import Backend
 from reranker.scorer import Scorer
 from reranker.server import add_api_routes, create_server
+from reranker.testing.gated import GatedBackend
 
 QUERY = "订单一直显示待发货怎么办？"
 DOCS = [
@@ -141,8 +142,8 @@ JSON = {"content-type": "application/json"}
          "return_documents: must be true or false."),
         ({"json": {"query": "   ", "documents": DOCS}}, 400, "query is empty"),
         ({"json": {"query": QUERY, "documents": []}}, 400, "documents is empty"),
-        ({"json": {"query": QUERY, "documents": DOCS, "model": "BAAI/bge-reranker-v2-m3"}}, 400,
-         "This server runs"),
+        ({"json": {"query": QUERY, "documents": DOCS, "model": "BAAI/bge-reranker-v2-m3"}}, 404,
+         "does not exist on this server"),
     ],
     ids=["invalid-json", "not-an-object", "form-encoded", "no-query", "no-documents", "query-not-text",
          "documents-not-list", "document-number", "document-without-text", "top-n-zero", "top-n-string",
@@ -340,21 +341,6 @@ def test_gradio_login_guards_the_ui_but_not_the_api(hf_scorer):
     with TestClient(app) as browser:
         assert browser.get("/config").status_code == 401
         assert browser.post("/v1/rerank", json={"query": QUERY, "documents": DOCS}).status_code == 200
-
-
-class GatedBackend(Backend):
-    """Blocks in ``score_token_ids`` until released, to catch a request mid-scoring."""
-
-    name = "gated"
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
-        self.entered.set()
-        self.release.wait(30)
-        return [0.5] * len(prompts)
 
 
 def test_the_ui_and_health_answer_while_a_rerank_is_scoring(hf_scorer):
