@@ -47,8 +47,7 @@ from gradio_client import Client
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import app  # noqa: E402 - after the path fix, so the script runs from anywhere
-from reranker import load_scorer  # noqa: E402
+from reranker import load_scorer, serve  # noqa: E402
 from reranker.config import AppConfig  # noqa: E402
 from reranker.desk import Desk  # noqa: E402
 from reranker.knowledge_base import (  # noqa: E402
@@ -313,7 +312,7 @@ def launch_app(scorer: Scorer, config: AppConfig) -> tuple[Any, str]:
     desk = Desk(scorer, export_dir=export_dir(), bases=bundled_bases(), max_candidates=config.max_candidates,
                 max_upload_bytes=config.max_upload_bytes)  # fmt: skip
     demo = build_demo(desk, config)
-    return demo, app.launch(demo, config, api=app.create_rest_api(desk, config), block=False)
+    return demo, serve.launch(demo, config, api=serve.create_rest_api(desk, config), block=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

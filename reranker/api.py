@@ -3,7 +3,7 @@
 ``POST /v1/rerank`` (Jina's and Cohere v1's shape), ``POST /v2/rerank`` (Cohere v2's),
 ``GET /v1/models`` (the served names, OpenAI's shape), ``GET /metrics`` (Prometheus) and
 ``GET /health``. :func:`create_api` returns a FastAPI app with them and OpenAPI docs at ``/docs``;
-:mod:`reranker.server` puts the Gradio UI next to it. The scorer comes from a callable, so the
+:mod:`reranker.serve` puts the Gradio UI next to it. The scorer comes from a callable, so the
 API can start (and say "degraded") before or without a model.
 
 >>> api = create_api(lambda: scorer, api_key="s3cret")                                # doctest: +SKIP

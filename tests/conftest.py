@@ -58,7 +58,7 @@ def launch_desk() -> Iterator[Callable[..., str]]:
 
     Returns its URL (ending in ``/``); every app launched is closed at the end of the session.
     """
-    import app
+    from reranker import serve
     from reranker.config import AppConfig
     from reranker.ui import build_demo
 
@@ -67,7 +67,7 @@ def launch_desk() -> Iterator[Callable[..., str]]:
     def launch(desk: Desk, **settings: object) -> str:
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
         demos.append(build_demo(desk, config))
-        return app.launch(demos[-1], config, api=app.create_rest_api(desk, config), block=False)
+        return serve.launch(demos[-1], config, api=serve.create_rest_api(desk, config), block=False)
 
     yield launch
     for demo in demos:

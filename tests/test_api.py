@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from reranker.api import create_api
 from reranker.backends.base import Backend
 from reranker.scorer import Scorer
-from reranker.server import add_api_routes, create_server
+from reranker.serve import add_api_routes, create_server
 from reranker.testing.gated import GatedBackend
 
 QUERY = "订单一直显示待发货怎么办？"

@@ -13,6 +13,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
+from reranker import serve as serving
 from reranker.config import AppConfig, parse_args
 from reranker.desk import Desk
 from reranker.knowledge_base import bundled_bases
@@ -40,7 +41,7 @@ def free_port() -> int:
 def serve(desk: Desk, **settings):
     config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
     demo = build_demo(desk, config)
-    url = app.launch(demo, config, api=app.create_rest_api(desk, config), block=False)
+    url = serving.launch(demo, config, api=serving.create_rest_api(desk, config), block=False)
     return demo, url
 
 
@@ -211,7 +212,7 @@ def test_invalid_environment_value_names_the_variable(monkeypatch, capsys):
 
 
 def test_the_desk_serves_at_once_while_the_model_loads_behind_it(tmp_path):
-    desk = app.create_desk(AppConfig(model=str(tmp_path / "no-model")))
+    desk = serving.create_desk(AppConfig(model=str(tmp_path / "no-model")))
     assert not desk.can_rerank  # loading, or already known to be missing
     status = desk.engine.wait(30)
     assert status.state == "unavailable"
@@ -222,7 +223,7 @@ def test_the_desk_serves_at_once_while_the_model_loads_behind_it(tmp_path):
 def test_kb_flag_offers_that_base_first(tmp_path):
     faq = tmp_path / "team_faq.csv"
     faq.write_text("question,answer\nHow long is shipping?,3-5 days\n", encoding="utf-8")
-    desk = app.create_desk(AppConfig(model=str(tmp_path / "no-model"), kb=faq))
+    desk = serving.create_desk(AppConfig(model=str(tmp_path / "no-model"), kb=faq))
     assert next(iter(desk.base_paths)) == "team_faq.csv (--kb)"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import app
+from reranker import serve
 from reranker.backends.base import Backend
 from reranker.config import AppConfig
 from reranker.desk import Desk
@@ -44,7 +44,7 @@ def app_url(hf_scorer):
         port = sock.getsockname()[1]
     config = AppConfig(host="127.0.0.1", port=port)
     demo = build_demo(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()), config)
-    url = app.launch(demo, config, block=False)
+    url = serve.launch(demo, config, block=False)
     yield url
     demo.close()
 
@@ -100,7 +100,7 @@ def slow_app_url(hf_scorer):
     config = AppConfig(host="127.0.0.1", port=port)
     slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.6), cache=ScoreCache())
     demo = build_demo(Desk(slow, export_dir=export_dir(), bases=bundled_bases()), config)
-    url = app.launch(demo, config, block=False)
+    url = serve.launch(demo, config, block=False)
     yield url
     demo.close()
 

@@ -12,7 +12,8 @@ from gradio_client.exceptions import AppError
 
 from reranker.errors import InvalidInput
 from reranker.evaluate import EvaluationReport, QueryResult, evaluate, load_evaluation_set
-from reranker.evaluate_tab import (
+from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases, bundled_query_sets
+from reranker.ui.evaluate_tab import (
     GOT,
     IN_SCOPE_FLAGGED,
     METHOD,
@@ -28,7 +29,6 @@ from reranker.evaluate_tab import (
     summary,
     tradeoff,
 )
-from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases, bundled_query_sets
 
 ZH_BASE, EN_BASE = list(bundled_bases())
 ZH_QUERIES, EN_QUERIES = list(bundled_query_sets())

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-import app
+from reranker import serve
 from reranker.api import DEFAULT_MAX_DOCUMENT_CHARS, DEFAULT_MAX_DOCUMENTS, INTERNAL_ERROR
 from reranker.config import AppConfig
 from reranker.desk import Desk
@@ -37,7 +37,7 @@ from reranker.errors import InvalidInput
 from reranker.knowledge_base import bundled_bases, bundled_query_sets
 from reranker.presets import get_preset
 from reranker.scorer import load_scorer
-from reranker.server import create_server
+from reranker.serve import create_server
 from reranker.ui import build_demo, export_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ def served(hf_scorer) -> Iterator[Served]:
         max_upload_bytes=config.max_upload_bytes,
     )
     demo = build_demo(desk, config)
-    url = app.launch(demo, config, api=app.create_rest_api(desk, config), block=False)
+    url = serve.launch(demo, config, api=serve.create_rest_api(desk, config), block=False)
     yield Served(url, Client(url, verbose=False), desk, config, demo)
     demo.close()
 
@@ -576,8 +576,8 @@ def test_the_app_serves_no_extra_folders_hides_bug_details_and_caps_uploads(serv
 def test_the_ui_mounted_next_to_the_api_hides_bug_details_too(hf_scorer, tmp_path):
     config = AppConfig()
     desk = Desk(hf_scorer, export_dir=tmp_path, bases=bundled_bases())
-    demo = app.enable_queue(build_demo(desk, config), config)
-    mounted = create_server(demo, app.create_rest_api(desk, config), **app.serving_options(config))
+    demo = serve.enable_queue(build_demo(desk, config), config)
+    mounted = create_server(demo, serve.create_rest_api(desk, config), **serve.serving_options(config))
     with TestClient(mounted) as browser:
         assert browser.get("/config").json()["show_error"] is False
 
@@ -585,7 +585,7 @@ def test_the_ui_mounted_next_to_the_api_hides_bug_details_too(hf_scorer, tmp_pat
 def test_gradio_keeps_the_inputs_and_outputs_of_at_most_max_sessions(hf_scorer, tmp_path):
     config = AppConfig(host="127.0.0.1", port=free_port(), max_sessions=3)
     demo = build_demo(Desk(hf_scorer, export_dir=tmp_path, bases=bundled_bases()), config)
-    url = app.launch(demo, config, block=False)
+    url = serve.launch(demo, config, block=False)
     try:
         for number in range(8):  # each bare call of the Gradio API is a session of its own
             text = f"{number}: " + "a long pasted answer " * 5_000

@@ -1,0 +1,179 @@
+"""Serving the desk: load the engine behind it, build the UI, put the REST API in front, launch.
+
+One HTTP server carries both. A Gradio share link exists only for a server started by
+``demo.launch()``, not for a mounted app, so Gradio starts the server (and the tunnel) and
+:func:`add_api_routes` puts the REST routes in front of Gradio's: the API answers on the local
+port and on the ``*.gradio.live`` link alike. ``app.py`` only parses flags and calls
+:func:`serve`.
+
+>>> serve(parse_args(["--port", "7860"]))                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from reranker.api import create_api
+from reranker.config import AppConfig
+from reranker.desk import Desk
+from reranker.engine import EngineSlot
+from reranker.errors import InvalidInput, ModelUnavailable
+from reranker.knowledge_base import bundled_bases
+from reranker.scorer import Scorer, load_scorer
+from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
+
+logger = logging.getLogger("reranker.serve")
+
+
+def load_configured_scorer(config: AppConfig) -> Scorer:
+    """The scorer ``config`` asks for (raises ``ModelUnavailable`` when it cannot be loaded)."""
+    return load_scorer(
+        config.model,
+        backend=config.backend,  # type: ignore[arg-type]
+        dtype=config.dtype,
+        max_length=config.max_length,
+        remote_url=config.remote_url,
+        concurrency=config.concurrency_limit,
+        kv_cache_gib=config.kv_cache_gib,
+    )
+
+
+def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
+    """A desk whose scorer loads behind it (``background``) or before it returns.
+
+    While the model loads the desk serves keyword search; when it cannot be loaded, a
+    keyword-only desk that says why. Raises ``InvalidInput`` when ``config.kb`` is not a usable
+    FAQ CSV.
+    """
+    if background:
+        engine = EngineSlot.load_in_background(lambda: load_configured_scorer(config))
+    else:
+        try:
+            engine = EngineSlot.ready(load_configured_scorer(config))
+        except ModelUnavailable as exc:
+            logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
+            engine = EngineSlot.unavailable(str(exc))
+    bases = bundled_bases()
+    if config.kb is not None:
+        bases = {f"{config.kb.name} (--kb)": config.kb, **bases}
+    desk = Desk(
+        engine,
+        export_dir=export_dir(),
+        bases=bases,
+        max_candidates=config.max_candidates,
+        max_upload_bytes=config.max_upload_bytes,
+    )
+    if config.kb is not None:
+        desk.select_base(next(iter(bases)))  # a broken --kb file stops start-up here
+    return desk
+
+
+def serving_options(config: AppConfig) -> dict[str, Any]:
+    """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI.
+
+    ``show_error=False``: an unexpected exception reaches the page as a bare "Error", never its
+    text (``gr.mount_gradio_app`` would show it by default); user errors (``gr.Error``) still show.
+    """
+    return dict(
+        auth=config.auth,
+        max_file_size=config.max_upload_bytes,
+        show_error=False,
+        theme=THEME,
+        css_paths=CSS_PATHS,
+        footer_links=["api", "settings"],
+    )
+
+
+def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
+    """Queue requests: ``concurrency_limit`` run at once, ``queue_size`` more may wait."""
+    return demo.queue(default_concurrency_limit=config.concurrency_limit, max_size=config.queue_size)
+
+
+def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
+    """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's scorer."""
+    return create_api(
+        desk.engine,
+        api_key=config.api_key,
+        max_documents=config.max_candidates,
+        served_model_names=config.served_model_name,
+    )
+
+
+def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True) -> str:
+    """Queue and serve ``demo`` (and ``api`` on the same port); returns the local URL.
+
+    Gradio's own server is used in every case, because only it can open a share link; the REST
+    routes are put in front of Gradio's. A share link that cannot be created is logged as a
+    warning; the app keeps serving locally.
+    """
+    if config.share and config.auth is None:
+        logger.warning(
+            "--share without --auth: anyone who has the public link can use this app. "
+            "Add --auth user:password (or set RERANKER_AUTH)."
+        )
+    enable_queue(demo, config).launch(
+        server_name=config.host,
+        server_port=config.port,
+        share=config.share,
+        prevent_thread_lock=True,
+        quiet=True,
+        state_session_capacity=config.max_sessions,
+        **serving_options(config),
+    )
+    if api is not None:
+        add_api_routes(demo.app, api)
+        api.state.telemetry.watch_queue("ui", lambda: len(demo._queue))  # Gradio's waiting events
+        if config.api_key is None and (config.share or config.host not in ("127.0.0.1", "localhost")):
+            logger.warning(
+                "The REST API (/v1/rerank) is open to anyone who can reach this server. "
+                "Set --api-key (or RERANKER_API_KEY) to require a key."
+            )
+    logger.info("FAQ Rerank Desk is serving at %s (REST API docs at %sdocs)", demo.local_url, demo.local_url)
+    if config.share:
+        if demo.share_url:
+            logger.info("Public share link: %s", demo.share_url)
+        else:
+            logger.warning(
+                "Could not create the public share link (no internet access, or the Gradio "
+                "share server is unreachable). The app keeps serving locally at %s.",
+                demo.local_url,
+            )
+    if block:
+        demo.block_thread()
+    return str(demo.local_url)
+
+
+def create_server(demo: gr.Blocks | None, api: FastAPI, **mount_options: Any) -> FastAPI:
+    """``api`` with ``demo`` mounted at ``/``: to embed the desk in an app of your own.
+
+    ``mount_options`` go to :func:`gradio.mount_gradio_app` (``auth``, ``theme``, ...; see
+    :func:`serving_options`); Gradio's ``auth`` guards the UI only, the API has its own key.
+    Serve the result with ``uvicorn.run(app, host=..., port=...)``. Without a demo, just ``api``.
+    """
+    if demo is None:
+        return api
+    return gr.mount_gradio_app(api, demo, path="/", **mount_options)
+
+
+def add_api_routes(app: FastAPI, api: FastAPI) -> None:
+    """Put ``api``'s routes (REST and ``/docs``) in front of ``app``'s, so they win over Gradio's.
+
+    For an app that is already serving (``demo.app`` after ``demo.launch()``): until this call
+    returns, the REST routes answer 404.
+    """
+    app.router.routes[:0] = api.routes
+
+
+def serve(config: AppConfig) -> int:
+    """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable."""
+    try:
+        desk = create_desk(config)
+    except InvalidInput as exc:
+        logger.error("%s", exc)
+        return 2
+    launch(build_demo(desk, config), config, api=create_rest_api(desk, config))
+    return 0
