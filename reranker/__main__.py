@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--backend", choices=BACKENDS, default="auto")
     score.add_argument("--dtype", choices=DTYPES, default=None)
     score.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
-    score.add_argument("--remote-url", default=None, help="vLLM server for --backend remote (env RERANKER_REMOTE_URL)")
+    score.add_argument(
+        "--remote-url", default=None, help="vLLM server for --backend remote (env RERANKER_REMOTE_URL)"
+    )
     docs = score.add_mutually_exclusive_group(required=True)
     docs.add_argument("--doc", action="append", help="a document (repeat for more)")
     docs.add_argument(
@@ -81,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
         if not documents:
             raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
         scorer = load_scorer(
-            args.model, backend=args.backend, dtype=args.dtype, max_length=args.max_length, remote_url=args.remote_url
+            args.model,
+            backend=args.backend,
+            dtype=args.dtype,
+            max_length=args.max_length,
+            remote_url=args.remote_url,
         )
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)

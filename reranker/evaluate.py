@@ -32,7 +32,8 @@ from typing import Literal
 from tqdm import tqdm
 
 from reranker.errors import InvalidInput, RerankError
-from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, LabelledQuery, load_faq, load_queries
+from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, load_faq
+from reranker.labelled import LabelledQuery, load_queries
 from reranker.metrics import (
     PROBABILITY_THRESHOLDS,
     ThresholdPoint,
@@ -289,7 +290,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
     scorer = None
     try:
         kb, queries = load_evaluation_set(args.faq, args.queries)

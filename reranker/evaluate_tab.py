@@ -19,7 +19,8 @@ import pandas as pd
 
 from reranker.errors import InvalidInput, RerankError
 from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate, load_evaluation_set
-from reranker.knowledge_base import KnowledgeBase, LabelledQuery, bundled_bases, bundled_query_sets
+from reranker.knowledge_base import KnowledgeBase, bundled_bases
+from reranker.labelled import LabelledQuery, bundled_query_sets
 from reranker.scorer import Scorer
 
 METHOD = "Method"

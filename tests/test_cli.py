@@ -17,13 +17,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "reranker", "score", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "reranker", "score", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_json_output_is_ranked_and_indexed_by_input_position(tiny_model_dir, hf_scorer):
-    docs = ["您购买的商品正在打包中，通常24小时内发出。", "退货流程：进入‘我的订单’→点击‘申请退货’。", "发货时间可能延长至48小时。"]
-    args = ["--query", "订单一直显示待发货怎么办？", "--model", str(tiny_model_dir), "--backend", "transformers"]
+    docs = [
+        "您购买的商品正在打包中，通常24小时内发出。",
+        "退货流程：进入‘我的订单’→点击‘申请退货’。",
+        "发货时间可能延长至48小时。",
+    ]
+    args = [
+        "--query",
+        "订单一直显示待发货怎么办？",
+        "--model",
+        str(tiny_model_dir),
+        "--backend",
+        "transformers",
+    ]
     done = run_cli(*args, "--dtype", "float32", *[a for d in docs for a in ("--doc", d)], "--json")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
@@ -43,13 +58,17 @@ def test_readable_table_without_json(tiny_model_dir, capsys):
 
 
 def test_unloadable_model_exits_2_with_one_line(tmp_path):
-    done = run_cli("--query", "q", "--doc", "d", "--model", str(tmp_path / "missing"), "--backend", "transformers")
+    done = run_cli(
+        "--query", "q", "--doc", "d", "--model", str(tmp_path / "missing"), "--backend", "transformers"
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and done.stderr.startswith("error: Model not found")
 
 
 def test_empty_query_exits_2(tiny_model_dir, capsys):
-    code = main(["score", "--query", " ", "--doc", "d", "--model", str(tiny_model_dir), "--backend", "transformers"])
+    code = main(
+        ["score", "--query", " ", "--doc", "d", "--model", str(tiny_model_dir), "--backend", "transformers"]
+    )
     assert code == 2
     assert "question is empty" in capsys.readouterr().err
 

@@ -23,7 +23,8 @@ from reranker.evaluate import (
     load_evaluation_set,
     main,
 )
-from reranker.knowledge_base import BUNDLED_DIR, FaqEntry, KnowledgeBase, LabelledQuery
+from reranker.knowledge_base import BUNDLED_DIR, FaqEntry, KnowledgeBase
+from reranker.labelled import LabelledQuery
 from reranker.metrics import PROBABILITY_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,8 @@ from reranker.evaluate_tab import (
     summary,
     tradeoff,
 )
-from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases, bundled_query_sets
+from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases
+from reranker.labelled import bundled_query_sets
 
 ZH_BASE, EN_BASE = list(bundled_bases())
 ZH_QUERIES, EN_QUERIES = list(bundled_query_sets())

@@ -34,7 +34,8 @@ from reranker.api import DEFAULT_MAX_DOCUMENT_CHARS, DEFAULT_MAX_DOCUMENTS, INTE
 from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import bundled_bases, bundled_query_sets
+from reranker.knowledge_base import bundled_bases
+from reranker.labelled import bundled_query_sets
 from reranker.presets import get_preset
 from reranker.scorer import load_scorer
 from reranker.server import create_server
