@@ -42,6 +42,9 @@ _LOW, _MID, _HIGH = (0xF8, 0x71, 0x71), (0xFB, 0xBF, 0x24), (0x4A, 0xDE, 0x80)
 PILL_TEXT = "#111827"
 EXPORT_PREFIX = "ranked-answers-"
 EXPORT_MAX_AGE_S = 15 * 60
+NO_SCORE = "no score"
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def score_column(kind: ScoreKind) -> str:
@@ -59,14 +62,14 @@ def build_table(
 ) -> pd.DataFrame:
     """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
 
-    Columns: Rank, Score (or "Keyword score (BM25)"), Answer; with ``entries`` also FAQ
+    A NaN score (the engine gave none) sorts last. Columns: Rank, Score (or "Keyword score (BM25)"), Answer; with ``entries`` also FAQ
     question, FAQ id and Category; with reranker scores also Truncated (the answer was cut to
     fit the model's max length).
     """
     if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
         raise ValueError("texts, scores and entries must have the same length")
     flags = list(truncated) if truncated is not None else [False] * len(texts)
-    order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+    order = sorted(range(len(texts)), key=lambda i: (math.isnan(scores[i]), -scores[i], i))
     columns: dict[str, list[object]] = {
         RANK: list(range(1, len(texts) + 1)),
         score_column(kind): [round(float(scores[i]), SCORE_DECIMALS) for i in order],
@@ -94,7 +97,7 @@ def render_table_html(table: pd.DataFrame) -> str:
     """The ranked table as HTML; the best row is marked; every text cell is escaped.
 
     Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
-    they are not probabilities.
+    they are not probabilities; a NaN score reads "no score".
     """
     kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
     has_faq = FAQ_ID in table.columns
@@ -112,22 +115,14 @@ def render_table_html(table: pd.DataFrame) -> str:
 def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool) -> str:
     rank = int(row[RANK])  # type: ignore[call-overload]
     score = float(row[score_column(kind)])  # type: ignore[arg-type]
-    if kind == "reranker":
-        score_cell = (
-            f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
-            f"{score:.{SCORE_DECIMALS}f}</span>"
-        )
-    else:
-        score_cell = (
-            '<span class="keyword-score" title="Keyword (BM25) score: shared words, not a '
-            f'probability">{score:.{SCORE_DECIMALS}f}</span>'
-        )
+    score_cell = _score_cell(score, kind)
     answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
     if row.get(TRUNCATED):
         answer += '<div class="note">Cut to fit the model\'s max length before scoring.</div>'
     if has_faq and row.get(FAQ_QUESTION):
         answer = f'<div class="faq-question">{_escape(row[FAQ_QUESTION])}</div>' + answer
-    best = ' <span class="best-badge">Best</span>' if rank == 1 else ""
+    is_best = rank == 1 and not math.isnan(score)
+    best = ' <span class="best-badge">Best</span>' if is_best else ""
     cells = [
         f'<td class="rank">{rank}{best}</td>',
         f'<td class="score">{score_cell}</td>',
@@ -138,8 +133,24 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool) -> str:
             f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
-    row_class = "best" if rank == 1 else ""
+    row_class = "best" if is_best else ""
     return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
+
+
+def _score_cell(score: float, kind: ScoreKind) -> str:
+    if math.isnan(score):
+        return (
+            f'<span class="no-score" title="The engine returned no score for this answer">{NO_SCORE}</span>'
+        )
+    if kind == "reranker":
+        return (
+            f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
+            f"{score:.{SCORE_DECIMALS}f}</span>"
+        )
+    return (
+        '<span class="keyword-score" title="Keyword (BM25) score: shared words, not a '
+        f'probability">{score:.{SCORE_DECIMALS}f}</span>'
+    )
 
 
 def render_message(text: str, kind: Literal["ok", "warn", "info", "error"]) -> str:
@@ -151,7 +162,8 @@ def render_message(text: str, kind: Literal["ok", "warn", "info", "error"]) -> s
 def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPORT_MAX_AGE_S) -> Path:
     """Write ``table`` as a UTF-8 CSV (with BOM, so Excel shows Chinese) into ``directory``.
 
-    Earlier exports older than ``max_age_s`` are deleted first: the server hands each file to
+    Text cells that a spreadsheet would run as a formula are neutralised (see
+    :func:`neutralise_formula`). Earlier exports older than ``max_age_s`` are deleted first: the server hands each file to
     the browser right after it is written, so old ones are never needed again.
     """
     directory.mkdir(parents=True, exist_ok=True)
@@ -163,8 +175,20 @@ def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPOR
         except FileNotFoundError:  # another request removed it first
             continue
     path = directory / f"{EXPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.csv"
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+    # CRLF rows (RFC 4180, what Excel writes): the csv module then quotes any cell holding a CR.
+    table.map(neutralise_formula).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix a text cell starting with ``= + - @``, tab or CR with ``'`` so it stays text.
+
+    >>> neutralise_formula("=HYPERLINK(\"http://evil\")"), neutralise_formula("Ships in 24h")
+    ('\'=HYPERLINK("http://evil")', 'Ships in 24h')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _escape(value: object) -> str:
