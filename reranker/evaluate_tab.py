@@ -36,6 +36,9 @@ EXPECTED = "Expected"
 GOT = "Got"
 RIGHT_RANK = "Right answer's rank"
 
+METRICS_COLUMNS = [METHOD, *METRICS, QUERIES]
+MISSES_COLUMNS = [QUERY, EXPECTED, GOT, RIGHT_RANK]
+
 METHOD_LABELS = {"keyword": "Keyword only (BM25)", "rerank": "Keyword + rerank"}
 # Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
 BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHOD_LABELS]
@@ -113,7 +116,7 @@ def metrics_table(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
         row |= {name: _round(metrics[name]) for name in METRICS}
         row[QUERIES] = metrics["queries"]
         rows.append(row)
-    return pd.DataFrame(rows, columns=[METHOD, *METRICS, QUERIES])
+    return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
 def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
@@ -166,7 +169,7 @@ def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
         }
         for miss in report.misses()
     ]
-    return pd.DataFrame(rows, columns=[QUERY, EXPECTED, GOT, RIGHT_RANK])
+    return pd.DataFrame(rows, columns=MISSES_COLUMNS)
 
 
 def build_evaluate_tab(get_scorer: Callable[[], Scorer | None]) -> None:
@@ -217,14 +220,16 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None]) -> None:
     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Candidates per query (keyword top K)")
     button = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
     note = gr.Markdown(elem_id="eval-summary")
-    metrics = gr.DataFrame(label="Metrics (recall@k: right answer in the top k)", interactive=False)
+    metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label="Metrics (recall@k: right answer in the top k)",
+                           interactive=False)  # fmt: skip
     with gr.Row():
         bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, sort=BAR_ORDER, y_lim=[0, 1], x_title="Metric and method",
                           x_label_angle=-40, label="Metrics by method")  # fmt: skip
         curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100],
                             y_lim=[0, 100], tooltip=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT],
                             label='"No confident answer" trade-off: each point is one threshold')  # fmt: skip
-    misses = gr.DataFrame(label="Queries where the right answer was not first", interactive=False, wrap=True)
+    misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label="Queries where the right answer was not first",
+                          interactive=False, wrap=True)  # fmt: skip
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip

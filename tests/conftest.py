@@ -1,8 +1,9 @@
-"""Shared fixtures: the tiny random-weight Qwen3 model (built once, cached) and scorers on it."""
+"""Shared test plumbing: the tiny random-weight Qwen3 model (built once, cached), scorers on it, free_port."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,13 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (``from conftest import free_port``)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

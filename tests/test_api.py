@@ -6,7 +6,6 @@ start real HTTP servers (uvicorn with the Gradio UI mounted, and ``demo.launch()
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -17,6 +16,7 @@ import gradio as gr
 import httpx
 import pytest
 import uvicorn
+from conftest import free_port
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -255,12 +255,6 @@ def test_without_a_model_health_says_degraded():
 
 
 # --- real servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

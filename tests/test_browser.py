@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 import app
 from reranker.config import AppConfig
@@ -35,10 +35,7 @@ EVIL = [
 
 @pytest.fixture(scope="module")
 def app_url(hf_scorer):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = AppConfig(host="127.0.0.1", port=port)
+    config = AppConfig(host="127.0.0.1", port=free_port())
     demo = build_demo(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()), config)
     url = app.launch(demo, config, block=False)
     yield url

@@ -11,7 +11,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port
 
 from reranker import BackendFailure, InvalidInput, ModelUnavailable, load_scorer
 from reranker.backends.remote import SERVE_HF_OVERRIDES, RemoteBackend, normalise_url
@@ -40,12 +40,6 @@ PAIRS = [
     ("How do I get my money back?", "订单 shipped via SF Express，tracking number 在 App 里查看。"),
     ("How do I get my money back?", "Our return policy covers unused items. " * 300),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

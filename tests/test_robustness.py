@@ -15,7 +15,6 @@ import html
 import http.client
 import json
 import re
-import socket
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import gradio as gr
 import httpx
 import pytest
+from conftest import free_port
 from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -63,12 +63,6 @@ class Served:
     desk: Desk
     config: AppConfig
     demo: gr.Blocks
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
