@@ -1,7 +1,7 @@
 """Command line: ``python -m reranker score --query Q (--doc TEXT ... | --docs-file F) [--json]``.
 
 A thin layer over :func:`reranker.load_scorer`. Exit code 2 with a one-line message on bad
-input or an unloadable model.
+input or an unloadable model. Only the result goes to stdout; logs go to stderr.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from reranker.console import stdout_to_stderr
 from reranker.errors import InvalidInput, RerankError
 from reranker.prompt import DEFAULT_MAX_LENGTH
 from reranker.scorer import BACKENDS, DTYPES, load_scorer
@@ -79,26 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        documents = args.doc if args.doc is not None else read_docs_file(args.docs_file)
-        if not documents:
-            raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
-        scorer = load_scorer(
-            args.model,
-            backend=args.backend,
-            dtype=args.dtype,
-            max_length=args.max_length,
-            remote_url=args.remote_url,
-        )
+        with stdout_to_stderr():  # engines' log lines must not mix with the result
+            documents = args.doc if args.doc is not None else read_docs_file(args.docs_file)
+            if not documents:
+                raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
+            scorer = load_scorer(args.model, backend=args.backend, dtype=args.dtype,
+                                 max_length=args.max_length, remote_url=args.remote_url)  # fmt: skip
+            try:
+                ranked = scorer.rank(args.query, documents, args.instruction)
+            finally:
+                scorer.close()
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        ranked = scorer.rank(args.query, documents, args.instruction)
-    except RerankError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        scorer.close()
     if args.json:
         results = [{"index": d.index, "score": d.score, "truncated": d.truncated} for d in ranked]
         payload = {"model": scorer.model, "backend": scorer.backend_name, "results": results}

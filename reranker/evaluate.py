@@ -31,6 +31,7 @@ from typing import Literal
 
 from tqdm import tqdm
 
+from reranker.console import stdout_to_stderr
 from reranker.errors import InvalidInput, RerankError
 from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, load_faq
 from reranker.labelled import LabelledQuery, load_queries
@@ -300,16 +301,19 @@ def main(argv: list[str] | None = None) -> int:
             queries = queries[: args.limit]
         if not args.rerank and args.instruction is not None:
             logger.warning("--instruction is ignored with --no-rerank: keyword search takes no instruction.")
-        scorer = (
-            load_scorer(args.model, backend=args.backend, remote_url=args.remote_url) if args.rerank else None
-        )
-        results, interrupted = _rank_until_interrupted(kb, queries, scorer, args.top_k, args.instruction)
+        with stdout_to_stderr():  # engines' log lines must not mix with the report
+            if args.rerank:
+                scorer = load_scorer(args.model, backend=args.backend, remote_url=args.remote_url)
+            try:
+                results, interrupted = _rank_until_interrupted(
+                    kb, queries, scorer, args.top_k, args.instruction
+                )
+            finally:
+                if scorer is not None:
+                    scorer.close()
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if scorer is not None:
-            scorer.close()
     report = EvaluationReport(_method(scorer), args.top_k, tuple(results), total=len(queries))
     model = {} if scorer is None else {"model": scorer.model, "backend": scorer.backend_name}
     if args.json:

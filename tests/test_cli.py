@@ -90,3 +90,12 @@ def test_docs_file_jsonl_with_a_bad_line_names_the_line(tmp_path):
     path.write_text('{"text": "a"}\n["not", "an", "object"]\n', encoding="utf-8")
     with pytest.raises(InvalidInput, match=r"docs.jsonl:2"):
         read_docs_file(path)
+
+
+@pytest.mark.slow
+def test_json_with_the_vllm_backend_is_the_only_thing_on_stdout(tiny_model_dir):
+    done = run_cli("--query", "Where is my order?", "--doc", "Ships in 24 hours.", "--doc", "Reset password.",
+                   "--model", str(tiny_model_dir), "--backend", "vllm", "--dtype", "float32", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)  # the whole of stdout: vLLM's log lines go to stderr
+    assert payload["backend"] == "vllm" and len(payload["results"]) == 2

@@ -166,6 +166,15 @@ def test_cli_rerank_with_a_local_model_and_a_limit(tiny_model_dir):
     assert [p["threshold"] for p in payload["threshold_sweep"]] == list(PROBABILITY_THRESHOLDS)
 
 
+@pytest.mark.slow
+def test_cli_json_with_the_vllm_backend_is_the_only_thing_on_stdout(tiny_model_dir):
+    completed = run_cli("--faq", EN_FAQ, "--queries", EN_QUERIES, "--model", tiny_model_dir,
+                        "--backend", "vllm", "--limit", "2", "--json")  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    payload = json.loads(completed.stdout)  # the whole of stdout: vLLM's log lines go to stderr
+    assert payload["backend"] == "vllm" and payload["evaluated"] == 2
+
+
 def test_cli_text_report_shows_metrics_sweep_and_misses(capsys):
     assert main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank"]) == 0
     out = capsys.readouterr().out
