@@ -4,9 +4,8 @@
 from the plain functions below (tested without a browser), and the evaluation itself from
 :func:`reranker.evaluate.evaluate`.
 
->>> with gr.Blocks() as demo:                                   # doctest: +SKIP
-...     with gr.Tab("Evaluate"):
-...         build_evaluate_tab(lambda: scorer)
+>>> with gr.Blocks() as demo, gr.Tab("Evaluate"):
+...     build_evaluate_tab(lambda: None)     # no scorer yet: keyword search only
 """
 
 from __future__ import annotations

@@ -183,8 +183,8 @@ def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPOR
 def neutralise_formula(value: object) -> object:
     """Prefix a text cell starting with ``= + - @``, tab or CR with ``'`` so it stays text.
 
-    >>> neutralise_formula("=HYPERLINK(\"http://evil\")"), neutralise_formula("Ships in 24h")
-    ('\'=HYPERLINK("http://evil")', 'Ships in 24h')
+    >>> neutralise_formula("=SUM(A1:A9)"), neutralise_formula("Ships in 24h")
+    ("'=SUM(A1:A9)", 'Ships in 24h')
     """
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value

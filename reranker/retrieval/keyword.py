@@ -2,7 +2,7 @@
 
 >>> index = KeywordIndex(["Use 'Forgot password'.", "Ships in 24 hours."],
 ...                      titles=["How do I reset my password?", "When will my order ship?"])
->>> [row for row, _ in index.search("forgot my password")]
+>>> [row for row, _ in index.search("forgot password", top_k=5)]
 [0]
 """
 
