@@ -50,13 +50,8 @@ sys.path.insert(0, str(ROOT))
 from reranker import load_scorer, serve  # noqa: E402
 from reranker.config import AppConfig  # noqa: E402
 from reranker.desk import Desk  # noqa: E402
-from reranker.knowledge_base import (  # noqa: E402
-    KnowledgeBase,
-    bundled_bases,
-    bundled_query_sets,
-    load_faq,
-    load_queries,
-)
+from reranker.knowledge_base import KnowledgeBase, bundled_bases, load_faq  # noqa: E402
+from reranker.labelled import bundled_query_sets, load_queries  # noqa: E402
 from reranker.presets import get_preset  # noqa: E402
 from reranker.scorer import ScoreCache, Scorer  # noqa: E402
 from reranker.testing.make_model import make_model  # noqa: E402

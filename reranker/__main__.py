@@ -1,7 +1,7 @@
 """Command line: ``python -m reranker score --query Q (--doc TEXT ... | --docs-file F) [--json]``.
 
-A thin layer over :func:`reranker.load_scorer`. Exit code 2 with a one-line message on bad
-input or an unloadable model.
+A thin layer over :class:`reranker.config.EngineConfig` and :meth:`reranker.Scorer.rank`. Exit code 2 with a one-line message on bad
+input or an unloadable model. Only the result goes to stdout; logs go to stderr.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import logging
 import sys
 from pathlib import Path
 
+from reranker.config import add_engine_arguments, engine_config
+from reranker.console import stdout_to_stderr
 from reranker.errors import InvalidInput, RerankError
-from reranker.prompt import DEFAULT_MAX_LENGTH
-from reranker.scorer import BACKENDS, DTYPES, load_scorer
 
 
 def read_docs_file(path: Path) -> list[str]:
@@ -47,15 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score documents against a query")
     score.add_argument("--query", required=True)
     score.add_argument("--instruction", default=None)
-    score.add_argument(
-        "--model", default=None, help="Hugging Face id or local directory (env RERANKER_MODEL)"
-    )
-    score.add_argument("--backend", choices=BACKENDS, default="auto")
-    score.add_argument("--dtype", choices=DTYPES, default=None)
-    score.add_argument("--max-length", type=int, default=DEFAULT_MAX_LENGTH)
-    score.add_argument(
-        "--remote-url", default=None, help="vLLM server for --backend remote (env RERANKER_REMOTE_URL)"
-    )
+    add_engine_arguments(score)
     docs = score.add_mutually_exclusive_group(required=True)
     docs.add_argument("--doc", action="append", help="a document (repeat for more)")
     docs.add_argument(
@@ -76,29 +68,23 @@ def format_table(ranked, model: str, backend: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    engine = engine_config(parser, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        documents = args.doc if args.doc is not None else read_docs_file(args.docs_file)
-        if not documents:
-            raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
-        scorer = load_scorer(
-            args.model,
-            backend=args.backend,
-            dtype=args.dtype,
-            max_length=args.max_length,
-            remote_url=args.remote_url,
-        )
+        with stdout_to_stderr():  # engines' log lines must not mix with the result
+            documents = args.doc if args.doc is not None else read_docs_file(args.docs_file)
+            if not documents:
+                raise InvalidInput("No documents to score: give --doc TEXT or a non-empty --docs-file.")
+            scorer = engine.load_scorer()
+            try:
+                ranked = scorer.rank(args.query, documents, args.instruction)
+            finally:
+                scorer.close()
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    try:
-        ranked = scorer.rank(args.query, documents, args.instruction)
-    except RerankError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        scorer.close()
     if args.json:
         results = [{"index": d.index, "score": d.score, "truncated": d.truncated} for d in ranked]
         payload = {"model": scorer.model, "backend": scorer.backend_name, "results": results}

@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
 from reranker.errors import InvalidInput
 from reranker.model_source import DEFAULT_MODEL
 from reranker.prompt import DEFAULT_MAX_LENGTH, validate_max_length
-from reranker.scorer import BACKENDS, DTYPES
+from reranker.scorer import BACKENDS, DTYPES, Scorer, load_scorer
 
 ENV_PREFIX = "RERANKER_"
 T = TypeVar("T")
@@ -67,7 +67,72 @@ def _env(name: str, default: T, convert: Callable[[str], T] = str) -> Callable[[
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppConfig:
+class EngineConfig:
+    """Which reranker to load and how: the settings every command shares (app, score, evaluate).
+
+    >>> EngineConfig(model="/models/reranker", backend="transformers").backend
+    'transformers'
+    """
+
+    model: str = field(default_factory=_env("MODEL", DEFAULT_MODEL))
+    backend: str = field(default_factory=_env("BACKEND", "auto"))
+    remote_url: str | None = field(default_factory=_env("REMOTE_URL", None))
+    dtype: str | None = field(default_factory=_env("DTYPE", None))
+    max_length: int = field(default_factory=_env("MAX_LENGTH", DEFAULT_MAX_LENGTH, int))
+    kv_cache_gib: float | None = field(default_factory=_env("KV_CACHE_GIB", None, float))
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise InvalidInput(f"Unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}.")
+        if self.dtype is not None and self.dtype not in DTYPES:
+            raise InvalidInput(f"Unknown dtype {self.dtype!r}; choose one of: {', '.join(DTYPES)}.")
+        validate_max_length(self.max_length)
+        if self.kv_cache_gib is not None and self.kv_cache_gib <= 0:
+            raise InvalidInput(f"kv_cache_gib must be positive, got {self.kv_cache_gib}.")
+        if self.backend == "remote" and not self.remote_url:
+            raise InvalidInput(
+                "The remote backend needs the vLLM server's address: pass --remote-url http://HOST:PORT."
+            )
+
+    def load_scorer(self, concurrency: int = 2) -> Scorer:
+        """Load the reranker these settings name (``ModelUnavailable`` when it cannot be)."""
+        return load_scorer(self.model, backend=self.backend, dtype=self.dtype,  # type: ignore[arg-type]
+                           max_length=self.max_length, remote_url=self.remote_url,
+                           concurrency=concurrency, kv_cache_gib=self.kv_cache_gib)  # fmt: skip
+
+
+ENGINE_FIELDS = tuple(f.name for f in fields(EngineConfig))
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """The engine flags, the same in every command; a flag left out keeps the environment/default."""
+    group = parser.add_argument_group("reranker engine")
+
+    def add(flag: str, env: str, default: str, help_text: str, **kwargs: object) -> None:
+        group.add_argument(flag, help=f"{help_text} (env {ENV_PREFIX}{env}; default {default})",
+                           default=argparse.SUPPRESS, **kwargs)  # fmt: skip
+
+    add("--model", "MODEL", DEFAULT_MODEL, "Hugging Face id or local directory of the reranker")
+    add("--backend", "BACKEND", "auto", "scoring engine", choices=BACKENDS)
+    add("--remote-url", "REMOTE_URL", "none", "address of a `vllm serve` running the reranker, for "
+        "--backend remote", metavar="URL", dest="remote_url")  # fmt: skip
+    add("--dtype", "DTYPE", "auto", "model weights precision", choices=DTYPES)
+    add("--max-length", "MAX_LENGTH", str(DEFAULT_MAX_LENGTH), "tokens per (question, answer) pair",
+        type=int, dest="max_length")  # fmt: skip
+    add("--kv-cache-gib", "KV_CACHE_GIB", "sized from the model, --max-length, the concurrency and the "
+        "free memory", "vLLM's CPU KV cache in GiB", type=float, dest="kv_cache_gib")  # fmt: skip
+
+
+def engine_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> EngineConfig:
+    """The :class:`EngineConfig` of parsed ``args``; an invalid value exits 2 naming it."""
+    try:
+        return EngineConfig(**{name: value for name, value in vars(args).items() if name in ENGINE_FIELDS})
+    except InvalidInput as exc:
+        parser.error(str(exc))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppConfig(EngineConfig):
     """Settings of one running app. Every field can be set by flag or environment variable.
 
     ``host`` defaults to 127.0.0.1 (this machine only); use 0.0.0.0 to serve the network.
@@ -83,13 +148,7 @@ class AppConfig:
     share: bool = field(default_factory=_env("SHARE", False, _parse_bool))
     auth: tuple[str, str] | None = field(default_factory=_env("AUTH", None, parse_auth), repr=False)
     api_key: str | None = field(default_factory=_env("API_KEY", None), repr=False)
-    model: str = field(default_factory=_env("MODEL", DEFAULT_MODEL))
     served_model_name: tuple[str, ...] = field(default_factory=_env("SERVED_MODEL_NAME", (), parse_names))
-    backend: str = field(default_factory=_env("BACKEND", "auto"))
-    remote_url: str | None = field(default_factory=_env("REMOTE_URL", None))
-    dtype: str | None = field(default_factory=_env("DTYPE", None))
-    max_length: int = field(default_factory=_env("MAX_LENGTH", DEFAULT_MAX_LENGTH, int))
-    kv_cache_gib: float | None = field(default_factory=_env("KV_CACHE_GIB", None, float))
     kb: Path | None = field(default_factory=_env("KB", None, Path))
     max_candidates: int = field(default_factory=_env("MAX_CANDIDATES", 500, int))
     max_upload_mb: float = field(default_factory=_env("MAX_UPLOAD_MB", 5.0, float))
@@ -98,18 +157,12 @@ class AppConfig:
     max_sessions: int = field(default_factory=_env("MAX_SESSIONS", 1000, int))
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not 1 <= self.port <= 65535:
             raise InvalidInput(f"The port must be between 1 and 65535, got {self.port}.")
-        if self.backend not in BACKENDS:
-            raise InvalidInput(f"Unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}.")
-        if self.dtype is not None and self.dtype not in DTYPES:
-            raise InvalidInput(f"Unknown dtype {self.dtype!r}; choose one of: {', '.join(DTYPES)}.")
-        validate_max_length(self.max_length)
         for name in ("max_candidates", "concurrency_limit", "queue_size", "max_sessions"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.kv_cache_gib is not None and self.kv_cache_gib <= 0:
-            raise InvalidInput(f"kv_cache_gib must be positive, got {self.kv_cache_gib}.")
         if self.max_upload_mb <= 0:
             raise InvalidInput(f"max_upload_mb must be positive, got {self.max_upload_mb}.")
 
@@ -147,7 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         dest="api_key",
     )
-    add("--model", "MODEL", DEFAULT_MODEL, "Hugging Face id or local directory of the reranker")
     add(
         "--served-model-name",
         "SERVED_MODEL_NAME",
@@ -156,32 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="NAME",
         dest="served_model_name",
-    )
-    add("--backend", "BACKEND", "auto", "scoring engine", choices=BACKENDS)
-    add(
-        "--remote-url",
-        "REMOTE_URL",
-        "none",
-        "address of a `vllm serve` running the reranker, for --backend remote",
-        metavar="URL",
-        dest="remote_url",
-    )
-    add("--dtype", "DTYPE", "auto", "model weights precision", choices=DTYPES)
-    add(
-        "--max-length",
-        "MAX_LENGTH",
-        str(DEFAULT_MAX_LENGTH),
-        "tokens per (question, answer) pair",
-        type=int,
-        dest="max_length",
-    )
-    add(
-        "--kv-cache-gib",
-        "KV_CACHE_GIB",
-        "sized from the model, --max-length, the concurrency and the free memory",
-        "vLLM's CPU KV cache in GiB",
-        type=float,
-        dest="kv_cache_gib",
     )
     add("--kb", "KB", "the bundled samples", "FAQ CSV to offer first in the FAQ base tab", type=Path)
     add(
@@ -195,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     add(
         "--max-upload-mb", "MAX_UPLOAD_MB", "5", "largest CSV upload, in MB", type=float, dest="max_upload_mb"
     )
+    add("--concurrency", "CONCURRENCY", "2", "rankings run at once (the KV cache is sized for them)",
+        type=int, dest="concurrency_limit")  # fmt: skip
+    add("--queue-size", "QUEUE_SIZE", "64", "rankings that may wait for a turn", type=int, dest="queue_size")
+    add("--max-sessions", "MAX_SESSIONS", "1000", "browser sessions whose last results are kept in memory",
+        type=int, dest="max_sessions")  # fmt: skip
+    add_engine_arguments(parser)
     return parser
 
 

@@ -16,7 +16,6 @@ import hashlib
 import logging
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
+from reranker.pipeline import check_top_k, first_stage
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
 from reranker.scorer import RankedDocument, Scorer
 
@@ -251,11 +251,7 @@ class Desk:
         """The keyword matches at once, in keyword order, then re-ranked batch by batch."""
         query = _check_query(query)
         threshold = check_threshold(threshold)
-        if not 1 <= top_k <= self.max_candidates:
-            raise InvalidInput(f"Top K must be between 1 and {self.max_candidates}, got {top_k}.")
-        started = time.perf_counter()
-        hits = base.kb.search(query, top_k=int(top_k))
-        recall_s = time.perf_counter() - started
+        hits, recall_s = first_stage(base.kb, query, check_top_k(top_k, self.max_candidates))
         logger.info("FAQ search: %d of %d rows recalled in %.0f ms", len(hits), len(base.kb), recall_s * 1000)
         entries = [hit.entry for hit in hits]
         summary = f"{base.describe()} Keyword search picked {len(hits)} of them (top K = {top_k})."

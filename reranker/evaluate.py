@@ -31,8 +31,11 @@ from typing import Literal
 
 from tqdm import tqdm
 
+from reranker.config import add_engine_arguments, engine_config
+from reranker.console import stdout_to_stderr
 from reranker.errors import InvalidInput, RerankError
-from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, LabelledQuery, load_faq, load_queries
+from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, load_faq
+from reranker.labelled import LabelledQuery, load_queries
 from reranker.metrics import (
     PROBABILITY_THRESHOLDS,
     ThresholdPoint,
@@ -42,7 +45,8 @@ from reranker.metrics import (
     reciprocal_rank,
     sweep_thresholds,
 )
-from reranker.scorer import BACKENDS, Scorer, load_scorer
+from reranker.pipeline import check_top_k, search_and_rank
+from reranker.scorer import Scorer
 
 logger = logging.getLogger(__name__)
 
@@ -159,11 +163,6 @@ class EvaluationReport:
         }
 
 
-def check_top_k(top_k: int) -> None:
-    if top_k < 1:
-        raise InvalidInput(f"The number of candidates (top K) must be at least 1, got {top_k}.")
-
-
 def load_evaluation_set(
     faq: str | Path | bytes, queries: str | Path | bytes
 ) -> tuple[KnowledgeBase, list[LabelledQuery]]:
@@ -185,14 +184,11 @@ def rank_queries(
     """Rank each query's keyword top ``top_k``, reranked when there is a scorer; one at a time."""
     check_top_k(top_k)
     for labelled in queries:
-        hits = kb.search(labelled.query, top_k=top_k)
-        if scorer is None or not hits:
-            ids = tuple(hit.entry.id for hit in hits)
-            yield QueryResult(labelled.query, labelled.relevant_ids, ids, hits[0].score if hits else None)
-            continue
-        ranked = scorer.rank(labelled.query, [hit.entry.text for hit in hits], instruction)
-        ids = tuple(hits[doc.index].entry.id for doc in ranked)
-        yield QueryResult(labelled.query, labelled.relevant_ids, ids, ranked[0].score)
+        ranking = search_and_rank(kb, labelled.query, scorer, top_k, instruction)
+        ids = tuple(hit.entry.id for hit in ranking.hits)
+        best = ranking.best
+        top = None if best is None else best.score if ranking.reranked else best.keyword_score
+        yield QueryResult(labelled.query, labelled.relevant_ids, ids, top)
 
 
 def evaluate(
@@ -271,25 +267,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="rerank the keyword candidates (default); --no-rerank evaluates keyword search alone",
     )
-    parser.add_argument(
-        "--model", default=None, help="Hugging Face id or local directory (env RERANKER_MODEL)"
-    )
-    parser.add_argument("--backend", choices=BACKENDS, default="auto")
-    parser.add_argument(
-        "--remote-url", default=None, help="vLLM server for --backend remote (env RERANKER_REMOTE_URL)"
-    )
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     parser.add_argument(
         "--instruction", default=None, help="reranker instruction (default: the built-in one)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_engine_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    engine = engine_config(parser, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its own logger to DEBUG
     scorer = None
     try:
         kb, queries = load_evaluation_set(args.faq, args.queries)
@@ -300,16 +291,19 @@ def main(argv: list[str] | None = None) -> int:
             queries = queries[: args.limit]
         if not args.rerank and args.instruction is not None:
             logger.warning("--instruction is ignored with --no-rerank: keyword search takes no instruction.")
-        scorer = (
-            load_scorer(args.model, backend=args.backend, remote_url=args.remote_url) if args.rerank else None
-        )
-        results, interrupted = _rank_until_interrupted(kb, queries, scorer, args.top_k, args.instruction)
+        with stdout_to_stderr():  # engines' log lines must not mix with the report
+            if args.rerank:
+                scorer = engine.load_scorer()
+            try:
+                results, interrupted = _rank_until_interrupted(
+                    kb, queries, scorer, args.top_k, args.instruction
+                )
+            finally:
+                if scorer is not None:
+                    scorer.close()
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if scorer is not None:
-            scorer.close()
     report = EvaluationReport(_method(scorer), args.top_k, tuple(results), total=len(queries))
     model = {} if scorer is None else {"model": scorer.model, "backend": scorer.backend_name}
     if args.json:

@@ -84,8 +84,10 @@ class PromptEncoder:
     only the end of the *document* is cut (the template suffix always stays), and the result
     says so.
 
-    >>> enc = PromptEncoder(tokenizer, max_length=8192)        # doctest: +SKIP
-    >>> enc.encode("Where is my order?", ["It ships in 24 hours."])[0].truncated  # doctest: +SKIP
+    >>> from transformers import AutoTokenizer
+    >>> from reranker.testing.make_model import make_model   # the real Qwen vocabulary, offline
+    >>> enc = PromptEncoder(AutoTokenizer.from_pretrained(make_model("tiny")), max_length=8192)
+    >>> enc.encode("Where is my order?", ["It ships in 24 hours."])[0].truncated
     False
     """
 

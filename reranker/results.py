@@ -43,6 +43,9 @@ _LOW, _MID, _HIGH = (0xF8, 0x71, 0x71), (0xFB, 0xBF, 0x24), (0x4A, 0xDE, 0x80)
 PILL_TEXT = "#111827"
 EXPORT_PREFIX = "ranked-answers-"
 EXPORT_MAX_AGE_S = 15 * 60
+NO_SCORE = "no score"
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def score_column(kind: ScoreKind) -> str:
@@ -60,10 +63,9 @@ def build_table(
 ) -> pd.DataFrame:
     """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
 
-    A score of None means "not scored yet": those rows follow the scored ones, in input order
-    (keyword or paste order), with no score.
-
-    Columns: Rank, Score (or "Keyword score (BM25)"), Answer; with ``entries`` also FAQ
+    A score of None means "not scored yet" and NaN "the engine gave none": both follow the
+    scored rows, in input order (keyword or paste order). Columns: Rank, Score (or "Keyword
+    score (BM25)"), Answer; with ``entries`` also FAQ
     question, FAQ id and Category; with reranker scores also Truncated (the answer was cut to
     fit the model's max length).
     """
@@ -104,7 +106,8 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
     they are not probabilities. A ``partial`` table (scores still coming) carries
     ``data-state="partial"`` and a caption saying how many rows are scored; its unscored
-    rows are marked "not reranked yet", and no row is called best until it is final.
+    rows are marked "not reranked yet", and no row is called best until it is final. In a
+    final table a NaN score reads "no score".
     """
     kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
     has_faq = FAQ_ID in table.columns
@@ -129,26 +132,16 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
 def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool = True) -> str:
     rank = int(row[RANK])  # type: ignore[call-overload]
     raw = row[score_column(kind)]
-    pending = raw is None or (isinstance(raw, float) and math.isnan(raw))
-    score = 0.0 if pending else float(raw)  # type: ignore[arg-type]
-    if pending:
-        score_cell = '<span class="score-pending">not reranked yet</span>'
-    elif kind == "reranker":
-        score_cell = (
-            f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
-            f"{score:.{SCORE_DECIMALS}f}</span>"
-        )
-    else:
-        score_cell = (
-            '<span class="keyword-score" title="Keyword (BM25) score: shared words, not a '
-            f'probability">{score:.{SCORE_DECIMALS}f}</span>'
-        )
+    score = math.nan if raw is None else float(raw)  # type: ignore[arg-type]
+    missing = math.isnan(score)
+    pending = missing and not final
+    score_cell = '<span class="score-pending">not reranked yet</span>' if pending else _score_cell(score, kind)
     answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
     if row.get(TRUNCATED):
         answer += '<div class="note">Cut to fit the model\'s max length before scoring.</div>'
     if has_faq and row.get(FAQ_QUESTION):
         answer = f'<div class="faq-question">{_escape(row[FAQ_QUESTION])}</div>' + answer
-    is_best = final and rank == 1 and not pending
+    is_best = final and rank == 1 and not missing
     best = ' <span class="best-badge">Best</span>' if is_best else ""
     cells = [
         f'<td class="rank">{rank}{best}</td>',
@@ -164,6 +157,22 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
 
 
+def _score_cell(score: float, kind: ScoreKind) -> str:
+    if math.isnan(score):
+        return (
+            f'<span class="no-score" title="The engine returned no score for this answer">{NO_SCORE}</span>'
+        )
+    if kind == "reranker":
+        return (
+            f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
+            f"{score:.{SCORE_DECIMALS}f}</span>"
+        )
+    return (
+        '<span class="keyword-score" title="Keyword (BM25) score: shared words, not a '
+        f'probability">{score:.{SCORE_DECIMALS}f}</span>'
+    )
+
+
 def render_message(text: str, kind: Literal["ok", "warn", "info", "error"]) -> str:
     """A banner (or status) box with escaped text; ``kind`` picks its colours."""
     role = "alert" if kind in ("warn", "error") else "status"
@@ -173,7 +182,8 @@ def render_message(text: str, kind: Literal["ok", "warn", "info", "error"]) -> s
 def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPORT_MAX_AGE_S) -> Path:
     """Write ``table`` as a UTF-8 CSV (with BOM, so Excel shows Chinese) into ``directory``.
 
-    Earlier exports older than ``max_age_s`` are deleted first: the server hands each file to
+    Text cells that a spreadsheet would run as a formula are neutralised (see
+    :func:`neutralise_formula`). Earlier exports older than ``max_age_s`` are deleted first: the server hands each file to
     the browser right after it is written, so old ones are never needed again.
     """
     directory.mkdir(parents=True, exist_ok=True)
@@ -185,8 +195,20 @@ def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPOR
         except FileNotFoundError:  # another request removed it first
             continue
     path = directory / f"{EXPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.csv"
-    table.to_csv(path, index=False, encoding="utf-8-sig")
+    # CRLF rows (RFC 4180, what Excel writes): the csv module then quotes any cell holding a CR.
+    table.map(neutralise_formula).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix a text cell starting with ``= + - @``, tab or CR with ``'`` so it stays text.
+
+    >>> neutralise_formula("=SUM(A1:A9)"), neutralise_formula("Ships in 24h")
+    ("'=SUM(A1:A9)", 'Ships in 24h')
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _escape(value: object) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, get_args
 
+import torch
+
 from reranker.backends.base import Backend
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
 from reranker.model_source import DEFAULT_MODEL, resolve_model_dir
@@ -39,6 +41,8 @@ BackendName = Literal["auto", "vllm", "transformers", "remote"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEFAULT_CACHE_SIZE = 10_000
+#: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
+OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ def normalise(text: str) -> str:
     So ``"  Where is my order?  "`` and ``"Where is my order?"`` (or a decomposed and a
     composed "é") are the same question, with the same score and the same cache entry.
 
-    >>> normalise("  Cafe\u0301 hours?\n")
+    >>> normalise("  Cafe\\u0301 hours?\\n")
     'Café hours?'
     """
     return unicodedata.normalize("NFC", text).strip()
@@ -295,11 +299,11 @@ class Scorer:
         with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
             try:
                 scores = self.backend.score_token_ids([e.token_ids for e in encoded])
-            except (RuntimeError, ValueError, MemoryError) as exc:
-                logger.exception("The %s engine failed while scoring", self.backend.name)
+            except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
+                logger.exception("The %s engine ran out of memory", self.backend.name)
                 raise BackendFailure(
-                    f"The reranker failed while scoring ({type(exc).__name__}). Try again; if it "
-                    "keeps failing, try fewer or shorter candidates."
+                    f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
+                    "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
                 ) from exc
         if len(scores) != len(documents):
             raise BackendFailure(
@@ -368,7 +372,7 @@ def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendNam
     if dtype is not None and dtype not in DTYPES:
         raise InvalidInput(f"Unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}.")
     validate_max_length(max_length)
-    model_id = str(model or os.environ.get("RERANKER_MODEL") or DEFAULT_MODEL)
+    model_id = str(model or DEFAULT_MODEL)
     directory = resolve_model_dir(model_id)
     encoder = PromptEncoder(_load_tokenizer(directory), max_length)
     yes_id, no_id = _answer_token_ids(encoder.tokenizer, model_id)
@@ -387,7 +391,7 @@ def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendNam
             logger.warning("%s", reason)
             engine = _start_transformers(directory, yes_id, no_id, dtype)
     elif backend == "remote":
-        engine = _start_remote(remote_url or os.environ.get("RERANKER_REMOTE_URL") or "", model_id)
+        engine = _start_remote(remote_url or "", model_id, max_length)
     elif backend == "vllm":
         engine = start_vllm()
     else:
@@ -443,11 +447,11 @@ def _start_transformers(directory: Path, yes_id: int, no_id: int, dtype: str | N
     return TransformersBackend(directory, yes_id=yes_id, no_id=no_id, dtype=dtype)
 
 
-def _start_remote(url: str, model_id: str) -> Backend:
+def _start_remote(url: str, model_id: str, max_length: int) -> Backend:
     if not url:
         raise InvalidInput(
             "The remote backend needs the vLLM server's address: pass --remote-url http://HOST:PORT."
         )
     from reranker.backends.remote import RemoteBackend
 
-    return RemoteBackend(url, model_id)
+    return RemoteBackend(url, model_id, max_length=max_length)

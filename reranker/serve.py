@@ -23,23 +23,9 @@ from reranker.desk import Desk
 from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.knowledge_base import bundled_bases
-from reranker.scorer import Scorer, load_scorer
 from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.serve")
-
-
-def load_configured_scorer(config: AppConfig) -> Scorer:
-    """The scorer ``config`` asks for (raises ``ModelUnavailable`` when it cannot be loaded)."""
-    return load_scorer(
-        config.model,
-        backend=config.backend,  # type: ignore[arg-type]
-        dtype=config.dtype,
-        max_length=config.max_length,
-        remote_url=config.remote_url,
-        concurrency=config.concurrency_limit,
-        kv_cache_gib=config.kv_cache_gib,
-    )
 
 
 def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
@@ -50,10 +36,10 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
     FAQ CSV.
     """
     if background:
-        engine = EngineSlot.load_in_background(lambda: load_configured_scorer(config))
+        engine = EngineSlot.load_in_background(lambda: config.load_scorer(config.concurrency_limit))
     else:
         try:
-            engine = EngineSlot.ready(load_configured_scorer(config))
+            engine = EngineSlot.ready(config.load_scorer(config.concurrency_limit))
         except ModelUnavailable as exc:
             logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
             engine = EngineSlot.unavailable(str(exc))

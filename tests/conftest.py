@@ -1,4 +1,4 @@
-"""Shared fixtures: the tiny random-weight Qwen3 model (built once, cached) and scorers on it."""
+"""Shared test plumbing: the tiny random-weight Qwen3 model (built once, cached), scorers on it, free_port."""
 
 from __future__ import annotations
 
@@ -17,6 +17,13 @@ if TYPE_CHECKING:
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (``from conftest import free_port``)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -43,13 +50,6 @@ def vllm_scorer(tiny_model_dir):
     scorer = load_scorer(tiny_model_dir, backend="vllm", dtype="float32")
     yield scorer
     scorer.close()
-
-
-def free_port() -> int:
-    """A local TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

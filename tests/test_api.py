@@ -6,7 +6,6 @@ start real HTTP servers (uvicorn with the Gradio UI mounted, and ``demo.launch()
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,13 +15,15 @@ from contextlib import contextmanager
 import gradio as gr
 import httpx
 import pytest
+import torch
 import uvicorn
+from conftest import free_port
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from reranker.api import create_api
+from reranker.api import INTERNAL_ERROR, create_api
 from reranker.backends.base import Backend
-from reranker.scorer import Scorer
+from reranker.scorer import ScoreCache, Scorer
 from reranker.serve import add_api_routes, create_server
 from reranker.testing.gated import GatedBackend
 
@@ -213,13 +214,25 @@ class BrokenBackend(Backend):
         raise RuntimeError("simulated engine crash")
 
 
-def test_an_engine_failure_is_a_503_with_advice(hf_scorer):
+def test_an_engine_crash_is_a_logged_500_not_a_try_again(hf_scorer, caplog):
     broken = Scorer(backend=BrokenBackend(), encoder=hf_scorer.encoder, model="broken")
     response = TestClient(create_api(lambda: broken)).post(
         "/v1/rerank", json={"query": "q", "documents": ["d"]}
     )
+    assert response.status_code == 500
+    assert response.json() == {"error": INTERNAL_ERROR}
+    assert "simulated engine crash" in caplog.text
+
+
+def test_an_engine_out_of_memory_is_a_503_with_advice(hf_scorer, monkeypatch):
+    def out_of_memory(prompts):
+        raise torch.OutOfMemoryError("CPU out of memory")
+
+    scorer = Scorer(backend=hf_scorer.backend, encoder=hf_scorer.encoder, model="oom", cache=ScoreCache(0))
+    monkeypatch.setattr(hf_scorer.backend, "score_token_ids", out_of_memory)
+    response = TestClient(create_api(lambda: scorer)).post("/v1/rerank", json={"query": "q", "documents": ["d"]})
     assert response.status_code == 503
-    assert "Try again" in response.json()["error"]
+    assert "ran out of memory" in response.json()["error"] and "fewer or shorter" in response.json()["error"]
 
 
 # --- API key ------------------------------------------------------------------------------------
@@ -275,12 +288,6 @@ def test_without_a_model_health_says_degraded():
 
 
 # --- real servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

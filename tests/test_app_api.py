@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from conftest import free_port
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -30,12 +30,6 @@ ZH_CANDIDATES = [
 EN_QUERY = "can u ship to germany and will i pay customs"
 ZH_BASE, EN_BASE = list(bundled_bases())
 MISSING = "Model not found: /nowhere is not a model directory."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(desk: Desk, **settings):

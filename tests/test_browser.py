@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from reranker import serve
 from reranker.backends.base import Backend
@@ -39,10 +39,7 @@ EVIL = [
 
 @pytest.fixture(scope="module")
 def app_url(hf_scorer):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = AppConfig(host="127.0.0.1", port=port)
+    config = AppConfig(host="127.0.0.1", port=free_port())
     demo = build_demo(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()), config)
     url = serve.launch(demo, config, block=False)
     yield url
@@ -94,10 +91,7 @@ class SlowBackend(Backend):
 @pytest.fixture(scope="module")
 def slow_app_url(hf_scorer):
     """An app whose every batch of scores takes 0.6 s more."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = AppConfig(host="127.0.0.1", port=port)
+    config = AppConfig(host="127.0.0.1", port=free_port())
     slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.6), cache=ScoreCache())
     demo = build_demo(Desk(slow, export_dir=export_dir(), bases=bundled_bases()), config)
     url = serve.launch(demo, config, block=False)

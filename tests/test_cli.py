@@ -17,13 +17,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "reranker", "score", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "reranker", "score", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def test_json_output_is_ranked_and_indexed_by_input_position(tiny_model_dir, hf_scorer):
-    docs = ["您购买的商品正在打包中，通常24小时内发出。", "退货流程：进入‘我的订单’→点击‘申请退货’。", "发货时间可能延长至48小时。"]
-    args = ["--query", "订单一直显示待发货怎么办？", "--model", str(tiny_model_dir), "--backend", "transformers"]
+    docs = [
+        "您购买的商品正在打包中，通常24小时内发出。",
+        "退货流程：进入‘我的订单’→点击‘申请退货’。",
+        "发货时间可能延长至48小时。",
+    ]
+    args = [
+        "--query",
+        "订单一直显示待发货怎么办？",
+        "--model",
+        str(tiny_model_dir),
+        "--backend",
+        "transformers",
+    ]
     done = run_cli(*args, "--dtype", "float32", *[a for d in docs for a in ("--doc", d)], "--json")
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
@@ -43,13 +58,17 @@ def test_readable_table_without_json(tiny_model_dir, capsys):
 
 
 def test_unloadable_model_exits_2_with_one_line(tmp_path):
-    done = run_cli("--query", "q", "--doc", "d", "--model", str(tmp_path / "missing"), "--backend", "transformers")
+    done = run_cli(
+        "--query", "q", "--doc", "d", "--model", str(tmp_path / "missing"), "--backend", "transformers"
+    )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and done.stderr.startswith("error: Model not found")
 
 
 def test_empty_query_exits_2(tiny_model_dir, capsys):
-    code = main(["score", "--query", " ", "--doc", "d", "--model", str(tiny_model_dir), "--backend", "transformers"])
+    code = main(
+        ["score", "--query", " ", "--doc", "d", "--model", str(tiny_model_dir), "--backend", "transformers"]
+    )
     assert code == 2
     assert "question is empty" in capsys.readouterr().err
 
@@ -71,3 +90,12 @@ def test_docs_file_jsonl_with_a_bad_line_names_the_line(tmp_path):
     path.write_text('{"text": "a"}\n["not", "an", "object"]\n', encoding="utf-8")
     with pytest.raises(InvalidInput, match=r"docs.jsonl:2"):
         read_docs_file(path)
+
+
+@pytest.mark.slow
+def test_json_with_the_vllm_backend_is_the_only_thing_on_stdout(tiny_model_dir):
+    done = run_cli("--query", "Where is my order?", "--doc", "Ships in 24 hours.", "--doc", "Reset password.",
+                   "--model", str(tiny_model_dir), "--backend", "vllm", "--dtype", "float32", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)  # the whole of stdout: vLLM's log lines go to stderr
+    assert payload["backend"] == "vllm" and len(payload["results"]) == 2

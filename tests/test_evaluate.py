@@ -23,7 +23,8 @@ from reranker.evaluate import (
     load_evaluation_set,
     main,
 )
-from reranker.knowledge_base import BUNDLED_DIR, FaqEntry, KnowledgeBase, LabelledQuery
+from reranker.knowledge_base import BUNDLED_DIR, FaqEntry, KnowledgeBase
+from reranker.labelled import LabelledQuery
 from reranker.metrics import PROBABILITY_THRESHOLDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +125,7 @@ def test_progress_is_reported_after_every_query(en_set):
 
 def test_top_k_below_one_is_refused(en_set):
     kb, queries = en_set
-    with pytest.raises(InvalidInput, match="at least 1"):
+    with pytest.raises(InvalidInput, match="whole number between 1"):
         evaluate(kb, queries, scorer=None, top_k=0)
 
 
@@ -163,6 +164,15 @@ def test_cli_rerank_with_a_local_model_and_a_limit(tiny_model_dir):
     assert payload["method"] == "rerank" and payload["backend"] == "transformers"
     assert payload["evaluated"] == 5 and payload["queries"] == 5
     assert [p["threshold"] for p in payload["threshold_sweep"]] == list(PROBABILITY_THRESHOLDS)
+
+
+@pytest.mark.slow
+def test_cli_json_with_the_vllm_backend_is_the_only_thing_on_stdout(tiny_model_dir):
+    completed = run_cli("--faq", EN_FAQ, "--queries", EN_QUERIES, "--model", tiny_model_dir,
+                        "--backend", "vllm", "--limit", "2", "--json")  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    payload = json.loads(completed.stdout)  # the whole of stdout: vLLM's log lines go to stderr
+    assert payload["backend"] == "vllm" and payload["evaluated"] == 2
 
 
 def test_cli_text_report_shows_metrics_sweep_and_misses(capsys):

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import gradio as gr
 import pytest
+from conftest import free_port
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from reranker.errors import InvalidInput
 from reranker.evaluate import EvaluationReport, QueryResult, evaluate, load_evaluation_set
-from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases, bundled_query_sets
+from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases
+from reranker.labelled import bundled_query_sets
 from reranker.ui.evaluate_tab import (
     GOT,
     IN_SCOPE_FLAGGED,
     METHOD,
+    METRICS_COLUMNS,
+    MISSES_COLUMNS,
     OUT_OF_SCOPE_CAUGHT,
     RIGHT_RANK,
     VALUE,
@@ -46,12 +49,6 @@ RESULTS = (
 )
 KEYWORD = EvaluationReport("keyword", 2, RESULTS, total=3)
 RERANK = EvaluationReport("rerank", 2, RESULTS, total=3)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rows(table: dict) -> list[dict]:
@@ -105,6 +102,16 @@ def test_misses_table_names_what_came_first_and_where_the_right_answer_was():
     table = misses_table(report, KB)
     assert table[GOT].tolist() == ["a: How do I reset my password?", "nothing found"]
     assert table[RIGHT_RANK].tolist() == ["2", "not in top 2"]
+
+
+def test_tables_show_their_column_headers_before_the_first_run():
+    with gr.Blocks() as demo:
+        build_evaluate_tab(lambda: None)
+
+    tables = [block for block in demo.blocks.values() if isinstance(block, gr.DataFrame)]
+
+    assert [table.value["headers"] for table in tables] == [METRICS_COLUMNS, MISSES_COLUMNS]
+    assert all(table.value["data"] == [] for table in tables)
 
 
 def test_summary_says_when_the_reranker_is_not_loaded():

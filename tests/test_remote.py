@@ -11,16 +11,18 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import free_port
 
 from reranker import BackendFailure, InvalidInput, ModelUnavailable, load_scorer
 from reranker.backends.remote import SERVE_HF_OVERRIDES, RemoteBackend, normalise_url
@@ -40,12 +42,6 @@ PAIRS = [
     ("How do I get my money back?", "订单 shipped via SF Express，tracking number 在 App 里查看。"),
     ("How do I get my money back?", "Our return policy covers unused items. " * 300),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -143,6 +139,14 @@ def test_a_model_the_server_does_not_serve_is_refused(vllm_server, tiny_model_di
 
 
 @pytest.mark.slow
+def test_a_server_with_a_smaller_max_model_len_is_refused_with_both_fixes(vllm_server, tiny_model_dir):
+    with pytest.raises(
+        ModelUnavailable, match=r"at most 8192 tokens per prompt, but prompts can be up to 16384"
+    ):
+        RemoteBackend(vllm_server.url, str(tiny_model_dir), max_length=16384)
+
+
+@pytest.mark.slow
 def test_scoring_after_the_server_stops_fails_fast_with_the_fix(remote_scorer, vllm_server):
     """Runs last in this module: it stops the shared server."""
     vllm_server.stop()
@@ -155,6 +159,64 @@ def test_scoring_after_the_server_stops_fails_fast_with_the_fix(remote_scorer, v
 
 
 # --- without a server ---------------------------------------------------------------------------
+
+
+class FakeVllm(BaseHTTPRequestHandler):
+    """Answers like ``vllm serve`` for one model with ``max_model_len`` (set per server)."""
+
+    max_model_len = 8192
+
+    def do_GET(self) -> None:
+        models = {"data": [{"id": "fake/Qwen3-Reranker", "max_model_len": self.max_model_len}]}
+        self._reply(models if self.path == "/v1/models" else {})
+
+    def do_POST(self) -> None:
+        prompts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+        self._reply({"data": [{"index": i, "probs": [0.5]} for i in range(len(prompts))]})
+
+    def _reply(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_vllm() -> Iterator[tuple[str, type[FakeVllm]]]:
+    """A fake vLLM server on loopback and its handler class (set ``max_model_len`` on it)."""
+    handler = type("Handler", (FakeVllm,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_server_whose_max_model_len_is_below_max_length_is_refused(fake_vllm):
+    url, handler = fake_vllm
+    handler.max_model_len = 4096
+
+    with pytest.raises(ModelUnavailable) as error:
+        RemoteBackend(url, "fake/Qwen3-Reranker", max_length=8192)
+
+    assert "accepts at most 4096 tokens per prompt, but prompts can be up to 8192" in str(error.value)
+    assert "--max-model-len 8192" in str(error.value) and "--max-length 4096" in str(error.value)
+
+
+def test_a_server_allowing_max_length_or_more_is_accepted(fake_vllm):
+    url, handler = fake_vllm
+    handler.max_model_len = 8192
+
+    backend = RemoteBackend(url, "fake/Qwen3-Reranker", max_length=8192)
+
+    assert backend.description == f"remote vLLM at {url} (fake/Qwen3-Reranker, max 8192 tokens)"
+    backend.close()
 
 
 def test_an_unreachable_server_is_reported_at_load_with_the_command_to_start_it(tiny_model_dir):

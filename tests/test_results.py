@@ -88,6 +88,19 @@ def test_colour_scale_is_clamped_and_blends_between_anchors():
     assert score_colour(0.25) not in {score_colour(0.0), score_colour(0.5)}
 
 
+def test_a_nan_score_sorts_last():
+    table = build_table(["none", "low", "high"], [float("nan"), 0.1, 0.9])
+
+    assert table[ANSWER].tolist() == ["high", "low", "none"]
+
+
+def test_html_shows_a_nan_score_as_no_score_and_never_as_best():
+    rendered = render_table_html(build_table(["only"], [float("nan")]))
+
+    assert "no score" in rendered
+    assert "Best" not in rendered and "background:" not in rendered
+
+
 def test_colour_of_nan_is_refused():
     with pytest.raises(ValueError):
         score_colour(float("nan"))
@@ -134,6 +147,27 @@ def test_csv_export_round_trips_chinese_text(tmp_path):
     assert path.parent == tmp_path / "exports"
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel opens it as UTF-8
     pd.testing.assert_frame_equal(pd.read_csv(path, encoding="utf-8-sig", dtype={FAQ_ID: str}), table)
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_export_neutralises_cells_a_spreadsheet_would_run_as_formulas(tmp_path, start):
+    formula = f'{start}HYPERLINK("http://evil.example","Click")'
+    entry = FaqEntry(f"{start}id", f"{start}question", formula, f"{start}cat")
+    table = build_table([formula, "Ships in 24h"], [0.9, 0.2], entries=[entry, ENTRIES[0]])
+
+    exported = pd.read_csv(
+        export_csv(table, tmp_path), encoding="utf-8-sig", dtype=str, keep_default_na=False
+    )
+
+    first = exported.iloc[0]
+    assert first[ANSWER] == "'" + formula
+    assert [first[FAQ_QUESTION], first[FAQ_ID], first[CATEGORY]] == [
+        f"'{start}question",
+        f"'{start}id",
+        f"'{start}cat",
+    ]
+    assert exported.iloc[1][ANSWER] == "Ships in 24h"
+    assert first[SCORE] == "0.9"
 
 
 def test_csv_export_removes_old_exports_but_keeps_recent_ones(tmp_path):

@@ -15,7 +15,6 @@ import html
 import http.client
 import json
 import re
-import socket
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import gradio as gr
 import httpx
 import pytest
+from conftest import free_port
 from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -34,7 +34,8 @@ from reranker.api import DEFAULT_MAX_DOCUMENT_CHARS, DEFAULT_MAX_DOCUMENTS, INTE
 from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import bundled_bases, bundled_query_sets
+from reranker.knowledge_base import bundled_bases
+from reranker.labelled import bundled_query_sets
 from reranker.presets import get_preset
 from reranker.scorer import load_scorer
 from reranker.serve import create_server
@@ -62,12 +63,6 @@ class Served:
     desk: Desk
     config: AppConfig
     demo: gr.Blocks
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -451,23 +446,19 @@ def fail_once(monkeypatch, backend) -> None:
     monkeypatch.setattr(backend, "score_token_ids", flaky)
 
 
-def test_an_engine_failure_in_the_ui_is_a_clear_message_and_the_next_request_works(
-    served, hf_scorer, monkeypatch
-):
+def test_an_engine_crash_in_the_ui_is_a_bare_error_and_the_next_request_works(served, hf_scorer, monkeypatch):
     fail_once(monkeypatch, hf_scorer.backend)
-    with pytest.raises(
-        AppError, match=r"The reranker failed while scoring \(RuntimeError\)\. Try again"
-    ) as error:
+    with pytest.raises(AppError) as error:
         rank_pasted(served, "engine failure seen by the UI", "\n".join(NORMAL_CANDIDATES))
-    assert "secret" not in str(error.value)
+    assert "secret" not in str(error.value) and "Try again" not in str(error.value)
     assert_still_answers(served, hf_scorer)
 
 
-def test_an_engine_failure_in_the_api_is_a_503_and_the_next_request_works(served, hf_scorer, monkeypatch):
+def test_an_engine_crash_in_the_api_is_a_logged_500_and_the_next_request_works(served, hf_scorer, monkeypatch):
     fail_once(monkeypatch, hf_scorer.backend)
     response = rerank_rest(served, json={"query": "engine failure seen by the API", "documents": DOCS})
-    assert response.status_code == 503
-    assert response.json()["error"].startswith("The reranker failed while scoring (RuntimeError). Try again")
+    assert response.status_code == 500
+    assert response.json() == {"error": INTERNAL_ERROR}
     assert "secret" not in response.text
     assert_still_answers(served, hf_scorer)
 

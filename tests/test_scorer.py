@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
 import pytest
+import torch
 
 from reranker import InvalidInput, ModelUnavailable, load_scorer
 from reranker.backends import hf as hf_backend
 from reranker.errors import BackendFailure
+from reranker.scorer import ScoreCache, Scorer
 from tests.reference import model_card_scores
 
 SHIPPING_ZH = "订单一直显示待发货怎么办？"
@@ -63,21 +66,33 @@ def test_vllm_transformers_and_model_card_agree_within_1e_4(tiny_model_dir, hf_s
     assert max(reference) - min(reference) > 0.1
 
 
+def uncached(scorer: Scorer) -> Scorer:
+    """The same loaded engine without a score cache: every call really runs the engine."""
+    return dataclasses.replace(scorer, cache=ScoreCache(max_entries=0))
+
+
+def engine_scores(scorer: Scorer, query: str, docs: list[str]) -> list[float]:
+    result = scorer.score_detailed(query, docs)
+    assert result.cache_hits == 0
+    return result.scores
+
+
 def test_scores_are_probabilities_in_input_order(hf_scorer):
-    scores = hf_scorer.score(SHIPPING_ZH, DOCS_ZH)
-    one_at_a_time = [hf_scorer.score(SHIPPING_ZH, [d])[0] for d in DOCS_ZH]
+    scorer = uncached(hf_scorer)
+    scores = engine_scores(scorer, SHIPPING_ZH, DOCS_ZH)
+    one_at_a_time = [engine_scores(scorer, SHIPPING_ZH, [d])[0] for d in DOCS_ZH]
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert max(abs(a - b) for a, b in zip(scores, one_at_a_time)) <= 1e-5
 
 
 @pytest.mark.parametrize("fixture", ["hf_scorer", "vllm_scorer"])
 def test_permuting_documents_permutes_scores(fixture, request):
-    scorer = request.getfixturevalue(fixture)
+    scorer = uncached(request.getfixturevalue(fixture))
     docs = DOCS_EN + DOCS_ZH
-    scores = scorer.score("Where is my order?", docs)
+    scores = engine_scores(scorer, "Where is my order?", docs)
     order = list(range(len(docs)))
     random.Random(7).shuffle(order)
-    shuffled = scorer.score("Where is my order?", [docs[i] for i in order])
+    shuffled = engine_scores(scorer, "Where is my order?", [docs[i] for i in order])
     assert max(abs(shuffled[j] - scores[i]) for j, i in enumerate(order)) <= 1e-5
 
 
@@ -129,15 +144,15 @@ def test_empty_query_is_refused(hf_scorer):
         hf_scorer.score("   ", DOCS_EN)
 
 
-def test_engine_failure_becomes_a_clear_error_and_the_next_request_works(tiny_model_dir, monkeypatch):
+def test_out_of_memory_becomes_a_clear_error_and_the_next_request_works(tiny_model_dir, monkeypatch):
     scorer = load_scorer(tiny_model_dir, backend="transformers", dtype="float32", cache_size=0)
 
-    def broken(prompts):
-        raise RuntimeError("simulated engine crash")
+    def out_of_memory(prompts):
+        raise torch.OutOfMemoryError("simulated")
 
     with monkeypatch.context() as patch:
-        patch.setattr(scorer.backend, "score_token_ids", broken)
-        with pytest.raises(BackendFailure, match="Try again"):
+        patch.setattr(scorer.backend, "score_token_ids", out_of_memory)
+        with pytest.raises(BackendFailure, match=r"ran out of memory.*fewer or shorter"):
             scorer.score("Where is my order?", DOCS_EN)
     assert len(scorer.score("Where is my order?", DOCS_EN)) == len(DOCS_EN)
 

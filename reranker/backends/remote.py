@@ -6,6 +6,11 @@ overrides in :data:`SERVE_HF_OVERRIDES`, the same as the in-process engine), so 
 ``probs == [P("yes")]`` for each. Token ids skip the server's own templating and tokenising:
 every backend scores exactly the same prompt.
 
+At start the backend reads the server's ``max_model_len`` from ``/v1/models`` and refuses a
+server whose limit is below the desk's ``max_length`` (rather than clamping): a smaller limit
+would make the server reject the longest prompts, or would cut documents differently from
+every other backend; the error names both ways to fix it.
+
 >>> backend = RemoteBackend("http://127.0.0.1:8001", "Qwen/Qwen3-Reranker-0.6B")  # doctest: +SKIP
 >>> backend.description                                                          # doctest: +SKIP
 'remote vLLM at http://127.0.0.1:8001 (Qwen/Qwen3-Reranker-0.6B, max 8192 tokens)'
@@ -24,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from reranker.backends.base import Backend
 from reranker.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
+from reranker.prompt import DEFAULT_MAX_LENGTH
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +84,16 @@ class RemoteBackend(Backend):
     name = "remote"
     thread_safe = True  # an HTTP client: concurrent requests are the server's to batch
 
-    def __init__(self, url: str, model: str, *, timeout_s: float = 60, retries: int = 2) -> None:
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        *,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        timeout_s: float = 60,
+        retries: int = 2,
+    ) -> None:
+        """``max_length``: the longest prompt (in tokens) the desk will send; the server must allow it."""
         self.url = normalise_url(url)
         self.retries = retries
         self.timeout_s = timeout_s
@@ -88,6 +103,7 @@ class RemoteBackend(Backend):
         try:
             served = self._served_model(model)
             self.model = served.id
+            self._check_max_length(served, max_length)
             self._check_classifier(model)
         except ModelUnavailable:
             self.client.close()
@@ -163,6 +179,16 @@ class RemoteBackend(Backend):
                 f"`{self._serve_command(model)}`, or pass the model it serves with --model."
             )
         return match
+
+    def _check_max_length(self, served: _Model, max_length: int) -> None:
+        """ModelUnavailable when the server would refuse prompts as long as ``max_length``."""
+        if served.max_model_len is None or served.max_model_len >= max_length:
+            return
+        raise ModelUnavailable(
+            f"The vLLM server at {self.url} accepts at most {served.max_model_len} tokens per prompt, "
+            f"but prompts can be up to {max_length} tokens (--max-length). Restart the server with "
+            f"--max-model-len {max_length} (or more), or pass --max-length {served.max_model_len}."
+        )
 
     def _check_classifier(self, model: str) -> None:
         """Score one token: a server started without the reranker's settings fails here."""

@@ -118,6 +118,8 @@ def configure_environment() -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    # vLLM logs to stdout by default; stdout is for results (``--json``), logs go to stderr.
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -188,8 +190,7 @@ class VllmBackend(Backend):
             hf_overrides=QWEN3_RERANKER_HF_OVERRIDES,
             **engine_args,
         )
-        #: Prompt tokens scored, and how many of them came from the prefix cache.
-        self.prompt_tokens = 0
+        #: Prompt tokens that came from the prefix cache instead of being computed.
         self.cached_tokens = 0
         model_config = self.llm.llm_engine.vllm_config.model_config
         device = "cuda" if on_gpu else "cpu"
@@ -205,6 +206,5 @@ class VllmBackend(Backend):
         from vllm.inputs import TokensPrompt
 
         outputs = self.llm.classify([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False)
-        self.prompt_tokens += sum(len(p) for p in prompts)
         self.cached_tokens += sum(out.num_cached_tokens or 0 for out in outputs)
         return [float(out.outputs.probs[0]) for out in outputs]

@@ -4,9 +4,8 @@
 from the plain functions below (tested without a browser), and the evaluation itself from
 :func:`reranker.evaluate.evaluate`.
 
->>> with gr.Blocks() as demo:                                   # doctest: +SKIP
-...     with gr.Tab("Evaluate"):
-...         build_evaluate_tab(lambda: scorer)
+>>> with gr.Blocks() as demo, gr.Tab("Evaluate"):
+...     build_evaluate_tab(lambda: None)     # no scorer yet: keyword search only
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ import pandas as pd
 
 from reranker.errors import InvalidInput, RerankError
 from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate, load_evaluation_set
-from reranker.knowledge_base import KnowledgeBase, LabelledQuery, bundled_bases, bundled_query_sets
+from reranker.knowledge_base import KnowledgeBase, bundled_bases
+from reranker.labelled import LabelledQuery, bundled_query_sets
 from reranker.scorer import Scorer
 
 METHOD = "Method"
@@ -34,6 +34,9 @@ QUERY = "Query"
 EXPECTED = "Expected"
 GOT = "Got"
 RIGHT_RANK = "Right answer's rank"
+
+METRICS_COLUMNS = [METHOD, *METRICS, QUERIES]
+MISSES_COLUMNS = [QUERY, EXPECTED, GOT, RIGHT_RANK]
 
 METHOD_LABELS = {"keyword": "Keyword only (BM25)", "rerank": "Keyword + rerank"}
 # Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
@@ -112,7 +115,7 @@ def metrics_table(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
         row |= {name: _round(metrics[name]) for name in METRICS}
         row[QUERIES] = metrics["queries"]
         rows.append(row)
-    return pd.DataFrame(rows, columns=[METHOD, *METRICS, QUERIES])
+    return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
 def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
@@ -165,7 +168,7 @@ def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
         }
         for miss in report.misses()
     ]
-    return pd.DataFrame(rows, columns=[QUERY, EXPECTED, GOT, RIGHT_RANK])
+    return pd.DataFrame(rows, columns=MISSES_COLUMNS)
 
 
 def build_evaluate_tab(get_scorer: Callable[[], Scorer | None]) -> None:
@@ -216,14 +219,16 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None]) -> None:
     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Candidates per query (keyword top K)")
     button = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
     note = gr.Markdown(elem_id="eval-summary")
-    metrics = gr.DataFrame(label="Metrics (recall@k: right answer in the top k)", interactive=False)
+    metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label="Metrics (recall@k: right answer in the top k)",
+                           interactive=False)  # fmt: skip
     with gr.Row():
         bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, sort=BAR_ORDER, y_lim=[0, 1], x_title="Metric and method",
                           x_label_angle=-40, label="Metrics by method")  # fmt: skip
         curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100],
                             y_lim=[0, 100], tooltip=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT],
                             label='"No confident answer" trade-off: each point is one threshold')  # fmt: skip
-    misses = gr.DataFrame(label="Queries where the right answer was not first", interactive=False, wrap=True)
+    misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label="Queries where the right answer was not first",
+                          interactive=False, wrap=True)  # fmt: skip
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip
