@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reranker import evaluate as evaluate_module
+from reranker.config import EngineConfig
 from reranker.errors import InvalidInput
 from reranker.evaluate import (
     METRICS,
@@ -191,16 +191,16 @@ def test_cli_ctrl_c_prints_the_partial_metrics(monkeypatch, capsys, hf_scorer):
 
         model, backend_name, calls = hf_scorer.model, hf_scorer.backend_name, 0
 
-        def rank(self, query, documents, instruction=None):
+        def score_detailed(self, query, documents, instruction=None):
             self.calls += 1
             if self.calls == 3:
                 raise KeyboardInterrupt
-            return hf_scorer.rank(query, documents, instruction)
+            return hf_scorer.score_detailed(query, documents, instruction)
 
         def close(self):
             pass
 
-    monkeypatch.setattr(evaluate_module, "load_scorer", lambda *args, **kwargs: InterruptedAfterTwo())
+    monkeypatch.setattr(EngineConfig, "load_scorer", lambda *args, **kwargs: InterruptedAfterTwo())
     code = main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 130
