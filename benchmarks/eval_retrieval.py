@@ -56,9 +56,11 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    embedder = load_embedder(args.embedding_model or minilm_dir(), dtype=args.dtype)
+    embedder = load_embedder(args.embedding_model or minilm_dir(), backend="transformers", dtype=args.dtype)
     assert embedder is not None
-    print(f"embedding model: {embedder.name} ({embedder.spec.pooling} pooling, {embedder.dtype})")
+    print(
+        f"embedding model: {embedder.name} ({embedder.spec.pooling} pooling, {embedder.backend.description})"
+    )
     print(
         f"each stage ranks {DEFAULT_DEPTH} deep; hybrid = RRF(k={DEFAULT_RRF_K}, dense weight "
         f"{DEFAULT_DENSE_WEIGHT}) cut to top {TOP_K}; hybrid-k60 = RRF(k=60, equal weights)\n"

@@ -37,12 +37,12 @@ def minilm_dir():
 
 @pytest.fixture(scope="module")
 def minilm(minilm_dir):
-    return load_embedder(minilm_dir, dtype="float32")
+    return load_embedder(minilm_dir, backend="transformers", dtype="float32")
 
 
 @pytest.fixture(scope="module")
 def qwen(tiny_embedding_model_dir):
-    return load_embedder(tiny_embedding_model_dir, dtype="float32")
+    return load_embedder(tiny_embedding_model_dir, backend="transformers", dtype="float32")
 
 
 # --- Qwen3-Embedding: the model card's inputs, exactly ---------------------------------------
@@ -121,21 +121,21 @@ def _copy_with_pooling(source, target, **modes):
 
 def test_cls_pooling_takes_the_first_token(minilm_dir, tmp_path):
     directory = _copy_with_pooling(minilm_dir, tmp_path / "cls", pooling_mode_cls_token=True)
-    embedder = load_embedder(directory, dtype="float32")
+    embedder = load_embedder(directory, backend="transformers", dtype="float32")
     assert embedder.spec.pooling == "cls"
     vector = embedder.embed_documents(["hello world"])[0]
     import torch
 
     ids = torch.tensor([embedder.encoder.document_ids("hello world")])
     with torch.inference_mode():
-        first = embedder.model(input_ids=ids).last_hidden_state[0, 0]
+        first = embedder.backend.model(input_ids=ids).last_hidden_state[0, 0]
     np.testing.assert_allclose(vector, torch.nn.functional.normalize(first, dim=0).numpy(), atol=1e-5)
 
 
 def test_unsupported_pooling_is_refused_naming_it(minilm_dir, tmp_path):
     directory = _copy_with_pooling(minilm_dir, tmp_path / "max", pooling_mode_max_tokens=True)
     with pytest.raises(ModelUnavailable, match="pooling_mode_max_tokens"):
-        load_embedder(directory)
+        load_embedder(directory, backend="transformers")
 
 
 def test_directory_without_sentence_transformers_files_is_refused_with_the_fix(minilm_dir, tmp_path):
@@ -143,7 +143,7 @@ def test_directory_without_sentence_transformers_files_is_refused_with_the_fix(m
     shutil.copytree(minilm_dir, directory)
     (directory / "modules.json").unlink()
     with pytest.raises(ModelUnavailable, match=r"modules\.json.*--embedding-model none"):
-        load_embedder(directory)
+        load_embedder(directory, backend="transformers")
 
 
 # --- loading -----------------------------------------------------------------------------------
@@ -152,6 +152,11 @@ def test_directory_without_sentence_transformers_files_is_refused_with_the_fix(m
 @pytest.mark.parametrize("value", ["none", "None", " ", None])
 def test_none_turns_dense_retrieval_off(value):
     assert load_embedder(value) is None
+
+
+def test_unknown_backend_is_refused_listing_the_choices():
+    with pytest.raises(InvalidInput, match="auto, vllm, transformers"):
+        load_embedder("none", backend="onnx")
 
 
 def test_missing_directory_names_the_flag(tmp_path):
@@ -319,3 +324,27 @@ def test_chatty_query_sets_label_only_existing_entries(faq, queries):
 def test_module_examples_run(module):
     result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
+
+
+# --- vLLM: the embedding engine next to the reranker's, in one process -------------------------
+
+
+@pytest.mark.slow
+def test_vllm_embedder_runs_next_to_the_vllm_reranker_and_agrees_with_transformers(
+    vllm_scorer, qwen, tiny_embedding_model_dir
+):
+    before = vllm_scorer.score("where is my order", ["It ships in 24 hours.", "Refunds take 5 days."])
+    engine = load_embedder(tiny_embedding_model_dir, backend="vllm", dtype="float32")
+    texts = ["订单一直显示待发货怎么办？", "Standard shipping takes 3-5 business days."]
+    np.testing.assert_allclose(engine.embed_documents(texts), qwen.embed_documents(texts), atol=1e-5)
+    np.testing.assert_allclose(engine.embed_queries(texts), qwen.embed_queries(texts), atol=1e-5)
+    after = vllm_scorer.score("where is my order", ["It ships in 24 hours.", "Refunds take 5 days."])
+    assert after == pytest.approx(before, abs=1e-6)
+    assert engine.fingerprint != qwen.fingerprint  # vLLM's vectors are cached apart
+
+
+@pytest.mark.slow
+def test_vllm_embeds_a_sentence_transformers_directory_with_its_pooling(minilm, minilm_dir):
+    engine = load_embedder(minilm_dir, backend="vllm", dtype="float32")
+    texts = ["How long does shipping take?", "my card got declined"]
+    np.testing.assert_allclose(engine.embed_documents(texts), minilm.embed_documents(texts), atol=1e-5)

