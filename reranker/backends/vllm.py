@@ -58,6 +58,19 @@ def shield_llvmlite_from_kernel_scan() -> None:
         table.setdefault("__dict__", {})
 
 
+def import_vllm(alternative: str) -> None:
+    """Prepare the environment and import vLLM; ``ModelUnavailable`` naming ``alternative`` if it fails."""
+    configure_environment()
+    shield_llvmlite_from_kernel_scan()
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"vLLM is not installed or does not import here ({exc}). Install the project's "
+            f"requirements (scripts/setup.sh) or {alternative}."
+        ) from exc
+
+
 class VllmBackend(Backend):
     """Runs Qwen3-Reranker as a vLLM pooling model (``Qwen3ForSequenceClassification``)."""
 
@@ -65,16 +78,10 @@ class VllmBackend(Backend):
 
     def __init__(self, model_path: Path, dtype: str | None, max_length: int,
                  prefix_caching: bool = True) -> None:  # fmt: skip
-        configure_environment()
-        shield_llvmlite_from_kernel_scan()
-        try:
-            import torch
-            from vllm import LLM
-        except ImportError as exc:
-            raise ModelUnavailable(
-                f"vLLM is not installed or does not import here ({exc}). Install the project's "
-                "requirements (scripts/setup.sh) or choose --backend transformers."
-            ) from exc
+        import_vllm("choose --backend transformers")
+        import torch
+        from vllm import LLM
+
         on_gpu = torch.cuda.is_available()
         engine_args: dict[str, object] = {}
         if not on_gpu:
@@ -140,17 +147,11 @@ class VllmEmbeddingBackend(EmbeddingBackend):
 
     def __init__(self, model_path: Path, pooling: str, normalize: bool, max_length: int,
                  dtype: str | None = None) -> None:  # fmt: skip
-        configure_environment()
-        shield_llvmlite_from_kernel_scan()
-        try:
-            import torch
-            from vllm import LLM
-            from vllm.config import PoolerConfig
-        except ImportError as exc:
-            raise ModelUnavailable(
-                f"vLLM is not installed or does not import here ({exc}). Install the project's "
-                "requirements (scripts/setup.sh) or use the transformers embedding backend."
-            ) from exc
+        import_vllm("use the transformers embedding backend")
+        import torch
+        from vllm import LLM
+        from vllm.config import PoolerConfig
+
         on_gpu = torch.cuda.is_available()
         torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
         engine_args: dict[str, object] = {"gpu_memory_utilization": 0.2} if on_gpu else {
