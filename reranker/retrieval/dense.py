@@ -33,10 +33,11 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import numpy as np
 
@@ -163,7 +164,7 @@ def _pooling_mode(config: dict[str, object], shown_as: str) -> Pooling:
             f"{shown_as!r}: its 1_Pooling/config.json asks for {', '.join(chosen + others) or 'no pooling'}; "
             f"this app supports exactly one of {', '.join(POOLINGS)}."
         )
-    return chosen[0]  # type: ignore[return-value]
+    return cast(Pooling, chosen[0])
 
 
 def _read_json(path: Path, shown_as: str) -> dict:
@@ -206,7 +207,7 @@ class EmbeddingEncoder:
     tokenizer's own special tokens (``[CLS] ... [SEP]``), cut to ``max_length``.
     """
 
-    def __init__(self, tokenizer: object, spec: EmbeddingSpec, task: str = DEFAULT_TASK) -> None:
+    def __init__(self, tokenizer: Any, spec: EmbeddingSpec, task: str = DEFAULT_TASK) -> None:
         self.tokenizer = tokenizer
         self.spec = spec
         self.task = task.strip() or DEFAULT_TASK
@@ -219,8 +220,8 @@ class EmbeddingEncoder:
 
     def _ids(self, text: str) -> list[int]:
         if self.spec.append_id is None:
-            return self.tokenizer(text, truncation=True, max_length=self.spec.max_length)["input_ids"]  # type: ignore[operator]
-        ids = self.tokenizer.encode(text, add_special_tokens=False)  # type: ignore[attr-defined]
+            return self.tokenizer(text, truncation=True, max_length=self.spec.max_length)["input_ids"]
+        ids = self.tokenizer.encode(text, add_special_tokens=False)
         return [*ids[: self.spec.max_length - 1], self.spec.append_id]
 
 
@@ -392,8 +393,15 @@ class EmbeddingCache:
         with self._connect() as db:
             db.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)")
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection that commits on success and is always closed."""
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
     def get(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vectors among ``hashes``."""
