@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from reranker.errors import ModelUnavailable
@@ -17,28 +19,41 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _WEIGHT_FILES = ("*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken", "merges.txt")
 
 
-def resolve_model_dir(model: str | os.PathLike[str]) -> Path:
+@dataclass(frozen=True)
+class ModelRole:
+    """What a model is for, as the error messages name it: the flag, variable and an example."""
+
+    kind: str
+    flag: str
+    env: str
+    example: str
+    check: Callable[[Path, str], None]
+
+
+def resolve_model_dir(model: str | os.PathLike[str], role: ModelRole | None = None) -> Path:
     """Return a local directory holding the model's config, tokenizer and weights.
 
     ``model`` is a directory, or a Hugging Face id that is looked up in the local cache and
     then downloaded. Raises :class:`ModelUnavailable` saying what was tried and how to fix it.
+    ``role`` says which model this is (default: the reranker) and how a directory is checked.
     """
+    role = role or RERANKER_ROLE
     text = str(model).strip()
     path = Path(text).expanduser()
     if path.is_dir():
-        check_is_qwen3_reranker(path, text)
+        role.check(path, text)
         return path
     if path.exists() or not _HUB_ID.match(text) or text.startswith((".", "/", "~")):
         raise ModelUnavailable(
-            f"Model not found: {text!r} is not a model directory. Pass --model with the path of "
-            f"a downloaded Qwen3-Reranker, or a Hugging Face id such as {DEFAULT_MODEL}."
+            f"Model not found: {text!r} is not a model directory. Pass {role.flag} with the path of "
+            f"a downloaded {role.kind}, or a Hugging Face id such as {role.example}."
         )
-    directory = _from_hub(text)
-    check_is_qwen3_reranker(directory, text)
+    directory = _from_hub(text, role)
+    role.check(directory, text)
     return directory
 
 
-def _from_hub(repo_id: str) -> Path:
+def _from_hub(repo_id: str, role: ModelRole) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -50,7 +65,7 @@ def _from_hub(repo_id: str) -> Path:
         raise ModelUnavailable(
             f"Could not load {repo_id}: it is not in the local Hugging Face cache and "
             "HF_HUB_OFFLINE is set. Download it on a machine with internet "
-            f"(`hf download {repo_id} --local-dir DIR`) and pass --model DIR."
+            f"(`hf download {repo_id} --local-dir DIR`) and pass {role.flag} DIR."
         )
     try:
         return Path(snapshot_download(repo_id, allow_patterns=list(_WEIGHT_FILES)))
@@ -59,7 +74,7 @@ def _from_hub(repo_id: str) -> Path:
         raise ModelUnavailable(
             f"Could not download {repo_id} from the Hugging Face Hub ({reason}). If this machine "
             f"is offline, download it elsewhere (`hf download {repo_id} "
-            "--local-dir DIR`), copy DIR here and pass --model DIR (or set RERANKER_MODEL=DIR)."
+            f"--local-dir DIR`), copy DIR here and pass {role.flag} DIR (or set {role.env}=DIR)."
         ) from exc
 
 
@@ -85,3 +100,8 @@ def check_is_qwen3_reranker(directory: Path, shown_as: str) -> None:
         raise ModelUnavailable(f"{shown_as!r} has no tokenizer.json; copy the whole model folder.")
     if not any(directory.glob("*.safetensors")) and not any(directory.glob("*.bin")):
         raise ModelUnavailable(f"{shown_as!r} has no weights (*.safetensors); copy the whole model folder.")
+
+
+RERANKER_ROLE = ModelRole(
+    "Qwen3-Reranker", "--model", "RERANKER_MODEL", DEFAULT_MODEL, check_is_qwen3_reranker
+)

@@ -35,6 +35,14 @@ def tiny_model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_embedding_model_dir() -> Path:
+    """A seeded random-weight Qwen3 embedding model laid out like Qwen3-Embedding (cached on disk)."""
+    from reranker.testing.make_model import make_model
+
+    return make_model("tiny", kind="embedding")
+
+
+@pytest.fixture(scope="session")
 def hf_scorer(tiny_model_dir):
     """The transformers backend in fp32 on the tiny model."""
     from reranker import load_scorer

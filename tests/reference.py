@@ -39,3 +39,24 @@ def model_card_scores(model_dir, queries, documents, instruction=None, max_lengt
         batch_scores = model(**inputs).logits[:, -1, :]
     stacked = torch.stack([batch_scores[:, token_false_id], batch_scores[:, token_true_id]], dim=1)
     return torch.nn.functional.log_softmax(stacked, dim=1)[:, 1].exp().tolist()
+
+
+def model_card_embeddings(model_dir, texts, max_length=8192):
+    """Qwen3-Embedding's model-card code: left padding, last-token pool, L2 normalise (fp32).
+
+    ``texts`` are already formatted (queries as ``Instruct: {task}\\nQuery:{query}``); the
+    tokenizer appends ``<|endoftext|>`` itself, as Qwen3-Embedding's does.
+    """
+    from transformers import AutoModel
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
+    model = AutoModel.from_pretrained(model_dir, dtype=torch.float32).eval()
+    batch = tokenizer(texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"]
+    if mask[:, -1].sum() == mask.shape[0]:  # left padding
+        pooled = hidden[:, -1]
+    else:
+        pooled = hidden[torch.arange(hidden.shape[0]), mask.sum(dim=1) - 1]
+    return torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
+import numpy as np
+
 
 class Backend(ABC):
     """Scores complete Qwen3-Reranker prompts, given as token ids.
@@ -26,6 +28,24 @@ class Backend(ABC):
 
     def reset_prefix_cache(self) -> None:  # noqa: B027 - optional hook
         """Forget prompt prefixes the engine keeps between calls (vLLM's prefix cache)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
+        """Release the engine's resources."""
+
+
+class EmbeddingBackend(ABC):
+    """Embeds inputs given as token ids (built by ``reranker.retrieval.dense.EmbeddingEncoder``).
+
+    Returns one float32 row per input, in input order, pooled and (when the model says so)
+    L2-normalised. Not thread-safe: the ``Embedder`` serialises calls.
+    """
+
+    name: str = "?"
+    description: str = ""
+
+    @abstractmethod
+    def embed_token_ids(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
+        """One row per input, in input order."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Release the engine's resources."""

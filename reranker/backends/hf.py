@@ -15,9 +15,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from reranker.backends.base import Backend
+from reranker.backends.base import Backend, EmbeddingBackend
 from reranker.backends.dtypes import resolve_torch_dtype
 from reranker.errors import ModelUnavailable
 
@@ -128,3 +129,59 @@ class TransformersBackend(Backend):
         final = hidden[torch.arange(size, device=self.device), last]
         logits = final.float() @ self.no_yes_rows.float().T
         return torch.softmax(logits, dim=-1)[:, 1].tolist()
+
+
+def pool(hidden: torch.Tensor, mask: torch.Tensor, mode: str) -> torch.Tensor:
+    """Pool right-padded hidden states ``[batch, tokens, dim]``: "cls", "lasttoken" or "mean".
+
+    "lasttoken" reads the last position the attention mask keeps (the pad id may equal a real
+    token, e.g. Qwen's ``<|endoftext|>``, so ids cannot tell).
+    """
+    if mode == "cls":
+        return hidden[:, 0]
+    if mode == "lasttoken":
+        last = mask.sum(dim=1) - 1
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+class TransformersEmbeddingBackend(EmbeddingBackend):
+    """An ``AutoModel`` encoder or decoder, length-sorted batches padded on the right."""
+
+    name = "transformers"
+
+    def __init__(self, model_path: Path, pooling: str, normalize: bool, pad_id: int,
+                 dtype: str | None = None) -> None:  # fmt: skip
+        from transformers import AutoModel
+
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.dtype = resolve_torch_dtype(dtype, self.device)
+        try:
+            model = AutoModel.from_pretrained(model_path, dtype=self.dtype)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(f"transformers could not load the model in {model_path}: {exc}") from exc
+        self.model = model.to(self.device).eval()
+        self.pooling, self.normalize, self.pad_id = pooling, normalize, pad_id
+        self.description = f"{str(self.dtype).removeprefix('torch.')}, {self.device}"
+
+    def embed_token_ids(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
+        out = np.zeros((len(inputs), int(self.model.config.hidden_size)), dtype=np.float32)
+        for batch in length_sorted_batches([len(ids) for ids in inputs]):
+            out[batch] = self._forward([inputs[i] for i in batch])
+        return out
+
+    @torch.inference_mode()
+    def _forward(self, batch: list[Sequence[int]]) -> np.ndarray:
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, ids in enumerate(batch):
+            input_ids[row, : len(ids)] = torch.tensor(ids)
+            mask[row, : len(ids)] = 1
+        input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        hidden = self.model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+        pooled = pool(hidden.float(), mask, self.pooling)
+        if self.normalize:
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return pooled.cpu().numpy()

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reranker.backends.base import Backend
+import numpy as np
+
+from reranker.backends.base import Backend, EmbeddingBackend
 from reranker.backends.dtypes import resolve_torch_dtype
 from reranker.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.errors import ModelUnavailable
@@ -139,6 +141,19 @@ def shield_llvmlite_from_kernel_scan() -> None:
         table.setdefault("__dict__", {})
 
 
+def import_vllm(alternative: str) -> None:
+    """Prepare the environment and import vLLM; ``ModelUnavailable`` naming ``alternative`` if it fails."""
+    configure_environment()
+    shield_llvmlite_from_kernel_scan()
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"vLLM is not installed or does not import here ({exc}). Install the project's "
+            f"requirements (scripts/setup.sh) or {alternative}."
+        ) from exc
+
+
 class VllmBackend(Backend):
     """Runs Qwen3-Reranker as a vLLM pooling model (``Qwen3ForSequenceClassification``)."""
 
@@ -149,16 +164,10 @@ class VllmBackend(Backend):
                  kv_cache_gib: float | None = None) -> None:  # fmt: skip
         """``sequences``: full-length pairs the KV cache holds at once (the requests the app
         admits concurrently); ``kv_cache_gib`` overrides the computed size on CPU."""
-        configure_environment()
-        shield_llvmlite_from_kernel_scan()
-        try:
-            import torch
-            from vllm import LLM
-        except ImportError as exc:
-            raise ModelUnavailable(
-                f"vLLM is not installed or does not import here ({exc}). Install the project's "
-                "requirements (scripts/setup.sh) or choose --backend transformers."
-            ) from exc
+        import_vllm("choose --backend transformers")
+        import torch
+        from vllm import LLM
+
         on_gpu = torch.cuda.is_available()
         torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
         engine_args: dict[str, object] = {}
@@ -208,3 +217,57 @@ class VllmBackend(Backend):
         outputs = self.llm.classify([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False)
         self.cached_tokens += sum(out.num_cached_tokens or 0 for out in outputs)
         return [float(out.outputs.probs[0]) for out in outputs]
+
+
+#: vLLM's names for the poolings a sentence-transformers directory can ask for.
+_VLLM_POOLING = {"lasttoken": "LAST", "mean": "MEAN", "cls": "CLS"}
+#: Full-length inputs the KV cache holds at once when embedding (pooling models keep no cache
+#: between requests; this only bounds how many run per step).
+EMBEDDING_KV_SEQUENCES = 8
+
+
+class VllmEmbeddingBackend(EmbeddingBackend):
+    """Runs an embedding model through vLLM's pooling runner (``LLM.embed``), in-process.
+
+    Pooling and normalisation are passed explicitly (``pooler_config``) from the model's
+    sentence-transformers files, so vLLM cannot pick a different default.
+    """
+
+    name = "vllm"
+
+    def __init__(self, model_path: Path, pooling: str, normalize: bool, max_length: int,
+                 dtype: str | None = None) -> None:  # fmt: skip
+        import_vllm("use the transformers embedding backend")
+        import torch
+        from vllm import LLM
+        from vllm.config import PoolerConfig
+
+        on_gpu = torch.cuda.is_available()
+        torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
+        engine_args: dict[str, object] = {"gpu_memory_utilization": 0.2} if on_gpu else {
+            "kv_cache_memory_bytes": embedding_kv_cache_bytes(model_path, max_length, torch_dtype.itemsize),
+            "enforce_eager": True,  # as for the reranker: compiling costs a minute per start on CPU
+        }  # fmt: skip
+        self.llm = LLM(
+            model=str(model_path),
+            runner="pooling",
+            dtype=str(torch_dtype).removeprefix("torch."),
+            max_model_len=max_length,
+            # vLLM calls normalisation the embed pooler's "activation".
+            pooler_config=PoolerConfig(pooling_type=_VLLM_POOLING[pooling], use_activation=normalize),
+            **engine_args,
+        )
+        self.description = f"{str(torch_dtype).removeprefix('torch.')}, {'cuda' if on_gpu else 'cpu'}"
+
+    def embed_token_ids(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
+        from vllm.inputs import TokensPrompt
+
+        outputs = self.llm.embed([TokensPrompt(prompt_token_ids=list(ids)) for ids in inputs], use_tqdm=False)
+        return np.asarray([out.outputs.embedding for out in outputs], dtype=np.float32)
+
+
+def embedding_kv_cache_bytes(model_path: Path, max_length: int, dtype_bytes: int) -> int:
+    """KV cache for ``EMBEDDING_KV_SEQUENCES`` full-length inputs, from the model's own shape."""
+    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    per_token = kv_bytes_per_token(config, dtype_bytes)
+    return max(64 * 1024**2, per_token * max_length * EMBEDDING_KV_SEQUENCES)
