@@ -38,6 +38,8 @@ from reranker.scorer import normalise
 
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 THRESHOLD_SETTING = "threshold"
+# A pick's columns after its id, in FeedbackRecord's order (``shown`` as JSON).
+_COLUMNS = "time, request_id, base, base_version, question, instruction, chosen_id, shown, first_stage, user"
 
 
 @dataclass(frozen=True)
@@ -168,11 +170,10 @@ class FeedbackStore:
         )
         with self._transaction() as connection:
             cursor = connection.execute(
-                "INSERT INTO picks (time, request_id, base, base_version, question, instruction, "
-                "chosen_id, shown, first_stage, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
+                f"INSERT INTO picks ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row
             )
-            return int(cursor.lastrowid or 0)
+        assert cursor.lastrowid is not None  # always set by an INSERT
+        return cursor.lastrowid
 
     def undo(self, record_id: int) -> bool:
         """Delete a pick (the agent clicked by mistake). False when there is no such record."""
@@ -181,8 +182,7 @@ class FeedbackStore:
 
     def records(self, base: str | None = None) -> list[FeedbackRecord]:
         """Every pick (of one base, when given), oldest first."""
-        query = "SELECT id, time, request_id, base, base_version, question, instruction, chosen_id, "
-        query += "shown, first_stage, user FROM picks"
+        query = f"SELECT id, {_COLUMNS} FROM picks"
         with self._connect() as connection:
             if base is None:
                 rows = connection.execute(query + " ORDER BY id").fetchall()
