@@ -12,7 +12,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.knowledge_base import BUNDLED_DIR, load_faq, load_queries
+from reranker.knowledge_base import BUNDLED_DIR, load_faq
+from reranker.labelled import load_queries
 from reranker.retrieval import compare, dense, fusion
 from reranker.retrieval.compare import dense_rankings, fused_rankings, keyword_rankings, ranking_metrics
 from reranker.retrieval.dense import (

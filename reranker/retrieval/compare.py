@@ -3,7 +3,7 @@
 Rankings are lists of FAQ ids, best first, one per query. Each stage is ranked once, deep
 (``depth``), so fusion settings can be swept without searching again.
 
->>> from reranker.knowledge_base import LabelledQuery
+>>> from reranker.labelled import LabelledQuery
 >>> queries = [LabelledQuery("q1", ("a",)), LabelledQuery("q2", ("c",)), LabelledQuery("off topic", ())]
 >>> ranking_metrics([["b", "a"], ["c"], ["a"]], queries)
 {'mrr@10': 0.75, 'recall@1': 0.5, 'recall@5': 1.0, 'recall@20': 1.0, 'queries': 2}
@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reranker.knowledge_base import KnowledgeBase, LabelledQuery
+from reranker.knowledge_base import KnowledgeBase
+from reranker.labelled import LabelledQuery
 from reranker.metrics import hit_at_k, reciprocal_rank
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.fusion import (
