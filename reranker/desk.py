@@ -27,6 +27,7 @@ import pandas as pd
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
+from reranker.i18n import Lang, t
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
 from reranker.pipeline import check_top_k, first_stage
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
@@ -43,14 +44,19 @@ MAX_BATCH = 16
 LOADING_POLL_S = 1.0
 DEFAULT_MAX_CANDIDATES = 500
 UPLOAD_CACHE_SIZE = 8
+PREVIEW_ROWS = 3
 
 
 @dataclass(frozen=True)
 class Banner:
-    """The message above the results: is there an answer the agent can send?"""
+    """The message above the results: is there an answer the agent can send? (in ``lang``)"""
 
     kind: Literal["ok", "warn", "info"]
     text: str
+
+    @property
+    def confident(self) -> bool:
+        return self.kind == "ok"
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class DeskResult:
     state: RankState = "final"
     scored: int = 0
     total: int = 0
+    lang: Lang = "en"
 
     @property
     def best_score(self) -> float | None:
@@ -94,12 +101,23 @@ class DeskResult:
     @property
     def banner(self) -> Banner:
         if self.state == "partial":
-            return Banner("info", f"Ranking… {self.scored} of {self.total} answers checked so far.")
-        return assess(self.best_score, self.threshold, self.kind)
+            return Banner("info", t("ranking", self.lang, scored=self.scored, total=self.total))
+        return assess(self.best_score, self.threshold, self.kind, self.lang)
 
     @property
     def table_html(self) -> str:
-        return render_table_html(self.table, state=self.state, scored=self.scored, total=self.total)
+        return render_table_html(self.table, state=self.state, scored=self.scored, total=self.total,
+                                 lang=self.lang)  # fmt: skip
+
+    @property
+    def checked(self) -> str:
+        """The plain status line: how many answers were checked, and how long it took."""
+        return t(
+            "checked",
+            self.lang,
+            n=self.total,
+            seconds=(self.timings.recall_s or 0) + (self.timings.rerank_s or 0),
+        )
 
     def with_threshold(self, threshold: float) -> DeskResult:
         """The same ranking judged against another threshold (nothing is scored again)."""
@@ -118,24 +136,36 @@ class SelectedBase:
         return f"{self.label}: {len(self.kb)} FAQ rows{skipped}."
 
 
-def assess(best_score: float | None, threshold: float, kind: ScoreKind) -> Banner:
+@dataclass(frozen=True)
+class UploadCheck:
+    """What an upload gave: its first rows, and how many rows were read from how many lines."""
+
+    name: str
+    preview: list[FaqEntry]
+    rows: int
+    lines: int
+
+    @property
+    def suspicious(self) -> bool:
+        """Fewer rows than lines: usually an unclosed quote joined lines (or multi-line answers)."""
+        return self.rows < self.lines
+
+    def describe(self, lang: Lang = "en") -> str:
+        text = t("upload_rows", lang, name=self.name, rows=self.rows)
+        if self.suspicious:
+            text += " " + t("upload_mismatch", lang, lines=self.lines, rows=self.rows)
+        return text
+
+
+def assess(best_score: float | None, threshold: float, kind: ScoreKind, lang: Lang = "en") -> Banner:
     """Whether the best answer can be sent, or the question should go to a human agent."""
     if best_score is None:
-        return Banner("warn", "No FAQ entry matches this question. Hand it to a human agent.")
+        return Banner("warn", t("no_match", lang))
     if kind == "keyword":
-        return Banner(
-            "info",
-            "Keyword scores (BM25) only: the reranker is unavailable, so these answers are "
-            "ordered by shared words, not judged for relevance, and there is no confidence "
-            "score. Read the best match before sending it.",
-        )
+        return Banner("info", t("keyword_only", lang))
     if best_score < threshold:
-        return Banner(
-            "warn",
-            f"No confident answer: the best score is {best_score:.3f}, below the "
-            f"{threshold:.2f} threshold. Hand this question to a human agent.",
-        )
-    return Banner("ok", f"Confident answer: the best score is {best_score:.3f} (threshold {threshold:.2f}).")
+        return Banner("warn", t("not_confident", lang, score=best_score, threshold=threshold))
+    return Banner("ok", t("confident", lang, score=best_score, threshold=threshold))
 
 
 def check_threshold(threshold: float) -> float:
@@ -209,6 +239,13 @@ class Desk:
                 self._bases[name] = load_faq(self.base_paths[name])
             return SelectedBase(self._bases[name], name)
 
+    def check_upload(self, upload: str | Path) -> UploadCheck:
+        """Load an upload and compare the rows read with the file's lines (raises ``InvalidInput``)."""
+        path = Path(upload)
+        kb = self._load_upload(path)
+        lines = sum(1 for line in path.read_bytes().splitlines() if line.strip()) - 1
+        return UploadCheck(path.name, kb.entries[:PREVIEW_ROWS], len(kb) + kb.skipped_rows, lines)
+
     def preview_pasted(self, text: str, mode: SplitMode) -> ParsedCandidates:
         """How the pasted text splits into candidates (for the live count under the box)."""
         return parse_candidates(text or "", mode, self.max_candidates)
@@ -227,8 +264,12 @@ class Desk:
         return _last(self.rank_faq_stream(query, instruction, base, top_k, threshold))
 
     def rank_pasted_stream(self, query: str, instruction: str | None, text: str, mode: SplitMode,
-                           threshold: float = DEFAULT_THRESHOLD) -> Iterator[DeskResult]:  # fmt: skip
-        """The pasted answers at once in paste order, then re-ranked as each batch is scored."""
+                           threshold: float = DEFAULT_THRESHOLD, *,
+                           lang: Lang = "en") -> Iterator[DeskResult]:  # fmt: skip
+        """The pasted answers at once in paste order, then re-ranked as each batch is scored.
+
+        ``lang``: the language of the banner, the table and the CSV headers.
+        """
         query = _check_query(query)
         threshold = check_threshold(threshold)
         parsed = self.preview_pasted(text, mode)
@@ -242,13 +283,14 @@ class Desk:
             raise InvalidInput(
                 "Paste at least one candidate answer (one per line, or separated by blank lines)."
             )
-        ranking = _Ranking(parsed.texts, None, threshold, parsed.summary(), self.export_dir)
+        ranking = _Ranking(parsed.texts, None, threshold, parsed.summary(), self.export_dir, lang=lang)
         yield from self._score(ranking, query, instruction)
 
     def rank_faq_stream(self, query: str, instruction: str | None, base: SelectedBase,
                         top_k: int = DEFAULT_TOP_K,
-                        threshold: float = DEFAULT_THRESHOLD) -> Iterator[DeskResult]:  # fmt: skip
-        """The keyword matches at once, in keyword order, then re-ranked batch by batch."""
+                        threshold: float = DEFAULT_THRESHOLD, *,
+                        lang: Lang = "en") -> Iterator[DeskResult]:  # fmt: skip
+        """The keyword matches at once, in keyword order, then re-ranked batch by batch (in ``lang``)."""
         query = _check_query(query)
         threshold = check_threshold(threshold)
         hits, recall_s = first_stage(base.kb, query, check_top_k(top_k, self.max_candidates))
@@ -256,7 +298,7 @@ class Desk:
         entries = [hit.entry for hit in hits]
         summary = f"{base.describe()} Keyword search picked {len(hits)} of them (top K = {top_k})."
         ranking = _Ranking([e.text for e in entries], entries, threshold, summary, self.export_dir,
-                           recall_s=recall_s, recall=f"keyword search over {len(base.kb)} FAQ rows "
+                           lang=lang, recall_s=recall_s, recall=f"keyword search over {len(base.kb)} FAQ rows "
                            f"found {len(hits)} candidates")  # fmt: skip
         if not entries:
             yield ranking.keyword_final([])
@@ -309,7 +351,8 @@ class _Ranking:
 
     def __init__(self, texts: list[str], entries: Sequence[FaqEntry] | None, threshold: float,
                  summary: str, export_dir: Path, *, recall_s: float | None = None,
-                 recall: str = "") -> None:  # fmt: skip
+                 recall: str = "", lang: Lang = "en") -> None:  # fmt: skip
+        self.lang = lang
         self.texts, self.entries, self.threshold = texts, entries, threshold
         self.summary, self.export_dir, self.recall_s, self.recall = summary, export_dir, recall_s, recall
         self.scores: list[float | None] = [None] * len(texts)
@@ -333,10 +376,10 @@ class _Ranking:
 
     def _result(self, table: pd.DataFrame, kind: ScoreKind, status: str, state: RankState,
                 timings: Timings) -> DeskResult:  # fmt: skip
-        csv_path = export_csv(table, self.export_dir) if state == "final" else None
+        csv_path = export_csv(table, self.export_dir, lang=self.lang) if state == "final" else None
         return DeskResult(table=table, kind=kind, threshold=self.threshold, summary=self.summary,
                           status=status, timings=timings, csv_path=csv_path, state=state,
-                          scored=self.scored, total=len(self.texts))  # fmt: skip
+                          scored=self.scored, total=len(self.texts), lang=self.lang)  # fmt: skip
 
     def partial(self, note: str) -> DeskResult:
         table = build_table(self.texts, self.scores, entries=self.entries, truncated=self.truncated)

@@ -22,6 +22,7 @@ from typing import Literal
 
 import pandas as pd
 
+from reranker.i18n import Lang, t
 from reranker.knowledge_base import FaqEntry
 from reranker.scorer import score_order
 
@@ -43,9 +44,12 @@ _LOW, _MID, _HIGH = (0xF8, 0x71, 0x71), (0xFB, 0xBF, 0x24), (0x4A, 0xDE, 0x80)
 PILL_TEXT = "#111827"
 EXPORT_PREFIX = "ranked-answers-"
 EXPORT_MAX_AGE_S = 15 * 60
-NO_SCORE = "no score"
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The message id of each column's header (the table keeps English column names inside).
+HEADER_KEYS = {RANK: "col_rank", SCORE: "col_score", KEYWORD_SCORE: "col_keyword", ANSWER: "col_answer",
+               FAQ_QUESTION: "col_faq_question", FAQ_ID: "col_faq_id", CATEGORY: "col_category",
+               TRUNCATED: "col_truncated"}  # fmt: skip
 
 
 def score_column(kind: ScoreKind) -> str:
@@ -100,28 +104,32 @@ def score_colour(score: float) -> str:
 
 
 def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"] = "final",
-                      scored: int = 0, total: int = 0) -> str:  # fmt: skip
-    """The ranked table as HTML; the best row is marked; every text cell is escaped.
+                      scored: int = 0, total: int = 0, lang: Lang = "en") -> str:  # fmt: skip
+    """The ranked table as HTML in ``lang``; the best row is marked; every text cell is escaped.
 
     Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
     they are not probabilities. A ``partial`` table (scores still coming) carries
     ``data-state="partial"`` and a caption saying how many rows are scored; its unscored
     rows are marked "not reranked yet", and no row is called best until it is final. In a
-    final table a NaN score reads "no score".
+    final table a NaN score reads "no score". The best row carries both a "Best" and a "Not
+    confident" badge: the page shows the one the banner's verdict calls for. Every row ends in
+    a ``td.actions`` cell with a Copy button (the page's script copies the row's answer).
     """
     kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
     has_faq = FAQ_ID in table.columns
-    headers = ["#", score_column(kind), ANSWER] + ([FAQ_ID, CATEGORY] if has_faq else [])
+    headers = ["#", t(HEADER_KEYS[score_column(kind)], lang), t("col_answer", lang)]
+    headers += [t("col_faq_id", lang), t("col_category", lang)] if has_faq else []
+    headers.append(t("col_actions", lang))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     final = state == "final"
-    body = "".join(_render_row(row, kind, has_faq, final) for row in table.to_dict("records"))
+    body = "".join(_render_row(row, kind, has_faq, final, lang) for row in table.to_dict("records"))
     if not body:
-        body = f'<tr><td class="empty" colspan="{len(headers)}">No candidates to show.</td></tr>'
+        body = f'<tr><td class="empty" colspan="{len(headers)}">{_escape(t("no_candidates", lang))}</td></tr>'
     caption = (
         ""
         if final
-        else f'<caption class="rank-progress">Not reranked yet ({scored}/{total} scored): scored '
-        "answers move to the top as their scores arrive.</caption>"
+        else f'<caption class="rank-progress">{_escape(t("partial_caption", lang, scored=scored, total=total))}'
+        "</caption>"
     )
     return (
         f'<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
@@ -129,20 +137,29 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     )
 
 
-def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool = True) -> str:
+def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool, lang: Lang) -> str:
     rank = int(row[RANK])  # type: ignore[call-overload]
     raw = row[score_column(kind)]
     score = math.nan if raw is None else float(raw)  # type: ignore[arg-type]
     missing = math.isnan(score)
     pending = missing and not final
-    score_cell = '<span class="score-pending">not reranked yet</span>' if pending else _score_cell(score, kind)
+    score_cell = (
+        f'<span class="score-pending">{_escape(t("not_scored_yet", lang))}</span>'
+        if pending
+        else _score_cell(score, kind, lang)
+    )
     answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
     if row.get(TRUNCATED):
-        answer += '<div class="note">Cut to fit the model\'s max length before scoring.</div>'
+        answer += f'<div class="note">{_escape(t("cut_note", lang))}</div>'
     if has_faq and row.get(FAQ_QUESTION):
         answer = f'<div class="faq-question">{_escape(row[FAQ_QUESTION])}</div>' + answer
     is_best = final and rank == 1 and not missing
-    best = ' <span class="best-badge">Best</span>' if is_best else ""
+    best = (
+        f' <span class="best-badge">{_escape(t("badge_best", lang))}</span>'
+        f'<span class="unsure-badge">{_escape(t("badge_unsure", lang))}</span>'
+        if is_best
+        else ""
+    )
     cells = [
         f'<td class="rank">{rank}{best}</td>',
         f'<td class="score">{score_cell}</td>',
@@ -153,15 +170,17 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
             f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
+    cells.append(
+        f'<td class="actions"><button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">'
+        f"{_escape(t('copy', lang))}</button></td>"
+    )
     row_class = "best" if is_best else "pending" if pending else ""
     return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
 
 
-def _score_cell(score: float, kind: ScoreKind) -> str:
+def _score_cell(score: float, kind: ScoreKind, lang: Lang = "en") -> str:
     if math.isnan(score):
-        return (
-            f'<span class="no-score" title="The engine returned no score for this answer">{NO_SCORE}</span>'
-        )
+        return f'<span class="no-score">{_escape(t("no_score", lang))}</span>'
     if kind == "reranker":
         return (
             f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
@@ -173,15 +192,26 @@ def _score_cell(score: float, kind: ScoreKind) -> str:
     )
 
 
+def render_preview(entries: Sequence[FaqEntry], lang: Lang = "en") -> str:
+    """The first rows of an uploaded base (question and answer), escaped, as a small table."""
+    head = (
+        f"<tr><th>{_escape(t('col_faq_question', lang))}</th><th>{_escape(t('col_answer', lang))}</th></tr>"
+    )
+    rows = "".join(f"<tr><td>{_escape(e.question)}</td><td>{_escape(e.answer)}</td></tr>" for e in entries)
+    return f'<table class="upload-preview"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+
+
 def render_message(text: str, kind: Literal["ok", "warn", "info", "error"]) -> str:
     """A banner (or status) box with escaped text; ``kind`` picks its colours."""
     role = "alert" if kind in ("warn", "error") else "status"
     return f'<div class="desk-message desk-{kind}" role="{role}">{_escape(text)}</div>'
 
 
-def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPORT_MAX_AGE_S) -> Path:
+def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPORT_MAX_AGE_S,
+               lang: Lang = "en") -> Path:  # fmt: skip
     """Write ``table`` as a UTF-8 CSV (with BOM, so Excel shows Chinese) into ``directory``.
 
+    The headers are in ``lang``.
     Text cells that a spreadsheet would run as a formula are neutralised (see
     :func:`neutralise_formula`). Earlier exports older than ``max_age_s`` are deleted first: the server hands each file to
     the browser right after it is written, so old ones are never needed again.
@@ -196,7 +226,10 @@ def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPOR
             continue
     path = directory / f"{EXPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.csv"
     # CRLF rows (RFC 4180, what Excel writes): the csv module then quotes any cell holding a CR.
-    table.map(neutralise_formula).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    headers = {column: t(HEADER_KEYS[column], lang) for column in table.columns if column in HEADER_KEYS}
+    table.map(neutralise_formula).rename(columns=headers).to_csv(
+        path, index=False, encoding="utf-8-sig", lineterminator="\r\n"
+    )
     return path
 
 

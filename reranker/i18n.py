@@ -1,0 +1,191 @@
+"""Every sentence the desk and its UI show, in English and Chinese, keyed by message id.
+
+One catalogue for both: the desk renders banners, tables and CSV headers with :func:`t`, and
+the UI hands the same catalogue to ``gr.I18n`` for its labels (the browser picks the
+language). To add a string, add one key with both languages to :data:`MESSAGES`; a test checks
+that every key has every language. The instruction sent to the model is never translated.
+
+>>> t("checked", "en", n=20, seconds=1.2)
+'20 answers checked in 1.20 s'
+>>> t("checked", "zh", n=20, seconds=1.2)
+'已检查 20 条答案，用时 1.20 秒'
+>>> language_of("zh-CN,zh;q=0.9,en;q=0.8"), language_of("en-GB"), language_of(None)
+('zh', 'en', 'en')
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Lang = Literal["en", "zh"]
+LANGUAGES: tuple[Lang, ...] = ("en", "zh")
+
+MESSAGES: dict[str, dict[Lang, str]] = {
+    # Page and panels
+    "app_title": {"en": "FAQ Rerank Desk", "zh": "FAQ 答案排序台"},
+    "app_tagline": {
+        "en": "Put the right answer first: paste candidate answers or search an FAQ base.",
+        "zh": "把最合适的答案排在最前：粘贴候选答案，或在 FAQ 库中搜索。",
+    },
+    "tab_rerank": {"en": "Rerank", "zh": "排序"},
+    "tab_evaluate": {"en": "Evaluate", "zh": "评估"},
+    "tab_paste": {"en": "Paste answers", "zh": "粘贴答案"},
+    "tab_faq": {"en": "FAQ base", "zh": "FAQ 库"},
+    "question": {"en": "Customer question", "zh": "客户问题"},
+    "question_hint": {
+        "en": "Ctrl+Enter ranks · Alt+N starts a new ticket",
+        "zh": "Ctrl+Enter 排序 · Alt+N 新工单",
+    },
+    "new_ticket": {"en": "New ticket", "zh": "新工单"},
+    "split": {"en": "How are the answers separated?", "zh": "答案之间如何分隔？"},
+    "split_lines": {"en": "One answer per line", "zh": "每行一条答案"},
+    "split_blank": {"en": "Blank line between answers", "zh": "答案之间空一行"},
+    "pasted": {"en": "Candidate answers", "zh": "候选答案"},
+    "pasted_hint": {"en": "Paste the answers you are choosing between.", "zh": "粘贴要比较的答案。"},
+    "rank_pasted": {"en": "Rank answers", "zh": "排序答案"},
+    "rank_faq": {"en": "Search and rank", "zh": "搜索并排序"},
+    "source": {"en": "Answers come from", "zh": "答案来源"},
+    "source_bundled": {"en": "A bundled FAQ base", "zh": "内置 FAQ 库"},
+    "source_upload": {"en": "My uploaded CSV", "zh": "我上传的 CSV"},
+    "base": {"en": "FAQ base", "zh": "FAQ 库"},
+    "upload": {
+        "en": "Upload an FAQ CSV (question, answer, id, category)",
+        "zh": "上传 FAQ CSV（问题、答案、编号、分类）",
+    },
+    "settings": {"en": "Settings (remembered in this browser)", "zh": "设置（本浏览器会记住）"},
+    "threshold": {"en": "Confidence threshold", "zh": "置信度阈值"},
+    "threshold_info": {
+        "en": "Below this score the question goes to a human agent.",
+        "zh": "最高分低于此值时，问题转人工处理。",
+    },
+    "top_k": {
+        "en": "FAQ entries to check (top K of the keyword search)",
+        "zh": "检查的 FAQ 条数（关键词搜索前 K 条）",
+    },
+    "preset": {"en": "Kind of question", "zh": "问题类型"},
+    "override": {
+        "en": "Custom instruction (replaces the preset when filled in)",
+        "zh": "自定义指令（填写后代替上面的类型）",
+    },
+    "examples": {"en": "Examples", "zh": "示例"},
+    "best": {"en": "Best answer (you can edit it before copying)", "zh": "最佳答案（复制前可编辑）"},
+    "best_unsure": {
+        "en": "Not confident, check before sending",
+        "zh": "把握不足，发送前请核对",
+    },
+    "stop": {"en": "Stop", "zh": "停止"},
+    "download": {"en": "Download CSV", "zh": "下载 CSV"},
+    "placeholder": {"en": "Ranked answers appear here.", "zh": "排序后的答案显示在这里。"},
+    "stale": {
+        "en": "Out of date: the ticket changed since these results. Rank again.",
+        "zh": "已过期：工单在这些结果之后有改动，请重新排序。",
+    },
+    "results_for": {
+        "en": "For: {question} · {base} · {instruction}",
+        "zh": "针对：{question} · {base} · {instruction}",
+    },
+    "custom_instruction": {"en": "custom instruction", "zh": "自定义指令"},
+    "pasted_source": {"en": "pasted answers", "zh": "粘贴的答案"},
+    "instruction_sent": {"en": "instruction sent to the model", "zh": "发送给模型的指令"},
+    "details": {"en": "Details", "zh": "详情"},
+    "copy": {"en": "Copy", "zh": "复制"},
+    "copied": {"en": "Copied", "zh": "已复制"},
+    # Desk messages
+    "checked": {
+        "en": "{n} answers checked in {seconds:.2f} s",
+        "zh": "已检查 {n} 条答案，用时 {seconds:.2f} 秒",
+    },
+    "ranking": {
+        "en": "Ranking… {scored} of {total} answers checked so far.",
+        "zh": "排序中… 已检查 {scored}/{total} 条答案。",
+    },
+    "no_match": {
+        "en": "No FAQ entry matches this question. Hand it to a human agent.",
+        "zh": "没有匹配此问题的 FAQ 条目，请转人工处理。",
+    },
+    "keyword_only": {
+        "en": "Keyword scores (BM25) only: the reranker is unavailable, so these answers are ordered by "
+        "shared words, not judged for relevance, and there is no confidence score. Read the best match "
+        "before sending it.",
+        "zh": "仅有关键词分数（BM25）：排序模型不可用，答案只按共同词语排列，未判断相关性，也没有置信度。发送前请先阅读最佳匹配。",
+    },
+    "not_confident": {
+        "en": "No confident answer: the best score is {score:.3f}, below the {threshold:.2f} threshold. "
+        "Hand this question to a human agent.",
+        "zh": "没有可信的答案：最高分 {score:.3f}，低于阈值 {threshold:.2f}。请转人工处理。",
+    },
+    "confident": {
+        "en": "Confident answer: the best score is {score:.3f} (threshold {threshold:.2f}).",
+        "zh": "可信的答案：最高分 {score:.3f}（阈值 {threshold:.2f}）。",
+    },
+    "stopped": {
+        "en": "Stopped. The table keeps the scores that had arrived; rank again for the full order.",
+        "zh": "已停止。表格保留已到达的分数；重新排序可得到完整顺序。",
+    },
+    "upload_rejected": {
+        "en": "This upload cannot be used: {reason} Still in use: {fallback}.",
+        "zh": "无法使用此上传文件：{reason} 目前仍在使用：{fallback}。",
+    },
+    "nothing_in_use": {
+        "en": "nothing yet, upload a CSV or choose a bundled base",
+        "zh": "暂无，请上传 CSV 或选择内置库",
+    },
+    "no_upload": {
+        "en": "Upload a CSV first, or choose a bundled FAQ base.",
+        "zh": "请先上传 CSV，或选择内置 FAQ 库。",
+    },
+    "upload_rows": {"en": "{name}: {rows} FAQ rows read.", "zh": "{name}：读取到 {rows} 条 FAQ。"},
+    "upload_mismatch": {
+        "en": "Check the file: it has {lines} lines after the header but {rows} rows were read. "
+        'An unclosed quote (") joins lines into one row.',
+        "zh": '请检查文件：表头之后有 {lines} 行，但只读取到 {rows} 条。未闭合的引号（"）会把多行并成一条。',
+    },
+    # The ranked table and its CSV
+    "col_rank": {"en": "Rank", "zh": "名次"},
+    "col_score": {"en": "Score", "zh": "分数"},
+    "col_keyword": {"en": "Keyword score (BM25)", "zh": "关键词分数（BM25）"},
+    "col_answer": {"en": "Answer", "zh": "答案"},
+    "col_faq_question": {"en": "FAQ question", "zh": "FAQ 问题"},
+    "col_faq_id": {"en": "FAQ id", "zh": "FAQ 编号"},
+    "col_category": {"en": "Category", "zh": "分类"},
+    "col_truncated": {"en": "Truncated", "zh": "已截断"},
+    "col_actions": {"en": "Actions", "zh": "操作"},
+    "badge_best": {"en": "Best", "zh": "最佳"},
+    "badge_unsure": {"en": "Not confident", "zh": "把握不足"},
+    "not_scored_yet": {"en": "not reranked yet", "zh": "尚未排序"},
+    "partial_caption": {
+        "en": "Not reranked yet ({scored}/{total} scored): scored answers move to the top as their scores arrive.",
+        "zh": "尚未排完（已评分 {scored}/{total}）：评分到达后答案会移到上方。",
+    },
+    "no_candidates": {"en": "No candidates to show.", "zh": "没有可显示的候选答案。"},
+    "cut_note": {
+        "en": "Cut to fit the model's max length before scoring.",
+        "zh": "评分前已截断到模型最大长度。",
+    },
+    "no_score": {"en": "no score", "zh": "无分数"},
+    # Instruction presets (the instruction itself stays English: it is what the model reads)
+    "preset_general": {"en": "General questions", "zh": "一般问题"},
+    "preset_orders": {"en": "Orders & shipping", "zh": "订单与发货"},
+    "preset_refunds": {"en": "Refunds & returns", "zh": "退款与退货"},
+    "preset_account": {"en": "Account & sign-in", "zh": "账户与登录"},
+    "preset_finance": {"en": "Payments & charges", "zh": "付款与扣费"},
+    "preset_legal": {"en": "Terms & privacy", "zh": "条款与隐私"},
+    "preset_it": {"en": "Technical problems", "zh": "技术问题"},
+}
+
+
+def t(key: str, lang: Lang = "en", **params: object) -> str:
+    """The message ``key`` in ``lang`` with ``params`` filled in (``KeyError`` for an unknown key)."""
+    text = MESSAGES[key][lang]
+    return text.format(**params) if params else text
+
+
+def language_of(accept_language: str | None) -> Lang:
+    """``zh`` when the browser's first language is Chinese, else ``en`` (an Accept-Language header)."""
+    first = (accept_language or "").split(",")[0].strip().lower()
+    return "zh" if first.startswith("zh") else "en"
+
+
+def catalogue(lang: Lang) -> dict[str, str]:
+    """Every message in one language: what ``gr.I18n`` takes."""
+    return {key: texts[lang] for key, texts in MESSAGES.items()}
