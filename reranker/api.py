@@ -21,6 +21,7 @@ so it holds in whichever FastAPI app the routes end up in.
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import secrets
@@ -325,20 +326,64 @@ async def _read_capped_body(request: Request, limit: int) -> None:
 _BEARER = HTTPBearer(auto_error=False, description="The key the server was started with (--api-key).")
 
 
-def _bearer_check(api_key: str) -> Callable[[HTTPAuthorizationCredentials | None], None]:
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]) -> None:
-        if credentials is None:
+@dataclass(frozen=True)
+class ApiAccess:
+    """Who may call the API: a bearer ``api_key``, the UI's ``login`` over HTTP Basic, or both.
+
+    ``locked``: nobody (the app is shared and neither is set); the routes answer 403 saying how
+    to open them.
+    """
+
+    api_key: str | None = None
+    login: tuple[str, str] | None = None
+    locked: bool = False
+
+    @property
+    def open(self) -> bool:
+        return not (self.api_key or self.login or self.locked)
+
+
+def _access_check(access: ApiAccess) -> Callable[..., None]:
+    def check(
+        request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
+    ) -> None:
+        if access.locked:
             raise HTTPException(
-                401, "This API needs a key: send the header Authorization: Bearer <key>.",
-                headers={"WWW-Authenticate": "Bearer"},
+                403, "The REST API is off on this shared app: restart it with --api-key KEY (or --auth "
+                "user:password and send that login as HTTP Basic), or with --open-api to open it to everyone.",
             )  # fmt: skip
-        if not secrets.compare_digest(credentials.credentials.encode(), api_key.encode()):
-            raise HTTPException(
-                401, "The API key is wrong: send the key the server was started with.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )  # fmt: skip
+        if bearer is not None and access.api_key and _same(bearer.credentials, access.api_key):
+            return
+        login = _basic_login(request)
+        if access.login and login and all(map(_same, login, access.login)):
+            return
+        wrong = "The API key is wrong: send the key the server was started with."
+        missing = "This API needs a key: send the header Authorization: Bearer <key>."
+        if access.login:
+            missing = "This API needs the app's login: send it as HTTP Basic (or a key as Authorization: Bearer <key>)."
+        schemes = ", ".join(
+            scheme for scheme, on in (("Bearer", access.api_key), ("Basic", access.login)) if on
+        )
+        raise HTTPException(
+            401, wrong if bearer is not None else missing, headers={"WWW-Authenticate": schemes}
+        )
 
     return check
+
+
+def _same(given: str, expected: str) -> bool:
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
+def _basic_login(request: Request) -> tuple[str, str] | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(value, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return user, password
 
 
 def _basename(model: str) -> str:
@@ -513,6 +558,7 @@ def _model_list(service: RankingService, created: int) -> ModelList:
 
 
 def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str | None = None,
+               access: ApiAccess | None = None,
                max_documents: int = DEFAULT_MAX_DOCUMENTS,
                max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -527,6 +573,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     documents have no character limit (a long one is cut to the model's max length).
     ``api_key``: when set, every route but ``/health`` and ``/docs`` needs
     ``Authorization: Bearer <api_key>`` (``/metrics`` included: scrape with that bearer token).
+    ``access`` (instead of ``api_key``): the key, the UI's login over HTTP Basic, or locked.
     ``max_documents`` per request; ``max_document_chars`` per query and instruction.
     ``served_model_names``: the names a request's ``model`` may use (vLLM's
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
@@ -547,7 +594,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
         "MeteredRoute", (JSONErrorRoute,), {"telemetry": telemetry, "max_body_bytes": max_body_bytes}
     )
     router = APIRouter(route_class=route_class)
-    auth = [Depends(_bearer_check(api_key))] if api_key else []
+    access = access or ApiAccess(api_key=api_key)
+    auth = [] if access.open else [Depends(_access_check(access))]
     started = int(time.time())
 
     # Sync routes: FastAPI runs them in its threadpool, so scoring never blocks the event loop.

@@ -148,6 +148,7 @@ class AppConfig(EngineConfig):
     share: bool = field(default_factory=_env("SHARE", False, _parse_bool))
     auth: tuple[str, str] | None = field(default_factory=_env("AUTH", None, parse_auth), repr=False)
     api_key: str | None = field(default_factory=_env("API_KEY", None), repr=False)
+    open_api: bool = field(default_factory=_env("OPEN_API", False, _parse_bool))
     served_model_name: tuple[str, ...] = field(default_factory=_env("SERVED_MODEL_NAME", (), parse_names))
     kb: Path | None = field(default_factory=_env("KB", None, Path))
     max_candidates: int = field(default_factory=_env("MAX_CANDIDATES", 500, int))
@@ -199,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
         "require `Authorization: Bearer KEY` on the REST API (/v1/rerank)",
         metavar="KEY",
         dest="api_key",
+    )
+    add(
+        "--open-api",
+        "OPEN_API",
+        "off",
+        "with --auth or --share, leave the REST API open to anyone without a key (otherwise it needs "
+        "--api-key or the --auth login, and on a share link with neither it is off)",
+        action=argparse.BooleanOptionalAction,
+        dest="open_api",
     )
     add(
         "--served-model-name",

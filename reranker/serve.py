@@ -17,13 +17,13 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI
 
-from reranker.api import create_api
+from reranker.api import ApiAccess, create_api
 from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.knowledge_base import bundled_bases
-from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
+from reranker.ui import CSS_PATHS, HEAD, I18N, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.serve")
 
@@ -70,6 +70,8 @@ def serving_options(config: AppConfig) -> dict[str, Any]:
         show_error=False,
         theme=THEME,
         css_paths=CSS_PATHS,
+        head=HEAD,
+        i18n=I18N,
         footer_links=["api", "settings"],
     )
 
@@ -79,11 +81,23 @@ def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=config.concurrency_limit, max_size=config.queue_size)
 
 
+def api_access(config: AppConfig) -> ApiAccess:
+    """Who may call the REST API. Behind ``--auth`` or ``--share`` it is not open by default.
+
+    Locally without a login: open, or the ``--api-key``. With ``--auth``: the key or the same
+    login over HTTP Basic. With ``--share`` and neither: off (403). ``--open-api``: open anyway.
+    """
+    guarded = (config.auth is not None or config.share) and not config.open_api
+    if not guarded:
+        return ApiAccess(api_key=config.api_key)
+    return ApiAccess(api_key=config.api_key, login=config.auth, locked=not (config.api_key or config.auth))
+
+
 def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
     """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's scorer."""
     return create_api(
         desk.engine,
-        api_key=config.api_key,
+        access=api_access(config),
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,
     )
@@ -113,7 +127,7 @@ def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, bl
     if api is not None:
         add_api_routes(demo.app, api)
         api.state.telemetry.watch_queue("ui", lambda: len(demo._queue))  # Gradio's waiting events
-        if config.api_key is None and (config.share or config.host not in ("127.0.0.1", "localhost")):
+        if api_access(config).open and (config.share or config.host not in ("127.0.0.1", "localhost")):
             logger.warning(
                 "The REST API (/v1/rerank) is open to anyone who can reach this server. "
                 "Set --api-key (or RERANKER_API_KEY) to require a key."
