@@ -220,7 +220,7 @@ class Agent:
         if call.route == "rank_pasted":
             args: Sequence[Any] = (call.query, PRESET, "", "\n".join(call.documents), "lines", 0.5)
         else:
-            args = (call.query, PRESET, "", list(bundled_bases())[1], None, FAQ_TOP_K, 0.5)
+            args = (call.query, PRESET, "", "bundled", list(bundled_bases())[1], None, FAQ_TOP_K, 0.5)
         assert self.ui is not None
         table_html = self.ui.submit(*args, api_name=f"/{call.route}").result(timeout=self.timeout_s)[2]
         cells = _ANSWER_CELL if call.route == "rank_pasted" else _FAQ_ID_CELL

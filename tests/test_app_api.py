@@ -59,17 +59,18 @@ def read_export(path: str) -> pd.DataFrame:
 
 
 def test_rank_pasted_endpoint_returns_the_scorers_order(client, hf_scorer):
-    _, best, table_html, status, csv_path = client.predict(
+    _, best, table_html, status, heading, csv_path = client.predict(
         ZH_QUERY, "orders", "", "\n".join(ZH_CANDIDATES), "lines", 0.5, api_name="/rank_pasted"
     )
     expected = [d.text for d in hf_scorer.rank(ZH_QUERY, ZH_CANDIDATES, get_preset("orders").instruction)]
     assert read_export(csv_path)[ANSWER].tolist() == expected
-    assert best == expected[0]
+    assert best["value"] == expected[0] and best["label"].startswith("Best answer")
     assert "3 pairs scored" in status and 'class="rank-table"' in table_html
+    assert "3 answers checked in" in status and ZH_QUERY in heading
 
 
 def test_rank_faq_endpoint_reranks_the_bundled_base_in_the_scorers_order(client, hf_scorer):
-    outputs = client.predict(EN_QUERY, "general", "", EN_BASE, None, 5, 0.5, api_name="/rank_faq")
+    outputs = client.predict(EN_QUERY, "general", "", "bundled", EN_BASE, None, 5, 0.5, api_name="/rank_faq")
     kb = Desk(None, "unused", export_dir=export_dir(), bases=bundled_bases()).select_base(EN_BASE).kb
     recalled = [hit.entry for hit in kb.search(EN_QUERY, top_k=5)]
     ranked = hf_scorer.rank(EN_QUERY, [e.text for e in recalled])
@@ -83,7 +84,7 @@ def test_rank_faq_endpoint_searches_an_uploaded_csv(client, tmp_path):
         encoding="utf-8",
     )
     outputs = client.predict(
-        "多久发货", "general", "", ZH_BASE, handle_file(str(upload)), 20, 0.5, api_name="/rank_faq"
+        "多久发货", "general", "", "upload", ZH_BASE, handle_file(str(upload)), 20, 0.5, api_name="/rank_faq"
     )
     assert set(read_export(outputs[-1])[FAQ_ID]) == {"q1", "q2"}
     assert "desk_faq.csv (uploaded): 2 FAQ rows" in outputs[3]
@@ -95,13 +96,13 @@ def test_user_errors_reach_the_client_as_readable_messages(client):
 
 
 def test_degraded_app_answers_faq_questions_with_labelled_keyword_scores(keyword_app):
-    banner, best, table_html, _, csv_path = Client(keyword_app, verbose=False).predict(
-        EN_QUERY, "general", "", EN_BASE, None, 5, 0.5, api_name="/rank_faq"
+    banner, best, table_html, _, _, csv_path = Client(keyword_app, verbose=False).predict(
+        EN_QUERY, "general", "", "bundled", EN_BASE, None, 5, 0.5, api_name="/rank_faq"
     )
     table = read_export(csv_path)
     assert KEYWORD_SCORE in table.columns and SCORE not in table.columns
     assert "Keyword scores (BM25) only" in banner and "score-pill" not in table_html
-    assert best
+    assert best["value"] and best["label"] == "Not confident, check before sending"
 
 
 def test_degraded_app_refuses_pasted_answers_with_the_reason(keyword_app):
@@ -134,13 +135,17 @@ def test_share_without_internet_warns_and_keeps_serving_locally(caplog, tmp_path
         demo.close()
 
 
-def test_share_without_auth_or_api_key_warns_that_anyone_with_the_link_can_use_both(caplog, tmp_path):
+def test_share_without_auth_or_api_key_warns_about_the_ui_and_keeps_the_rest_api_off(caplog, tmp_path):
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
     with caplog.at_level(logging.WARNING, logger="reranker.app"):
-        demo, _ = serve(desk, share=True)
-    demo.close()
+        demo, url = serve(desk, share=True)
+    try:
+        response = httpx.post(f"{url}v1/rerank", json={"query": "q", "documents": ["d"]})
+    finally:
+        demo.close()
     assert "anyone who has the public link can use this app" in caplog.text
-    assert "The REST API (/v1/rerank) is open to anyone who can reach this server" in caplog.text
+    assert response.status_code == 403 and "--open-api" in response.json()["error"]
+    assert "is open to anyone" not in caplog.text
 
 
 def test_defaults_are_safe_and_documented(monkeypatch):

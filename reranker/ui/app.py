@@ -1,25 +1,30 @@
 """The Gradio UI: ``build_demo(desk, config)`` assembles the page from its tabs; nothing here launches.
 
 The desk (:class:`~reranker.desk.Desk`) is shared by every session. The engine banner on top
-follows the reranker as it loads (a timer polls it until it is ready).
+follows the reranker as it loads (a timer polls it until it is ready). ``HEAD`` (the page
+script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launch()``.
 
 >>> demo = build_demo(Desk(scorer, export_dir=export_dir()), AppConfig())   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from functools import partial
+import html
 from pathlib import Path
 
 import gradio as gr
 
 from reranker.config import AppConfig
 from reranker.desk import Desk
+from reranker.i18n import t
 from reranker.ui import handlers
 from reranker.ui.evaluate_tab import build_evaluate_tab
-from reranker.ui.rerank_tab import PLAIN, UI_ONLY, build_rerank_tab
+from reranker.ui.i18n import I18N
+from reranker.ui.rerank_tab import PLAIN, UI_ONLY, RerankTab, build_rerank_tab
 
-CSS_PATHS = [Path(__file__).resolve().parent.parent.parent / "assets" / "style.css"]
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+CSS_PATHS = [ASSETS / "style.css"]
+HEAD = f"<script>{(ASSETS / 'desk.js').read_text(encoding='utf-8')}</script>"
 # System fonts only: support desks often run offline, and the page should fetch nothing external.
 THEME = gr.themes.Default(
     primary_hue="indigo",
@@ -37,25 +42,39 @@ THEME = gr.themes.Default(
     ],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
 )
-HEADER = (
-    '<div class="desk-header"><h1>FAQ Rerank Desk</h1><p>Put the right answer first: paste candidate '
-    "answers or search an FAQ base, and Qwen3-Reranker orders them by how well they answer the "
-    "customer's question.</p></div>"
-)
+
+
+def header(request: gr.Request) -> str:
+    lang = handlers.lang_of(request)
+    return (
+        f'<div class="desk-header"><h1>{html.escape(t("app_title", lang))}</h1>'
+        f"<p>{html.escape(t('app_tagline', lang))}</p></div>"
+    )
 
 
 def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
     """The whole UI. ``desk`` is shared by every session; nothing here launches a server."""
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
-        gr.HTML(HEADER, **PLAIN)
+        page_header = gr.HTML(**PLAIN)
         model_banner = gr.HTML(handlers.engine_banner(desk), elem_id="model-banner", **PLAIN)
         engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
         with gr.Tabs(elem_id="main-tabs"):
-            with gr.Tab("Rerank", elem_id="rerank-tab"):
-                build_rerank_tab(desk, config)
-            with gr.Tab("Evaluate", elem_id="evaluate-tab"):
+            with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
+                tab = build_rerank_tab(desk, config)
+            with gr.Tab(I18N("tab_evaluate"), elem_id="evaluate-tab"):
                 build_evaluate_tab(lambda: desk.scorer)
-        refresh = partial(handlers.refresh_engine, desk)
+        refresh = handlers.bind(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
+        wire_page_load(demo, desk, page_header, tab)
     return demo
+
+
+def wire_page_load(demo: gr.Blocks, desk: Desk, page_header: gr.HTML, tab: RerankTab) -> None:
+    """On load: texts in the browser's language, this browser's settings, the base description."""
+    demo.load(header, None, page_header, **UI_ONLY)
+    demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
+    demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
+    faq = tab.faq
+    demo.load(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
+              **UI_ONLY)  # fmt: skip
