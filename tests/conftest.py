@@ -19,6 +19,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
 def free_port() -> int:
     """A loopback port nobody listens on now (``from conftest import free_port``)."""
     with socket.socket() as sock:
@@ -80,3 +83,19 @@ def launch_desk() -> Iterator[Callable[..., str]]:
     yield launch
     for demo in demos:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium through Playwright, headless (the browser tests skip without it)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from conftest import free_port
@@ -13,15 +12,13 @@ from reranker import serve
 from reranker.backends.base import Backend
 from reranker.config import AppConfig
 from reranker.desk import Desk
+from reranker.i18n import t
 from reranker.knowledge_base import bundled_bases
-from reranker.presets import get_preset
 from reranker.scorer import ScoreCache
 from reranker.ui import build_demo, export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parent.parent / "assets" / "screenshot.png"
 ZH_QUERY = "订单一直显示待发货怎么办？"
 ZH_CANDIDATES = [
     "您购买的商品正在打包中，通常24小时内发出。",
@@ -44,21 +41,6 @@ def app_url(hf_scorer):
     url = serve.launch(demo, config, block=False)
     yield url
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -179,7 +161,7 @@ def test_markup_in_uploaded_csv_cells_is_shown_as_text_and_never_runs(page, tmp_
     page.fill("#query textarea", "how long does shipping take")
     page.get_by_role("tab", name="FAQ base").click()
     page.set_input_files("#upload input[type=file]", str(upload))
-    page.get_by_text("evil_faq.csv (uploaded): 1 FAQ rows").wait_for()
+    page.get_by_text("evil_faq.csv: 1 FAQ rows read.").wait_for()
     page.click("#rank-faq")
     assert ranked_answers(page) == ['<svg onload="window.__xss = 1"> 3-5 days']
     assert page.inner_text("#ranked-table td.faq-id") == '<img src=x onerror="window.__xss = 1">'
@@ -193,32 +175,16 @@ def test_raising_the_threshold_turns_the_banner_into_a_hand_off(page):
     page.fill("#pasted textarea", "\n".join(ZH_CANDIDATES))
     page.click("#rank-pasted")
     ranked_answers(page)
+    page.click("#settings > button")
     page.fill("#threshold input[type=number]", "1")
     page.press("#threshold input[type=number]", "Enter")
     page.get_by_text("No confident answer").wait_for()
     assert "human agent" in page.inner_text("#banner")
 
 
-def test_screenshot_of_a_ranked_example(page, hf_scorer):
-    query = "I was charged twice for the same order"
-    candidates = [
-        "You can change your card under Account > Wallet at any time.",
-        "A second charge is usually a pending authorisation; it drops off within 3-5 business days. "
-        "If both charges post, contact us and we refund the duplicate the same day.",
-        "Standard shipping is free on orders over $50.",
-    ]
-    page.fill("#query textarea", query)
-    page.fill("#pasted textarea", "\n".join(candidates))
-    page.click("#rank-pasted")
-    assert ranked_answers(page) == [d.text for d in hf_scorer.rank(query, candidates)]
-    page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_timeout(300)  # let the progress overlay fade out
-    page.screenshot(path=str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 10_000
-
-
 def test_clicking_an_example_fills_in_question_preset_and_answers(page):
+    page.click("#examples > button")
     page.get_by_text("I was charged twice for the same order (en)").click()
     page.wait_for_function("document.querySelector('#pasted textarea').value.includes('authorisation')")
     assert page.input_value("#query textarea") == "I was charged twice for the same order"
-    assert page.input_value("#preset input") == get_preset("finance").label
+    assert page.input_value("#preset input") == t("preset_finance", "en")

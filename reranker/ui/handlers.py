@@ -245,9 +245,10 @@ def describe_base(desk: Desk, source: Source, base_name: str | None, upload: str
         return render_message(str(exc), "error"), "bundled"
 
 
-def source_for(upload: str | None) -> Source:
-    """Uploading a file makes it the source; removing it goes back to the bundled base."""
-    return "upload" if upload else "bundled"
+def upload_changed(desk: Desk, base_name: str | None, upload: str | None,
+                   request: gr.Request) -> tuple[str, Source]:  # fmt: skip
+    """Uploading a file makes it the source (with its preview); removing it goes back to the base."""
+    return describe_base(desk, "upload" if upload else "bundled", base_name, upload, request)
 
 
 @user_errors

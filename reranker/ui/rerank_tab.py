@@ -224,8 +224,9 @@ def wire_inputs(desk: Desk, settings: SettingsPanel, paste: PastePanel, faq: Faq
         trigger(
             handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY
         )
-    faq.upload.change(handlers.source_for, faq.upload, faq.source, **UI_ONLY)
-    for trigger in (faq.base.change, faq.source.change):
+    faq.upload.change(handlers.bind(handlers.upload_changed, desk), [faq.base, faq.upload], [faq.info, faq.source],
+                      **UI_ONLY)  # fmt: skip
+    for trigger in (faq.base.change, faq.source.input):
         trigger(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
                 **UI_ONLY)  # fmt: skip
     for component in (paste.split, faq.source, faq.base, faq.upload, settings.preset, settings.override):
