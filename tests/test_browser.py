@@ -187,4 +187,5 @@ def test_clicking_an_example_fills_in_question_preset_and_answers(page):
     page.get_by_text("I was charged twice for the same order (en)").click()
     page.wait_for_function("document.querySelector('#pasted textarea').value.includes('authorisation')")
     assert page.input_value("#query textarea") == "I was charged twice for the same order"
+    page.click("#settings > button")
     assert page.input_value("#preset input") == t("preset_finance", "en")

@@ -159,6 +159,7 @@ def test_below_the_threshold_the_best_answer_says_check_before_sending(agent):
     agent.page.fill("#best-answer textarea", "Edited before sending")  # the agent may reword it
     assert agent.page.input_value("#best-answer textarea") == "Edited before sending"
     agent.page.locator("#settings > button").click()
+    agent.page.locator("#threshold input[type=number]").wait_for()
     agent.page.fill("#threshold input[type=number]", "0")
     agent.page.press("#threshold input[type=number]", "Enter")
     agent.page.wait_for_function(
