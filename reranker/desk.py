@@ -27,6 +27,7 @@ import pandas as pd
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
+from reranker.feedback import FeedbackStore
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
 from reranker.pipeline import check_top_k, first_stage
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
@@ -150,7 +151,7 @@ class Desk:
     ``scorer`` is loaded once at start-up and shared by every session; ``load_error`` is the
     reason it is missing. ``bases`` maps display names to the operator's FAQ CSV files, loaded
     on first use; ``max_upload_bytes`` limits only agents' uploads. CSV exports are written to
-    ``export_dir``.
+    ``export_dir``. ``feedback`` is the store of agents' picks (None: recording is off).
     """
 
     def __init__(
@@ -162,6 +163,7 @@ class Desk:
         bases: Mapping[str, Path] | None = None,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_upload_bytes: int = DEFAULT_MAX_BYTES,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         if isinstance(scorer, EngineSlot):
             self.engine = scorer
@@ -175,6 +177,7 @@ class Desk:
         self.base_paths = dict(bases or {})
         self.max_candidates = max_candidates
         self.max_upload_bytes = max_upload_bytes
+        self.feedback = feedback
         self._bases: dict[str, KnowledgeBase] = {}
         self._uploads: OrderedDict[str, KnowledgeBase] = OrderedDict()
         self._lock = threading.Lock()
