@@ -68,6 +68,11 @@ def _env(name: str, default: T, convert: Callable[[str], T] = str) -> Callable[[
     return read
 
 
+def default_data_dir() -> Path:
+    """``$RERANKER_DATA_DIR``, else ``data/`` next to app.py (for commands other than the app)."""
+    return _env("DATA_DIR", DEFAULT_DATA_DIR, Path)()
+
+
 @dataclass(frozen=True, kw_only=True)
 class EngineConfig:
     """Which reranker to load and how: the settings every command shares (app, score, evaluate).
@@ -159,7 +164,7 @@ class AppConfig(EngineConfig):
     concurrency_limit: int = field(default_factory=_env("CONCURRENCY", 2, int))
     queue_size: int = field(default_factory=_env("QUEUE_SIZE", 64, int))
     max_sessions: int = field(default_factory=_env("MAX_SESSIONS", 1000, int))
-    data_dir: Path = field(default_factory=_env("DATA_DIR", DEFAULT_DATA_DIR, Path))
+    data_dir: Path = field(default_factory=default_data_dir)
     feedback: bool = field(default_factory=_env("FEEDBACK", True, _parse_bool))
 
     def __post_init__(self) -> None:
