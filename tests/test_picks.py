@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gradio as gr
 import pytest
 
 from reranker.desk import Desk
@@ -10,7 +11,7 @@ from reranker.knowledge_base import FaqEntry, bundled_bases
 from reranker.picks import RecentRequests, Shown
 from reranker.results import build_table, render_table_html
 from reranker.ui import export_dir
-from reranker.ui.picks import shown_of, threshold_in_use
+from reranker.ui.picks import record, shown_of, threshold_in_use, undo
 
 EN_BASE = list(bundled_bases())[1]
 ENTRIES = [FaqEntry('a"1', "Shipping?", "3-5 days."), FaqEntry("b2", "Refund?", "Within 30 days.")]
@@ -62,3 +63,22 @@ def test_recent_requests_forget_the_oldest_first():
         recent.remember(str(n), Shown("b", f"q{n}", None, (ShownAnswer("x", 0.5, 1),)))
     assert recent.get("0") is None and recent.get("2").question == "q2" and len(recent) == 2
     assert recent.get(None) is None
+
+
+def test_a_pick_records_the_signed_in_user_and_undo_removes_it(desk):
+    result = desk.rerank_faq("where is my parcel", None, desk.select_base(EN_BASE), top_k=3)
+    shown = shown_of(result, EN_BASE, "where is my parcel", None)
+    chosen = shown.answers[1].id
+    message, _, record_id = record(
+        desk, shown, gr.Request(username="agent"), gr.EventData(None, {"pick": chosen})
+    )
+    assert "Saved" in message
+    [saved] = desk.feedback.records()
+    assert (saved.id, saved.user, saved.chosen_id, saved.shown) == (record_id, "agent", chosen, shown.answers)
+    assert "Undone" in undo(desk, record_id)[0] and desk.feedback.records() == []
+
+
+def test_a_pick_before_any_faq_ranking_is_not_recorded(desk):
+    message, _, record_id = record(desk, None, gr.Request(), gr.EventData(None, {"pick": "en-004"}))
+    assert "Search an FAQ base first" in message and record_id is None
+    assert desk.feedback.records() == []
