@@ -11,7 +11,9 @@ picks are recorded in FAQ mode only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -50,17 +52,22 @@ class PickPanel:
     undo: gr.Button
 
 
+def idle_note(desk: Desk) -> str:
+    """What the pick message says before a pick: where picks are recorded (nothing when off)."""
+    return "" if desk.feedback is None else render_message(FAQ_MODE_ONLY, "info")
+
+
 def build_pick_panel(desk: Desk) -> PickPanel:
     """The pick message (which also listens for the table's buttons) and the Undo button."""
-    note = "" if desk.feedback is None else render_message(FAQ_MODE_ONLY, "info")
+    note = idle_note(desk)
     with gr.Row():
         message = gr.HTML(note, elem_id="pick-status", apply_default_css=False, js_on_load=LISTENER_JS)
         undo = gr.Button("Undo", visible=False, size="sm", scale=0, min_width=80, elem_id="pick-undo")
     return PickPanel(gr.State(), gr.State(), message, undo)
 
 
-def wire_pick_panel(desk: Desk, panel: PickPanel) -> None:
-    """A pick button's click records the pick; Undo deletes it."""
+def wire_pick_panel(desk: Desk, panel: PickPanel, rank_buttons: Sequence[gr.Button]) -> None:
+    """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
 
     # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
     def on_pick(shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
@@ -73,6 +80,8 @@ def wire_pick_panel(desk: Desk, panel: PickPanel) -> None:
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
     panel.message.click(on_pick, [panel.shown], outputs, **options)
     panel.undo.click(on_undo, [panel.record_id], outputs, **options)
+    for button in rank_buttons:
+        button.click(partial(cleared, desk), None, outputs, **options)
 
 
 def shown_of(result: DeskResult, base: str | None, question: str, instruction: str | None) -> Shown | None:
@@ -116,6 +125,11 @@ def record(desk: Desk, shown: Shown | None, request: gr.Request, evt: gr.EventDa
         return render_message(str(exc), "error"), gr.Button(visible=False), None
     what = f"{chosen} answers it" if chosen else "none of these answers it"
     return render_message(f"Saved: {what}.", "ok"), gr.Button(visible=True), record_id
+
+
+def cleared(desk: Desk) -> PickOutputs:
+    """The pick message and Undo as they are before any pick (a new ranking starts)."""
+    return idle_note(desk), gr.Button(visible=False), None
 
 
 def undo(desk: Desk, record_id: int | None) -> PickOutputs:

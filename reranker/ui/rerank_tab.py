@@ -141,7 +141,7 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> None:
             results = build_results_panel()
             pick = build_pick_panel(desk)
     wire_rerank_tab(desk, question, paste, faq, results, pick)
-    wire_pick_panel(desk, pick)
+    wire_pick_panel(desk, pick, [paste.button, faq.button])
 
 
 def wire_rerank_tab(desk: Desk, question: QuestionPanel, paste: PastePanel, faq: FaqPanel,
