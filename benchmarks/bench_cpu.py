@@ -284,6 +284,7 @@ def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str)
     peak_after = json.loads(subprocess.run([sys.executable, __file__, "--peak", dtype], capture_output=True,
                                            text=True, check=True, env={**os.environ, **env}).stdout)  # fmt: skip
     peak = max(peak_before, peak_after)  # a job that stole a core during one measurement lowers it
+    kind["load"] = "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
     flops = {lang: required_flops(model_dir, *workload(lang)) for lang in ("en", "zh")}
     return render(label, kind, peak, reports, flops)
 
@@ -296,7 +297,8 @@ def render(label: str, kind: dict, peak: float, reports: dict[str, dict], flops:
         f"{machine_line()}. `torch.backends.cpu.get_cpu_capability()` = {kind['capability']}, native bf16: "
         f"{kind['bf16_native']}, so the app runs {kind['app_dtype']}. Engine of `ours`: {ours['engine']}"
         + (f"; FELL BACK: {ours['fallback']}" if ours.get("fallback") else "")
-        + f". {kind['app_dtype']} matmul peak measured in this run: {peak:.0f} GFLOP/s.",
+        + f". {kind['app_dtype']} matmul peak measured in this run: {peak:.0f} GFLOP/s. Load average "
+        f"(1/5/15 min) at the end: {kind['load']} on {os.cpu_count()} cores.",
         "",
         "| 20 FAQ answers | pipeline | dtype | latency | ours is faster by | ours: share of peak |",
         "|---|---|---|---:|---:|---:|",
