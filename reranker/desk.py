@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +26,7 @@ import pandas as pd
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
+from reranker.feedback import FeedbackStore
 from reranker.i18n import Lang, t
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
 from reranker.pipeline import check_top_k, first_stage
@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 RankState = Literal["partial", "final"]
 DEFAULT_THRESHOLD = 0.5
-#: Scored batches per ranking the table updates with (each batch at most MAX_BATCH answers).
-UPDATES_PER_RANKING = 5
+#: The table updates after each scored batch: FIRST_BATCH answers first (the first scores
+#: arrive quickly), then batches doubling up to MAX_BATCH (so the engine stays efficient).
+FIRST_BATCH = 2
 MAX_BATCH = 16
 #: While the reranker loads, a waiting ranking re-reports this often (and can be stopped).
 LOADING_POLL_S = 1.0
@@ -180,7 +181,7 @@ class Desk:
     ``scorer`` is loaded once at start-up and shared by every session; ``load_error`` is the
     reason it is missing. ``bases`` maps display names to the operator's FAQ CSV files, loaded
     on first use; ``max_upload_bytes`` limits only agents' uploads. CSV exports are written to
-    ``export_dir``.
+    ``export_dir``. ``feedback`` is the store of agents' picks (None: recording is off).
     """
 
     def __init__(
@@ -192,6 +193,7 @@ class Desk:
         bases: Mapping[str, Path] | None = None,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_upload_bytes: int = DEFAULT_MAX_BYTES,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         if isinstance(scorer, EngineSlot):
             self.engine = scorer
@@ -205,6 +207,7 @@ class Desk:
         self.base_paths = dict(bases or {})
         self.max_candidates = max_candidates
         self.max_upload_bytes = max_upload_bytes
+        self.feedback = feedback
         self._bases: dict[str, KnowledgeBase] = {}
         self._uploads: OrderedDict[str, KnowledgeBase] = OrderedDict()
         self._lock = threading.Lock()
@@ -320,8 +323,8 @@ class Desk:
             yield ranking.keyword_final(keyword_scores)
             return
         scorer = status.scorer
-        batch = min(MAX_BATCH, max(1, math.ceil(len(ranking.texts) / UPDATES_PER_RANKING)))
-        for scored in scorer.score_in_batches(query, ranking.texts, instruction, batch_size=batch):
+        for scored in scorer.score_in_batches(query, ranking.texts, instruction,
+                                              first_batch=FIRST_BATCH, max_batch=MAX_BATCH):  # fmt: skip
             ranking.add(scored.documents, scored.cache_hits, scored.elapsed_s)
             if ranking.done:
                 break

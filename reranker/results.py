@@ -104,25 +104,31 @@ def score_colour(score: float) -> str:
 
 
 def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"] = "final",
-                      scored: int = 0, total: int = 0, lang: Lang = "en") -> str:  # fmt: skip
+                      scored: int = 0, total: int = 0, picks: bool = False,
+                      lang: Lang = "en") -> str:  # fmt: skip
     """The ranked table as HTML in ``lang``; the best row is marked; every text cell is escaped.
+
+    Every row ends in an ``actions`` cell with a Copy button (the page script copies the row's
+    answer). With ``picks`` (a final FAQ table), each row's ``actions`` cell also gets an
+    "Answers it" button and the table a "None of these" button; each carries ``data-pick`` (the
+    FAQ id, empty for none) for the desk's click handler (:mod:`reranker.ui.picks`).
 
     Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
     they are not probabilities. A ``partial`` table (scores still coming) carries
     ``data-state="partial"`` and a caption saying how many rows are scored; its unscored
     rows are marked "not reranked yet", and no row is called best until it is final. In a
     final table a NaN score reads "no score". The best row carries both a "Best" and a "Not
-    confident" badge: the page shows the one the banner's verdict calls for. Every row ends in
-    a ``td.actions`` cell with a Copy button (the page's script copies the row's answer).
+    confident" badge: the page shows the one the banner's verdict calls for.
     """
     kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
     has_faq = FAQ_ID in table.columns
+    final = state == "final"
+    picks = picks and has_faq and final and not table.empty
     headers = ["#", t(HEADER_KEYS[score_column(kind)], lang), t("col_answer", lang)]
     headers += [t("col_faq_id", lang), t("col_category", lang)] if has_faq else []
     headers.append(t("col_actions", lang))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    final = state == "final"
-    body = "".join(_render_row(row, kind, has_faq, final, lang) for row in table.to_dict("records"))
+    body = "".join(_render_row(row, kind, has_faq, final, picks, lang) for row in table.to_dict("records"))
     if not body:
         body = f'<tr><td class="empty" colspan="{len(headers)}">{_escape(t("no_candidates", lang))}</td></tr>'
     caption = (
@@ -133,11 +139,22 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     )
     return (
         f'<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
-        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"{_none_of_these(picks, len(headers), lang)}</table>"
     )
 
 
-def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool, lang: Lang) -> str:
+def _none_of_these(picks: bool, columns: int, lang: Lang) -> str:
+    if not picks:
+        return ""
+    button = (
+        f'<button type="button" class="pick pick-none" data-pick="">{_escape(t("pick_none", lang))}</button>'
+    )
+    return f'<tfoot><tr><td class="actions" colspan="{columns}">{button}</td></tr></tfoot>'
+
+
+def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool, picks: bool,
+                lang: Lang) -> str:  # fmt: skip
     rank = int(row[RANK])  # type: ignore[call-overload]
     raw = row[score_column(kind)]
     score = math.nan if raw is None else float(raw)  # type: ignore[arg-type]
@@ -165,17 +182,19 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
         f'<td class="score">{score_cell}</td>',
         f'<td class="text">{answer}</td>',
     ]
+    faq_id = ""
     if has_faq:
+        faq_id = f' data-faq-id="{_escape(row[FAQ_ID])}"'
         cells += [
             f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
-    cells.append(
-        f'<td class="actions"><button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">'
-        f"{_escape(t('copy', lang))}</button></td>"
-    )
+    actions = f'<button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">{_escape(t("copy", lang))}</button>'
+    if picks:
+        actions += f' <button type="button" class="pick" data-pick="{_escape(row[FAQ_ID])}">{_escape(t("pick_answers", lang))}</button>'
+    cells.append(f'<td class="actions">{actions}</td>')
     row_class = "best" if is_best else "pending" if pending else ""
-    return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
+    return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'
 
 
 def _score_cell(score: float, kind: ScoreKind, lang: Lang = "en") -> str:

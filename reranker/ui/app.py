@@ -18,6 +18,7 @@ from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.i18n import t
 from reranker.ui import handlers
+from reranker.ui.batch_tab import build_batch_tab
 from reranker.ui.evaluate_tab import build_evaluate_tab
 from reranker.ui.i18n import I18N
 from reranker.ui.rerank_tab import PLAIN, UI_ONLY, RerankTab, build_rerank_tab
@@ -62,7 +63,9 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
             with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
                 tab = build_rerank_tab(desk, config)
             with gr.Tab(I18N("tab_evaluate"), elem_id="evaluate-tab"):
-                build_evaluate_tab(lambda: desk.scorer)
+                build_evaluate_tab(lambda: desk.scorer, desk)
+            with gr.Tab(I18N("tab_batch"), elem_id="batch-tab"):
+                build_batch_tab(desk)
         refresh = handlers.bind(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)

@@ -26,6 +26,7 @@ from reranker.i18n import Lang, language_of, t
 from reranker.knowledge_base import DEFAULT_TOP_K
 from reranker.presets import DEFAULT_PRESET, get_preset, instruction_for
 from reranker.results import ScoreKind, render_message, render_preview
+from reranker.ui import picks
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -181,13 +182,22 @@ def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str
 def rank_faq(desk: Desk, query: str, preset: str, override: str, source: Source, base_name: str,
              upload: str | None, top_k: int, threshold: float,
              request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-    """Keyword matches from the base at once, then re-ranked as their scores arrive."""
+    """Keyword matches from the base at once, then re-ranked as their scores arrive.
+
+    A base's stored threshold replaces the slider's (the status says so). The last value is
+    what the ranking showed, for the pick buttons (None until it is final, or for an upload).
+    """
     lang = lang_of(request)
     base = selected_base(desk, source, base_name, upload, lang)
     head = heading(query, base.label, preset, override, lang)
     instruction = instruction_for(preset, override)
+    named = None if source == "upload" else base_name
+    threshold, note = picks.threshold_in_use(desk, named, threshold)
     for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang):
-        yield result_outputs(result, head)
+        banner, best, _, status, _, csv, last = result_outputs(result, head)
+        shown = picks.shown_of(result, named, query, instruction)
+        status += render_message(note, "info") if note else ""
+        yield banner, best, picks.pick_table(desk, result, shown), status, head, csv, last, shown
 
 
 def engine_banner(desk: Desk) -> str:

@@ -21,6 +21,7 @@ from reranker.presets import DEFAULT_PRESET, PRESETS
 from reranker.ui import handlers
 from reranker.ui.examples import FAQ_EXAMPLES, PASTE_EXAMPLES
 from reranker.ui.i18n import I18N
+from reranker.ui.picks import PickPanel, build_pick_panel, wire_pick_panel
 
 MAX_TOP_K = 100
 #: gr.HTML options for our own markup: no Gradio prose styling, no scripts.
@@ -192,12 +193,14 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> RerankTab:
             build_examples(desk, question, settings, paste, faq)
         with gr.Column(scale=7, min_width=320, elem_id="results"):
             results = build_results_panel()
-    wire_rerank_tab(desk, question, settings, paste, faq, results)
+            pick = build_pick_panel(desk)
+    wire_rerank_tab(desk, question, settings, paste, faq, results, pick)
+    wire_pick_panel(desk, pick, [paste.button, faq.button])
     return RerankTab(settings, faq, results)
 
 
 def wire_rerank_tab(desk: Desk, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
-                    faq: FaqPanel, results: ResultsPanel) -> None:  # fmt: skip
+                    faq: FaqPanel, results: ResultsPanel, pick: PickPanel) -> None:  # fmt: skip
     # The table itself shows progress (rows arrive scored), so no spinner hides it.
     ranking: dict[str, Any] = dict(outputs=results.outputs, show_progress="hidden", js=FRESH)
     asked = [question.query, settings.preset, settings.override]
@@ -206,7 +209,7 @@ def wire_rerank_tab(desk: Desk, question: QuestionPanel, settings: SettingsPanel
                                      api_name="rank_pasted", **ranking)  # fmt: skip
     faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk),
                                  [*asked, faq.source, faq.base, faq.upload, settings.top_k, settings.threshold],
-                                 api_name="rank_faq", **ranking)  # fmt: skip
+                                 api_name="rank_faq", **{**ranking, "outputs": [*results.outputs, pick.shown]})  # fmt: skip
     for event in (paste_event, faq_event):
         event.success(handlers.enable_download, None, results.download, js=SHOW_BANNER, **UI_ONLY)
         event.failure(None, js=MARK_STALE, **UI_ONLY)
