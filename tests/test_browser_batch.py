@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from test_browser import EN_BASE, SlowBackend, browser  # noqa: F401 - browser is a fixture
+from test_browser import EN_BASE, SlowBackend
 
 from reranker.desk import Desk
 from reranker.knowledge_base import bundled_bases
@@ -25,7 +25,7 @@ def answered(page) -> str:
     )
 
 
-def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, launch_desk, tmp_path):  # noqa: F811
+def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, launch_desk, tmp_path):
     slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.15), cache=ScoreCache())
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(launch_desk(Desk(slow, export_dir=export_dir(), bases=bundled_bases())))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_browser import EN_BASE, EN_QUERY, browser, ranked_answers  # noqa: F401 - browser is a fixture
+from test_browser import EN_BASE, EN_QUERY, ranked_answers
 
 from reranker.desk import Desk
 from reranker.feedback import FeedbackStore
@@ -19,7 +19,7 @@ def store(tmp_path) -> FeedbackStore:
 
 
 @pytest.fixture
-def page(browser, hf_scorer, store, launch_desk):  # noqa: F811 - the imported fixture
+def page(browser, hf_scorer, store, launch_desk):
     desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases(), feedback=store)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(launch_desk(desk))
