@@ -1,0 +1,78 @@
+"""The zh/en catalogue and the UI's server-side texts: every key in every language, plain words."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+import pytest
+
+from reranker.desk import Desk, DeskResult, UploadCheck, assess
+from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
+from reranker.knowledge_base import FaqEntry, bundled_bases
+from reranker.presets import PRESETS
+from reranker.results import build_table, export_csv, render_table_html
+from reranker.ui import handlers
+
+PLACEHOLDERS = re.compile(r"\{(\w+)")
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_every_message_has_every_language_with_the_same_placeholders(key):
+    texts = MESSAGES[key]
+    assert set(texts) == set(LANGUAGES) and all(text.strip() for text in texts.values())
+    assert len({frozenset(PLACEHOLDERS.findall(text)) for text in texts.values()}) == 1
+
+
+def test_every_preset_has_a_plain_name_in_both_languages():
+    assert all(f"preset_{preset.key}" in MESSAGES for preset in PRESETS)
+
+
+@pytest.mark.parametrize(
+    ("header", "lang"),
+    [("zh-CN,zh;q=0.9", "zh"), ("zh-TW", "zh"), ("en-US,en", "en"), ("fr", "en"), ("", "en")],
+)
+def test_the_browsers_first_language_picks_ours(header, lang):
+    assert language_of(header) == lang
+    assert handlers.lang_of(SimpleNamespace(headers={"accept-language": header})) == lang
+
+
+def test_a_chinese_table_and_csv_have_chinese_headers_and_buttons(tmp_path):
+    table = build_table(["a", "b"], [0.2, 0.9])
+    html = render_table_html(table, lang="zh")
+    assert "<th>答案</th>" in html and ">复制</button>" in html and ">最佳</span>" in html
+    header = export_csv(table, tmp_path, lang="zh").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header == "名次,分数,答案,已截断"
+
+
+def test_below_the_threshold_the_banner_and_best_box_say_not_confident():
+    banner = assess(0.3, 0.5, "reranker", "zh")
+    assert not banner.confident and "0.300" in banner.text and "人工" in banner.text
+    assert handlers.best_box("x", banner.confident, "en").label == t("best_unsure", "en")
+    assert assess(0.8, 0.5, "reranker").confident
+
+
+def test_results_are_headed_with_question_base_and_instruction_as_sent():
+    heading = handlers.heading(" Where is my order? ", "English store FAQ", "orders", "", "en")
+    assert "For: Where is my order? · English store FAQ · Orders &amp; shipping" in heading
+    assert "instruction sent to the model: Given a customer&#x27;s question about an order" in heading
+    custom = handlers.heading("q", "b", "orders", "Judge it", "zh")
+    assert "自定义指令" in custom and "发送给模型的指令: Judge it" in custom
+
+
+def test_the_status_line_is_plain_and_the_engine_details_fold_away(hf_scorer, tmp_path):
+    desk = Desk(hf_scorer, export_dir=tmp_path)
+    result: DeskResult = desk.rerank_pasted("Where is my order?", None, "a\nb\nc", "lines")
+    status = handlers.status_html(result)
+    assert re.search(r"^<div[^>]*>3 answers checked in \d+\.\d\d s<details>", status)
+    assert "transformers" in status.split("<details>")[1]
+
+
+def test_an_upload_with_fewer_rows_than_lines_is_flagged(tmp_path):
+    upload = tmp_path / "faq.csv"
+    upload.write_text('question,answer\nA?,"x\nB?,y\nC?,z"\n', encoding="utf-8")
+    check = Desk(None, "no model", export_dir=tmp_path, bases=bundled_bases()).check_upload(upload)
+    assert (check.rows, check.lines, check.suspicious) == (1, 3, True)
+    assert "3 lines after the header but 1 rows were read" in check.describe("en")
+    entries = [FaqEntry(id=str(n), question=f"Q{n}", answer=f"A{n}") for n in range(2)]
+    assert not UploadCheck("ok.csv", entries, 2, 2).suspicious
