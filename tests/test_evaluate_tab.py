@@ -177,3 +177,12 @@ def test_queries_that_name_unknown_ids_are_refused_with_the_reason(served, tmp_p
     queries = write(tmp_path / "queries.csv", "query,relevant_ids\nwhere is my parcel,en-999\n")
     with pytest.raises(AppError, match="not in the knowledge base: en-999"):
         client.predict(EN_BASE, EN_QUERIES, None, handle_file(queries), 20, api_name="/evaluate")
+
+
+def test_the_summary_leads_with_a_plain_verdict_and_metrics_fold_away():
+    assert summary([KEYWORD, RERANK], 2).startswith("**Reranking")
+    assert not summary([KEYWORD], 2).startswith("**Reranking")
+    with gr.Blocks() as demo:
+        build_evaluate_tab(lambda: None)
+    details = [b for b in demo.blocks.values() if isinstance(b, gr.Accordion) and b.elem_id == "eval-details"]
+    assert len(details) == 1 and details[0].open is False

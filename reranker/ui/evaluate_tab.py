@@ -18,6 +18,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from reranker.calibration import recommend_for_report
 from reranker.desk import Desk
 from reranker.errors import InvalidInput, RerankError
 from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate, load_evaluation_set
@@ -109,11 +110,37 @@ def compare(
     return reports
 
 
+def verdict(reports: Sequence[EvaluationReport]) -> str:
+    """The answer first, in plain words: does reranking help, and which threshold to use.
+
+    The threshold comes from :func:`reranker.calibration.recommend_for_report` (the same
+    calibration as the threshold goal below), when there are out-of-scope questions to judge by.
+    """
+    if len(reports) < 2:
+        return ""
+    keyword, rerank = (report.metrics()["queries"] - len(report.misses()) for report in reports[:2])
+    if rerank > keyword:
+        text = (
+            f"**Reranking helps**: the right answer comes first for {rerank} questions instead of {keyword}."
+        )
+    elif rerank < keyword:
+        text = f"**Reranking does not help here**: the right answer comes first for {rerank} questions, {keyword} without it."
+    else:
+        text = f"**Reranking changes nothing here**: the right answer comes first for {rerank} questions either way."
+    if reports[-1].out_of_scope:
+        try:
+            text += f" **Suggested threshold:** {recommend_for_report(reports[-1]).sentence}"
+        except RerankError as exc:
+            text += f" {exc}"
+    return text
+
+
 def summary(reports: Sequence[EvaluationReport], top_k: int) -> str:
-    """One paragraph: how many queries, how often the right answer came first, and any caveat."""
+    """The verdict (:func:`verdict`), then how many queries, how often the right answer came first, and any caveat."""
     first = reports[0]
     metrics = first.metrics()
-    lines = [
+    lines = [verdict(reports)] if len(reports) > 1 else []
+    lines += [
         f"{metrics['queries']} in-scope and {len(first.out_of_scope)} out-of-scope queries, "
         f"top {top_k} keyword candidates."
     ]
@@ -273,12 +300,19 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip
-    button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate")
+    button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
+                 show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
 
 
 def build_report_widgets() -> list[gr.components.Component]:
     """The summary, metrics table, bar chart, trade-off curve and misses table, in that order."""
     note = gr.Markdown(elem_id="eval-summary")
+    with gr.Accordion("Details: metrics, trade-off and misses", open=False, elem_id="eval-details"):
+        return [note, *build_metric_widgets()]
+
+
+def build_metric_widgets() -> list[gr.components.Component]:
+    """The metrics table, bar chart, trade-off curve and misses table (under the verdict's details)."""
     metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label="Metrics (recall@k: right answer in the top k)",
                            interactive=False)  # fmt: skip
     with gr.Row():
@@ -289,7 +323,7 @@ def build_report_widgets() -> list[gr.components.Component]:
                             label='"No confident answer" trade-off: each point is one threshold')  # fmt: skip
     misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label="Queries where the right answer was not first",
                           interactive=False, wrap=True)  # fmt: skip
-    return [note, metrics, bars, curve, misses]
+    return [metrics, bars, curve, misses]
 
 
 def _round(value: float | int | None) -> float | None:
