@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from reranker.errors import InvalidInput
+from reranker.i18n import Lang, t, t_count
 
 SplitMode = Literal["lines", "blank_lines"]
 SPLIT_MODES: tuple[str, ...] = get_args(SplitMode)
@@ -34,21 +35,18 @@ class ParsedCandidates:
     empty_removed: int = 0
     dropped_over_cap: int = 0
 
-    def summary(self) -> str:
+    def summary(self, lang: Lang = "en") -> str:
         """One sentence for the agent, e.g. "3 candidates (1 duplicate, 2 empty lines removed)"."""
         removed = []
         if self.duplicates_removed:
-            removed.append(_plural(self.duplicates_removed, "duplicate"))
+            removed.append(t_count("duplicate", lang, self.duplicates_removed))
         if self.empty_removed:
-            removed.append(_plural(self.empty_removed, "empty line"))
-        sentence = _plural(len(self.texts), "candidate")
+            removed.append(t_count("empty_line", lang, self.empty_removed))
+        sentence = t_count("candidate", lang, len(self.texts))
         if removed:
-            sentence += f" ({', '.join(removed)} removed)"
+            sentence += t("removed", lang, what=t("list_sep", lang).join(removed))
         if self.dropped_over_cap:
-            sentence += (
-                f"; only the first {self.max_candidates} are kept (the limit per request), "
-                f"{self.dropped_over_cap} more were left out"
-            )
+            sentence += t("over_cap", lang, cap=self.max_candidates, n=self.dropped_over_cap)
         return sentence
 
 
@@ -83,7 +81,3 @@ def parse_candidates(text: str, mode: SplitMode, max_candidates: int) -> ParsedC
         empty_removed=len(entries) - len(non_empty),
         dropped_over_cap=max(0, len(unique) - max_candidates),
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

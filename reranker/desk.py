@@ -132,9 +132,9 @@ class SelectedBase:
     kb: KnowledgeBase
     label: str
 
-    def describe(self) -> str:
-        skipped = f" ({self.kb.skipped_rows} empty rows skipped)" if self.kb.skipped_rows else ""
-        return f"{self.label}: {len(self.kb)} FAQ rows{skipped}."
+    def describe(self, lang: Lang = "en") -> str:
+        skipped = t("rows_skipped", lang, n=self.kb.skipped_rows) if self.kb.skipped_rows else ""
+        return t("base_rows", lang, label=self.label, n=len(self.kb), skipped=skipped)
 
 
 @dataclass(frozen=True)

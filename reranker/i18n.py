@@ -141,6 +141,20 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         'An unclosed quote (") joins lines into one row.',
         "zh": '请检查文件：表头之后有 {lines} 行，但只读取到 {rows} 条。未闭合的引号（"）会把多行并成一条。',
     },
+    "candidate_one": {"en": "{n} candidate", "zh": "{n} 条候选答案"},
+    "candidate_many": {"en": "{n} candidates", "zh": "{n} 条候选答案"},
+    "duplicate_one": {"en": "{n} duplicate", "zh": "{n} 条重复"},
+    "duplicate_many": {"en": "{n} duplicates", "zh": "{n} 条重复"},
+    "empty_line_one": {"en": "{n} empty line", "zh": "{n} 个空行"},
+    "empty_line_many": {"en": "{n} empty lines", "zh": "{n} 个空行"},
+    "list_sep": {"en": ", ", "zh": "、"},
+    "removed": {"en": " ({what} removed)", "zh": "（已去掉{what}）"},
+    "over_cap": {
+        "en": "; only the first {cap} are kept (the limit per request), {n} more were left out",
+        "zh": "；只保留前 {cap} 条（每次请求的上限），另外 {n} 条未计入",
+    },
+    "base_rows": {"en": "{label}: {n} FAQ rows{skipped}.", "zh": "{label}：{n} 条 FAQ{skipped}。"},
+    "rows_skipped": {"en": " ({n} empty rows skipped)", "zh": "（跳过 {n} 个空行）"},
     # The ranked table and its CSV
     "col_rank": {"en": "Rank", "zh": "名次"},
     "col_score": {"en": "Score", "zh": "分数"},
@@ -181,6 +195,11 @@ def t(key: str, lang: Lang = "en", **params: object) -> str:
     """The message ``key`` in ``lang`` with ``params`` filled in (``KeyError`` for an unknown key)."""
     text = MESSAGES[key][lang]
     return text.format(**params) if params else text
+
+
+def t_count(key: str, lang: Lang, n: int) -> str:
+    """``key_one`` or ``key_many`` by ``n`` (English needs both; Chinese says the same twice)."""
+    return t(f"{key}_{'one' if n == 1 else 'many'}", lang, n=n)
 
 
 def language_of(accept_language: str | None) -> Lang:

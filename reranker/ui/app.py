@@ -78,6 +78,7 @@ def wire_page_load(demo: gr.Blocks, desk: Desk, page_header: gr.HTML, tab: Reran
     demo.load(header, None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
-    faq = tab.faq
+    paste, faq = tab.paste, tab.faq
+    demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)
     demo.load(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
               **UI_ONLY)  # fmt: skip

@@ -226,8 +226,8 @@ def new_ticket(request: gr.Request) -> tuple[Any, ...]:
             gr.DownloadButton(value=None, interactive=False), None)  # fmt: skip
 
 
-def count_pasted(desk: Desk, text: str, mode: SplitMode) -> str:
-    return desk.preview_pasted(text, mode).summary()
+def count_pasted(desk: Desk, text: str, mode: SplitMode, request: gr.Request) -> str:
+    return desk.preview_pasted(text, mode).summary(lang_of(request))
 
 
 def describe_base(desk: Desk, source: Source, base_name: str | None, upload: str | None,
@@ -250,7 +250,7 @@ def describe_base(desk: Desk, source: Source, base_name: str | None, upload: str
     if source == "upload":
         return render_message(t("no_upload", lang), "info"), "upload"
     try:
-        return render_message(desk.select_base(base_name).describe(), "info"), "bundled"
+        return render_message(desk.select_base(base_name).describe(lang), "info"), "bundled"
     except RerankError as exc:
         return render_message(str(exc), "error"), "bundled"
 

@@ -100,6 +100,7 @@ class RerankTab:
     """What the page wires on load: the remembered settings and the texts in the browser's language."""
 
     settings: SettingsPanel
+    paste: PastePanel
     faq: FaqPanel
     results: ResultsPanel
 
@@ -127,12 +128,12 @@ def build_settings_panel(config: AppConfig) -> SettingsPanel:
     return SettingsPanel(preset, override, threshold, top_k, saved)
 
 
-def build_paste_panel(desk: Desk) -> PastePanel:
+def build_paste_panel() -> PastePanel:
     split = gr.Radio([(I18N("split_lines"), "lines"), (I18N("split_blank"), "blank_lines")],
                      value="lines", label=I18N("split"), elem_id="split")  # fmt: skip
     pasted = gr.Textbox(label=I18N("pasted"), lines=6, max_lines=12, elem_id="pasted",
                         placeholder="1. …\n2. …")  # fmt: skip
-    count = gr.Markdown(handlers.count_pasted(desk, "", "lines"), elem_classes="desk-count")
+    count = gr.Markdown(elem_classes="desk-count", elem_id="count")
     button = gr.Button(I18N("rank_pasted"), variant="primary", elem_id="rank-pasted")
     return PastePanel(split, pasted, count, button)
 
@@ -186,7 +187,7 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> RerankTab:
             question = build_question_panel()
             with gr.Tabs(elem_id="answer-tabs"):
                 with gr.Tab(I18N("tab_paste"), elem_id="paste-tab"):
-                    paste = build_paste_panel(desk)
+                    paste = build_paste_panel()
                 with gr.Tab(I18N("tab_faq"), elem_id="faq-tab"):
                     faq = build_faq_panel(desk)
             settings = build_settings_panel(config)
@@ -196,7 +197,7 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> RerankTab:
             pick = build_pick_panel(desk)
     wire_rerank_tab(desk, question, settings, paste, faq, results, pick)
     wire_pick_panel(desk, pick, [paste.button, faq.button])
-    return RerankTab(settings, faq, results)
+    return RerankTab(settings, paste, faq, results)
 
 
 def wire_rerank_tab(desk: Desk, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
