@@ -91,6 +91,27 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "details": {"en": "Details", "zh": "详情"},
     "copy": {"en": "Copy", "zh": "复制"},
     "copied": {"en": "Copied", "zh": "已复制"},
+    # The Evaluate tab
+    "eval_queries": {"en": "Labelled queries", "zh": "带标注的问题集"},
+    "eval_upload": {"en": "…or upload your own CSVs", "zh": "…或上传自己的 CSV"},
+    "eval_faq_csv": {"en": "FAQ CSV (id, question, answer)", "zh": "FAQ CSV（编号、问题、答案）"},
+    "eval_queries_csv": {
+        "en": "Labelled queries CSV (query, relevant_ids joined by |)",
+        "zh": "带标注的问题 CSV（问题、用 | 连接的正确编号）",
+    },
+    "eval_top_k": {"en": "Candidates per query (keyword top K)", "zh": "每个问题的候选数（关键词前 K 条）"},
+    "eval_run": {"en": "Run evaluation", "zh": "开始评估"},
+    "eval_details": {"en": "Details: metrics, trade-off and misses", "zh": "详情：指标、取舍曲线与未命中"},
+    "eval_metrics": {
+        "en": "Metrics (recall@k: right answer in the top k)",
+        "zh": "指标（recall@k：正确答案在前 k 条）",
+    },
+    "eval_bars": {"en": "Metrics by method", "zh": "各方法的指标"},
+    "eval_curve": {
+        "en": '"No confident answer" trade-off: each point is one threshold',
+        "zh": "“没有可信答案”的取舍：每个点是一个阈值",
+    },
+    "eval_misses": {"en": "Queries where the right answer was not first", "zh": "正确答案未排第一的问题"},
     # Desk messages
     "checked": {
         "en": "{n} answers checked in {seconds:.2f} s",

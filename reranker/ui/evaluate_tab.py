@@ -26,6 +26,7 @@ from reranker.knowledge_base import KnowledgeBase, bundled_bases
 from reranker.labelled import LabelledQuery, bundled_query_sets
 from reranker.picks import export_picks
 from reranker.scorer import Scorer
+from reranker.ui.i18n import I18N
 from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
 
 METHOD = "Method"
@@ -283,15 +284,15 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         "set (or the agents' picks) through keyword search alone and through keyword search + reranking."
     )
     with gr.Row():
-        base = gr.Dropdown(list(bases), value=first_base, label="FAQ base", elem_id="eval-base")
+        base = gr.Dropdown(list(bases), value=first_base, label=I18N("base"), elem_id="eval-base")
         query_set = gr.Dropdown(query_sets, value=paired_query_set(first_base),
-                                label="Labelled queries", elem_id="eval-queries")  # fmt: skip
-    with gr.Accordion("…or upload your own CSVs", open=False), gr.Row():
-        faq_upload = gr.File(label="FAQ CSV (id, question, answer)", file_types=[".csv"], type="filepath")
-        queries_upload = gr.File(label="Labelled queries CSV (query, relevant_ids joined by |)",
+                                label=I18N("eval_queries"), elem_id="eval-queries")  # fmt: skip
+    with gr.Accordion(I18N("eval_upload"), open=False), gr.Row():
+        faq_upload = gr.File(label=I18N("eval_faq_csv"), file_types=[".csv"], type="filepath")
+        queries_upload = gr.File(label=I18N("eval_queries_csv"),
                                  file_types=[".csv"], type="filepath")  # fmt: skip
-    top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Candidates per query (keyword top K)")
-    button = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
+    top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label=I18N("eval_top_k"))
+    button = gr.Button(I18N("eval_run"), variant="primary", elem_id="eval-run")
     outputs = build_report_widgets()
     if desk is not None:
         panel = build_threshold_panel(desk)
@@ -307,21 +308,21 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
 def build_report_widgets() -> list[gr.components.Component]:
     """The summary, metrics table, bar chart, trade-off curve and misses table, in that order."""
     note = gr.Markdown(elem_id="eval-summary")
-    with gr.Accordion("Details: metrics, trade-off and misses", open=False, elem_id="eval-details"):
+    with gr.Accordion(I18N("eval_details"), open=False, elem_id="eval-details"):
         return [note, *build_metric_widgets()]
 
 
 def build_metric_widgets() -> list[gr.components.Component]:
     """The metrics table, bar chart, trade-off curve and misses table (under the verdict's details)."""
-    metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label="Metrics (recall@k: right answer in the top k)",
+    metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label=I18N("eval_metrics"),
                            interactive=False)  # fmt: skip
     with gr.Row():
         bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, sort=BAR_ORDER, y_lim=[0, 1], x_title="Metric and method",
-                          x_label_angle=-40, label="Metrics by method")  # fmt: skip
+                          x_label_angle=-40, label=I18N("eval_bars"))  # fmt: skip
         curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100],
                             y_lim=[0, 100], tooltip=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT],
-                            label='"No confident answer" trade-off: each point is one threshold')  # fmt: skip
-    misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label="Queries where the right answer was not first",
+                            label=I18N("eval_curve"))  # fmt: skip
+    misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label=I18N("eval_misses"),
                           interactive=False, wrap=True)  # fmt: skip
     return [metrics, bars, curve, misses]
 
