@@ -180,6 +180,10 @@ def test_an_upload_shows_a_three_row_preview_and_becomes_the_source(agent, tmp_p
     assert agent.page.locator("#base-info .upload-preview tbody tr").count() == 3
     assert agent.page.locator("#source input[value=upload]").is_checked()
     assert agent.page.locator("#base-info .desk-warn").count() == 0
+    agent.page.click("#base input")  # choosing a bundled base makes it the source again
+    agent.page.get_by_role("option", name=list(bundled_bases())[1]).click()
+    agent.page.wait_for_function("document.querySelector('#source input[value=bundled]').checked")
+    assert agent.page.locator("#base-info .upload-preview").count() == 0
 
 
 def test_an_upload_that_lost_lines_to_an_unclosed_quote_is_flagged(agent, tmp_path):

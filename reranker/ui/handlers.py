@@ -20,7 +20,7 @@ import gradio as gr
 from gradio.utils import get_upload_folder
 
 from reranker.candidates import SplitMode
-from reranker.desk import DEFAULT_THRESHOLD, Desk, DeskResult, assess, check_threshold
+from reranker.desk import DEFAULT_THRESHOLD, Desk, DeskResult, SelectedBase, assess, check_threshold
 from reranker.errors import RerankError
 from reranker.i18n import Lang, language_of, t
 from reranker.knowledge_base import DEFAULT_TOP_K
@@ -169,7 +169,8 @@ def rank_pasted(desk: Desk, query: str, preset: str, override: str, text: str, m
         yield result_outputs(result, head)
 
 
-def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str | None, lang: Lang) -> Any:
+def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str | None,
+                  lang: Lang) -> SelectedBase:  # fmt: skip
     """The base the agent chose: the upload only when "My uploaded CSV" is the source."""
     if source == "upload":
         if not upload:
@@ -253,6 +254,12 @@ def describe_base(desk: Desk, source: Source, base_name: str | None, upload: str
         return render_message(desk.select_base(base_name).describe(lang), "info"), "bundled"
     except RerankError as exc:
         return render_message(str(exc), "error"), "bundled"
+
+
+def base_chosen(desk: Desk, base_name: str | None, upload: str | None,
+                request: gr.Request) -> tuple[str, Source]:  # fmt: skip
+    """Choosing a bundled base makes it the source, even with a file uploaded."""
+    return describe_base(desk, "bundled", base_name, upload, request)
 
 
 def upload_changed(desk: Desk, base_name: str | None, upload: str | None,

@@ -230,9 +230,10 @@ def wire_inputs(desk: Desk, settings: SettingsPanel, paste: PastePanel, faq: Faq
         )
     faq.upload.change(handlers.bind(handlers.upload_changed, desk), [faq.base, faq.upload], [faq.info, faq.source],
                       **UI_ONLY)  # fmt: skip
-    for trigger in (faq.base.change, faq.source.input):
-        trigger(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
-                **UI_ONLY)  # fmt: skip
+    faq.base.change(handlers.bind(handlers.base_chosen, desk), [faq.base, faq.upload], [faq.info, faq.source],
+                    **UI_ONLY)  # fmt: skip
+    faq.source.input(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload],
+                     [faq.info, faq.source], **UI_ONLY)  # fmt: skip
     for component in (paste.split, faq.source, faq.base, faq.upload, settings.preset, settings.override):
         component.change(None, js=MARK_STALE, **UI_ONLY)
     settings.threshold.change(handlers.rejudge, [results.last_result, settings.threshold],
