@@ -94,8 +94,8 @@ def rerank_rest(served: Served, **kwargs) -> httpx.Response:
 def assert_still_answers(served: Served, scorer) -> None:
     """A normal request on each path gets the scorer's ranking."""
     expected = scorer.rank(QUERY, NORMAL_CANDIDATES, GENERAL)
-    _, best, table_html, _, _ = rank_pasted(served, QUERY, "\n".join(NORMAL_CANDIDATES))
-    assert best == expected[0].text
+    _, best, table_html, _, _, _ = rank_pasted(served, QUERY, "\n".join(NORMAL_CANDIDATES))
+    assert best["value"] == expected[0].text
     assert shown_answers(table_html) == [d.text for d in expected]
     response = rerank_rest(served, json={"query": QUERY, "documents": NORMAL_CANDIDATES})
     assert response.status_code == 200
@@ -198,18 +198,18 @@ ACCEPTED_PASTES = {
     ("text", "scored", "note"), list(ACCEPTED_PASTES.values()), ids=list(ACCEPTED_PASTES)
 )
 def test_odd_but_usable_pastes_are_ranked_and_shown_as_text(served, hf_scorer, text, scored, note):
-    _, best, table_html, status, _ = rank_pasted(served, QUERY, text)
+    _, best, table_html, status, _, _ = rank_pasted(served, QUERY, text)
     expected = [d.text for d in hf_scorer.rank(QUERY, scored, GENERAL)]
     assert shown_answers(table_html) == expected
-    assert best == expected[0]
+    assert best["value"] == expected[0]
     assert note in html.unescape(status)
     assert not re.search(r"<(script|img|svg|b)\b", table_html)
     assert_still_answers(served, hf_scorer)
 
 
 def test_a_truncated_candidate_is_marked_in_the_table(served, hf_scorer):
-    _, _, table_html, _, _ = rank_pasted(served, QUERY, f"{BIG}\nOrders ship within 24 hours.")
-    assert table_html.count("Cut to fit the model's max length") == 1
+    _, _, table_html, _, _, _ = rank_pasted(served, QUERY, f"{BIG}\nOrders ship within 24 hours.")
+    assert html.unescape(table_html).count("Cut to fit the model's max length") == 1
     assert_still_answers(served, hf_scorer)
 
 
@@ -264,13 +264,13 @@ def test_uploaded_csv_files_are_read_or_refused_with_the_reason(served, hf_score
                                                                outcome):  # fmt: skip
     upload = tmp_path / name
     upload.write_bytes(data)
-    job = served.client.submit(query, "general", "", ZH_BASE, handle_file(str(upload)), 20, 0.5,
+    job = served.client.submit(query, "general", "", "upload", ZH_BASE, handle_file(str(upload)), 20, 0.5,
                                api_name="/rank_faq")  # fmt: skip
     if isinstance(outcome, str):
         with pytest.raises(AppError, match=re.escape(outcome)):
             job.result(timeout=TIMEOUT)
     else:
-        _, _, table_html, status, _ = job.result(timeout=TIMEOUT)
+        _, _, table_html, status, _, _ = job.result(timeout=TIMEOUT)
         assert set(FAQ_ID_CELL.findall(table_html)) == outcome
         assert f"{name} (uploaded)" in html.unescape(status)
     assert_still_answers(served, hf_scorer)
@@ -284,8 +284,8 @@ def test_markup_in_csv_cells_is_escaped_in_every_column(served, hf_scorer, tmp_p
         '"<svg onload=alert(1)> 3-5 days","<b>VIP</b>"\n',
         encoding="utf-8",
     )
-    _, _, table_html, _, _ = served.client.predict(
-        SHIPPING, "general", "", ZH_BASE, handle_file(str(upload)), 20, 0.5, api_name="/rank_faq"
+    _, _, table_html, _, _, _ = served.client.predict(
+        SHIPPING, "general", "", "upload", ZH_BASE, handle_file(str(upload)), 20, 0.5, api_name="/rank_faq"
     )
     assert not re.search(r"<(script|img|svg|b)\b", table_html)
     assert "&lt;img src=x onerror=alert(1)&gt;" in table_html and "&lt;b&gt;VIP&lt;/b&gt;" in table_html
@@ -295,7 +295,7 @@ def test_markup_in_csv_cells_is_escaped_in_every_column(served, hf_scorer, tmp_p
 
 def test_a_top_k_above_the_sliders_maximum_is_refused(served, hf_scorer):
     with pytest.raises(AppError, match="Value 101 is greater than maximum value 100"):
-        served.client.predict(SHIPPING, "general", "", EN_BASE, None, 101, 0.5, api_name="/rank_faq")
+        served.client.predict(SHIPPING, "general", "", "bundled", EN_BASE, None, 101, 0.5, api_name="/rank_faq")
     assert_still_answers(served, hf_scorer)
 
 
