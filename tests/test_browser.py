@@ -165,6 +165,7 @@ def test_raising_the_threshold_turns_the_banner_into_a_hand_off(page):
     page.click("#rank-pasted")
     ranked_answers(page)
     page.click("#settings > button")
+    page.locator("#threshold input[type=number]").wait_for()
     page.fill("#threshold input[type=number]", "1")
     page.press("#threshold input[type=number]", "Enter")
     page.get_by_text("No confident answer").wait_for()
