@@ -273,7 +273,7 @@ class Desk:
 
         ``lang``: the language of the banner, the table and the CSV headers.
         """
-        query = _check_query(query)
+        query = _check_query(query, lang)
         threshold = check_threshold(threshold)
         parsed = self.preview_pasted(text, mode)
         status = self.engine.status()
@@ -283,9 +283,7 @@ class Desk:
                 "Use the FAQ base tab for keyword search, or restart the app with a working --model."
             )
         if not parsed.texts:
-            raise InvalidInput(
-                "Paste at least one candidate answer (one per line, or separated by blank lines)."
-            )
+            raise InvalidInput(t("no_answers", lang))
         ranking = _Ranking(parsed.texts, None, threshold, parsed.summary(), self.export_dir, lang=lang)
         yield from self._score(ranking, query, instruction)
 
@@ -294,7 +292,7 @@ class Desk:
                         threshold: float = DEFAULT_THRESHOLD, *,
                         lang: Lang = "en") -> Iterator[DeskResult]:  # fmt: skip
         """The keyword matches at once, in keyword order, then re-ranked batch by batch (in ``lang``)."""
-        query = _check_query(query)
+        query = _check_query(query, lang)
         threshold = check_threshold(threshold)
         hits, recall_s = first_stage(base.kb, query, check_top_k(top_k, self.max_candidates))
         logger.info("FAQ search: %d of %d rows recalled in %.0f ms", len(hits), len(base.kb), recall_s * 1000)
@@ -424,9 +422,9 @@ def _last(results: Iterator[DeskResult]) -> DeskResult:
     return result
 
 
-def _check_query(query: str) -> str:
+def _check_query(query: str, lang: Lang = "en") -> str:
     if not query or not query.strip():
-        raise InvalidInput("Type the customer's question first.")
+        raise InvalidInput(t("no_question", lang))
     return query.strip()
 
 

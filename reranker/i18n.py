@@ -121,6 +121,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Ranking… {scored} of {total} answers checked so far.",
         "zh": "排序中… 已检查 {scored}/{total} 条答案。",
     },
+    "no_question": {"en": "Type the customer's question first.", "zh": "请先输入客户的问题。"},
+    "no_answers": {
+        "en": "Paste at least one candidate answer (one per line, or separated by blank lines).",
+        "zh": "请至少粘贴一条候选答案（每行一条，或用空行分隔）。",
+    },
     "no_match": {
         "en": "No FAQ entry matches this question. Hand it to a human agent.",
         "zh": "没有匹配此问题的 FAQ 条目，请转人工处理。",

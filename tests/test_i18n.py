@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from reranker.desk import Desk, DeskResult, UploadCheck, assess
+from reranker.errors import InvalidInput
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
 from reranker.knowledge_base import FaqEntry, bundled_bases
 from reranker.presets import PRESETS
@@ -76,3 +77,10 @@ def test_an_upload_with_fewer_rows_than_lines_is_flagged(tmp_path):
     assert "3 lines after the header but 1 rows were read" in check.describe("en")
     entries = [FaqEntry(id=str(n), question=f"Q{n}", answer=f"A{n}") for n in range(2)]
     assert not UploadCheck("ok.csv", entries, 2, 2).suspicious
+
+
+def test_a_missing_question_is_said_in_the_browsers_language(tmp_path):
+    desk = Desk(None, "no model", export_dir=tmp_path, bases=bundled_bases())
+    base = desk.select_base(next(iter(bundled_bases())))
+    with pytest.raises(InvalidInput, match="请先输入客户的问题"):
+        next(desk.rank_faq_stream("  ", None, base, lang="zh"))
