@@ -147,7 +147,7 @@ def _triage(
     best = ranking.best
     if best is None:
         return BatchRow(number, question)
-    score = best.score if ranking.reranked else best.keyword_score
+    score = best.score if ranking.reranked else best.recall_score
     confident = ranking.reranked and score is not None and score >= threshold
     verdict: Verdict = "confident" if confident else "escalate"
     entry = best.entry

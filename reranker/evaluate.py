@@ -187,7 +187,7 @@ def rank_queries(
         ranking = search_and_rank(kb, labelled.query, scorer, top_k, instruction)
         ids = tuple(hit.entry.id for hit in ranking.hits)
         best = ranking.best
-        top = None if best is None else best.score if ranking.reranked else best.keyword_score
+        top = None if best is None else best.score if ranking.reranked else best.recall_score
         yield QueryResult(labelled.query, labelled.relevant_ids, ids, top)
 
 

@@ -25,11 +25,15 @@ import pandas as pd
 from reranker.knowledge_base import FaqEntry
 from reranker.scorer import score_order
 
-ScoreKind = Literal["reranker", "keyword"]
+#: reranker: P("yes"); keyword: BM25 alone; first_stage: the dense or hybrid search's own score.
+ScoreKind = Literal["reranker", "keyword", "first_stage"]
 
 RANK = "Rank"
 SCORE = "Score"
 KEYWORD_SCORE = "Keyword score (BM25)"
+SEARCH_SCORE = "Search score (first stage)"
+KEYWORD_RANK = "Keyword rank"
+DENSE_RANK = "Dense rank"
 ANSWER = "Answer"
 FAQ_QUESTION = "FAQ question"
 FAQ_ID = "FAQ id"
@@ -50,7 +54,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def score_column(kind: ScoreKind) -> str:
     """The score column's header: keyword scores are never labelled as reranker scores."""
-    return SCORE if kind == "reranker" else KEYWORD_SCORE
+    return {"reranker": SCORE, "keyword": KEYWORD_SCORE, "first_stage": SEARCH_SCORE}[kind]
 
 
 def build_table(
@@ -60,14 +64,16 @@ def build_table(
     entries: Sequence[FaqEntry] | None = None,
     truncated: Sequence[bool] | None = None,
     kind: ScoreKind = "reranker",
+    ranks: Sequence[tuple[int | None, int | None]] | None = None,
 ) -> pd.DataFrame:
     """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
 
     A score of None means "not scored yet" and NaN "the engine gave none": both follow the
     scored rows, in input order (keyword or paste order). Columns: Rank, Score (or "Keyword
     score (BM25)"), Answer; with ``entries`` also FAQ
-    question, FAQ id and Category; with reranker scores also Truncated (the answer was cut to
-    fit the model's max length).
+    question, FAQ id and Category; with ``ranks`` ((keyword rank, dense rank) per text, None where
+    that stage did not find it) also Keyword rank and Dense rank; with reranker scores also
+    Truncated (the answer was cut to fit the model's max length).
     """
     if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
         raise ValueError("texts, scores and entries must have the same length")
@@ -85,6 +91,9 @@ def build_table(
         columns[FAQ_QUESTION] = [entries[i].question for i in order]
         columns[FAQ_ID] = [entries[i].id for i in order]
         columns[CATEGORY] = [entries[i].category for i in order]
+    if ranks is not None:
+        columns[KEYWORD_RANK] = [ranks[i][0] for i in order]
+        columns[DENSE_RANK] = [ranks[i][1] for i in order]
     if kind == "reranker":
         columns[TRUNCATED] = [bool(flags[i]) for i in order]
     return pd.DataFrame(columns)
@@ -109,7 +118,7 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     rows are marked "not reranked yet", and no row is called best until it is final. In a
     final table a NaN score reads "no score".
     """
-    kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
+    kind = next(k for k in ("reranker", "keyword", "first_stage") if score_column(k) in table.columns)  # type: ignore[arg-type]
     has_faq = FAQ_ID in table.columns
     headers = ["#", score_column(kind), ANSWER] + ([FAQ_ID, CATEGORY] if has_faq else [])
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
@@ -135,7 +144,9 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     score = math.nan if raw is None else float(raw)  # type: ignore[arg-type]
     missing = math.isnan(score)
     pending = missing and not final
-    score_cell = '<span class="score-pending">not reranked yet</span>' if pending else _score_cell(score, kind)
+    score_cell = (
+        '<span class="score-pending">not reranked yet</span>' if pending else _score_cell(score, kind)
+    )
     answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
     if row.get(TRUNCATED):
         answer += '<div class="note">Cut to fit the model\'s max length before scoring.</div>'
@@ -150,17 +161,32 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     ]
     if has_faq:
         cells += [
-            f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
+            f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row)}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
     row_class = "best" if is_best else "pending" if pending else ""
     return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
 
 
+def _ranks_note(row: dict[str, object]) -> str:
+    """ "kw #3 · dense #1" under the FAQ id: where each first stage put the entry."""
+    if KEYWORD_RANK not in row:
+        return ""
+    parts = [f"{name} #{int(rank)}" for name, rank in (("kw", row[KEYWORD_RANK]), ("dense", row[DENSE_RANK]))
+             if rank is not None and not pd.isna(rank)]  # type: ignore[call-overload]  # fmt: skip
+    title = "Where keyword search (kw) and dense search ranked this entry"
+    return f'<div class="stage-ranks" title="{title}">{" · ".join(parts)}</div>' if parts else ""
+
+
 def _score_cell(score: float, kind: ScoreKind) -> str:
     if math.isnan(score):
         return (
             f'<span class="no-score" title="The engine returned no score for this answer">{NO_SCORE}</span>'
+        )
+    if kind == "first_stage":
+        return (
+            '<span class="keyword-score" title="First-stage score (cosine similarity, or fused ranks): '
+            f'not a probability">{score:.{SCORE_DECIMALS}f}</span>'
         )
     if kind == "reranker":
         return (
