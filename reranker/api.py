@@ -192,6 +192,14 @@ class HealthResponse(BaseModel):
     engine_reason: str = Field(description="Why this engine runs, or why none does.")
     model: str | None
     error: str | None
+    first_stage: Literal["keyword", "dense", "hybrid"] = Field(
+        description="What searches an FAQ base now: keyword until the embedding model is ready."
+    )
+    first_stage_reason: str = Field(description="Why this first stage: the embedding model, or why none.")
+
+
+#: ``/health``'s first stage when the app has no embedding model.
+KEYWORD_ONLY = ("keyword", "Keyword search (BM25) only: no embedding model is configured.")
 
 
 class ErrorResponse(BaseModel):
@@ -517,7 +525,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                load_error: str | None = None,
-               served_model_names: Sequence[str] = ()) -> FastAPI:  # fmt: skip
+               served_model_names: Sequence[str] = (),
+               first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY) -> FastAPI:  # fmt: skip
     """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
@@ -530,6 +539,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     ``max_documents`` per request; ``max_document_chars`` per query and instruction.
     ``served_model_names``: the names a request's ``model`` may use (vLLM's
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
+    ``first_stage()`` -> (mode, reason) for ``/health`` (the desk's ``DenseSlot.health``).
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
 
@@ -577,6 +587,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                 responses={503: {"model": HealthResponse, "description": "Loading, or no model"}})  # fmt: skip
     async def health() -> JSONResponse:
         status = engine_status()
+        stage, stage_reason = first_stage()
         body = HealthResponse(
             status=status.health,
             model_loaded=status.scorer is not None,
@@ -584,6 +595,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
             engine_reason=status.reason,
             model=status.scorer.model if status.scorer is not None else None,
             error=status.error if status.scorer is None else status.scorer.fallback_cause,
+            first_stage=stage,  # type: ignore[arg-type]
+            first_stage_reason=stage_reason,
         )
         return JSONResponse(body.model_dump(), status_code=status.http_status)
 

@@ -172,7 +172,11 @@ class DenseSlot:
             return FirstStage("keyword", None, self.reason())
         entry = self._bases[kb]
         if entry.index is not None:
-            return FirstStage(self.configured, entry.index, self._ready_reason())
+            embedder = self._embedder
+            assert embedder is not None
+            return FirstStage(
+                self.configured, entry.index, f"embedding model {embedder.name}, {embedder.backend.name}"
+            )
         if entry.error is not None:
             return FirstStage("keyword", None, f"Keyword search: {entry.error}.")
         return FirstStage("keyword", None, f"Keyword search while this base is embedded "
@@ -181,8 +185,7 @@ class DenseSlot:
     def _ready_reason(self) -> str:
         embedder = self._embedder
         assert embedder is not None
-        return (f"{LABELS[self.configured].capitalize()} with the embedding model "
-                f"{Path(embedder.name).name} ({embedder.backend.name}).")  # fmt: skip
+        return f"{_upper_first(LABELS[self.configured])} with the embedding model {embedder.name} ({embedder.backend.name})."
 
     def reason(self) -> str:
         """One sentence on the embedder: off, loading, ready, or why it is unavailable."""
@@ -232,3 +235,7 @@ class DenseSlot:
         self._worker.shutdown(wait=False, cancel_futures=True)
         if self._embedder is not None:
             self._embedder.close()
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]

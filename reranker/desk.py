@@ -276,7 +276,7 @@ class Desk:
         logger.info("FAQ search (%s): %d of %d rows recalled in %.0f ms", stage.retrieval, len(hits),
                     len(base.kb), recall_s * 1000)  # fmt: skip
         entries = [hit.entry for hit in hits]
-        summary = f"{base.describe()} {stage.label.capitalize()} search picked {len(hits)} of them (top K = {top_k})."
+        summary = f"{base.describe()} {stage.label[:1].upper()}{stage.label[1:]} search picked {len(hits)} of them (top K = {top_k})."
         ranking = _Ranking([e.text for e in entries], entries, threshold, summary, self.export_dir,
                            recall_s=recall_s, recall=_recall_note(stage, len(base.kb), len(hits)),
                            ranks=[(hit.keyword_rank, hit.dense_rank) for hit in hits])  # fmt: skip

@@ -92,8 +92,8 @@ def build_table(
         columns[FAQ_ID] = [entries[i].id for i in order]
         columns[CATEGORY] = [entries[i].category for i in order]
     if ranks is not None:
-        columns[KEYWORD_RANK] = [ranks[i][0] for i in order]
-        columns[DENSE_RANK] = [ranks[i][1] for i in order]
+        columns[KEYWORD_RANK] = pd.array([ranks[i][0] for i in order], dtype="Int64")
+        columns[DENSE_RANK] = pd.array([ranks[i][1] for i in order], dtype="Int64")
     if kind == "reranker":
         columns[TRUNCATED] = [bool(flags[i]) for i in order]
     return pd.DataFrame(columns)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from reranker.api import create_api
 from reranker.config import AppConfig
+from reranker.dense_slot import DenseSlot
 from reranker.desk import Desk
 from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput, ModelUnavailable
@@ -52,10 +53,27 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
         bases=bases,
         max_candidates=config.max_candidates,
         max_upload_bytes=config.max_upload_bytes,
+        dense=create_dense_slot(config, background=background),
     )
     if config.kb is not None:
         desk.select_base(next(iter(bases)))  # a broken --kb file stops start-up here
+    if config.wants_embedder:
+        for name in bases:  # each base is embedded in the background, once the embedder is ready
+            desk.select_base(name)
     return desk
+
+
+def create_dense_slot(config: AppConfig, *, background: bool = True) -> DenseSlot:
+    """The first stage behind the desk: the embedder loading (``background``) or loaded, or keyword only."""
+    if not config.dense_enabled:
+        return DenseSlot.off("keyword", "Keyword search (BM25) only: --embedding-model none.")
+    if not config.wants_embedder:
+        return DenseSlot.off("keyword", "Keyword search (BM25) only: --retrieval keyword.")
+    slot = DenseSlot.load_in_background(config.retrieval or "hybrid",  # type: ignore[arg-type]
+                                        lambda: config.load_embedder(config.backend, config.dtype))  # fmt: skip
+    if not background:
+        slot.wait()
+    return slot
 
 
 def serving_options(config: AppConfig) -> dict[str, Any]:
@@ -86,6 +104,7 @@ def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
         api_key=config.api_key,
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,
+        first_stage=desk.dense.health,
     )
 
 

@@ -107,7 +107,15 @@ def test_health_reports_the_loaded_model(client, hf_scorer):
     assert response.json() == {
         "status": "ok", "model_loaded": True, "backend": "transformers",
         "engine_reason": "backend 'transformers' requested", "model": hf_scorer.model, "error": None,
+        "first_stage": "keyword",
+        "first_stage_reason": "Keyword search (BM25) only: no embedding model is configured.",
     }  # fmt: skip
+
+
+def test_health_reports_the_first_stage_and_why():
+    api = create_api(lambda: None, first_stage=lambda: ("hybrid", "Hybrid with the embedding model m."))
+    body = TestClient(api).get("/health").json()
+    assert (body["first_stage"], body["first_stage_reason"]) == ("hybrid", "Hybrid with the embedding model m.")
 
 
 def test_openapi_docs_show_the_request_schema(client):

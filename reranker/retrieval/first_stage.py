@@ -96,7 +96,7 @@ def dense_unsuitable(embedder: Embedder, kb: KnowledgeBase) -> str | None:
     if english_only(embedder) and mostly_cjk(faq_text(entry) for entry in kb.entries):
         return (
             f"this base is mostly Chinese/Japanese/Korean text and the embedding model "
-            f"{Path(embedder.name).name} is English-only, which would make search worse; "
+            f"{embedder.name} is English-only, which would make search worse; "
             "keyword search is used for it"
         )
     return None

@@ -1,7 +1,8 @@
 """The Gradio UI: ``build_demo(desk, config)`` assembles the page from its tabs; nothing here launches.
 
 The desk (:class:`~reranker.desk.Desk`) is shared by every session. The engine banner on top
-follows the reranker as it loads (a timer polls it until it is ready).
+follows the reranker as it loads (a timer polls it until it is ready); the first-stage banner
+below it follows the embedding model and the bases being embedded the same way.
 
 >>> demo = build_demo(Desk(scorer, export_dir=export_dir()), AppConfig())   # doctest: +SKIP
 """
@@ -50,6 +51,8 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         gr.HTML(HEADER, **PLAIN)
         model_banner = gr.HTML(handlers.engine_banner(desk), elem_id="model-banner", **PLAIN)
         engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
+        stage_banner = gr.HTML(handlers.first_stage_banner(desk), elem_id="first-stage-banner", **PLAIN)
+        stage_timer = gr.Timer(2.0, active=desk.dense.busy)
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab("Rerank", elem_id="rerank-tab"):
                 build_rerank_tab(desk, config)
@@ -58,4 +61,7 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         refresh = partial(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
+        refresh_stage = partial(handlers.refresh_first_stage, desk)
+        demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
+        stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
     return demo
