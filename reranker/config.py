@@ -154,10 +154,13 @@ class RetrievalConfig:
 
     embedding_model: str = field(default_factory=_env("EMBEDDING_MODEL", DEFAULT_EMBEDDING_MODEL))
     retrieval: Retrieval | None = field(default_factory=_env("RETRIEVAL", None, check_retrieval))  # type: ignore[arg-type]
+    #: True when ``retrieval`` was left to the default (a command may then fall back to keyword).
+    retrieval_default: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         if self.retrieval is None:
             object.__setattr__(self, "retrieval", "hybrid" if self.dense_enabled else "keyword")
+            object.__setattr__(self, "retrieval_default", True)
         check_retrieval(str(self.retrieval))
         if self.retrieval != "keyword" and not self.dense_enabled:
             raise InvalidInput(

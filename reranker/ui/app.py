@@ -57,7 +57,7 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
             with gr.Tab("Rerank", elem_id="rerank-tab"):
                 build_rerank_tab(desk, config)
             with gr.Tab("Evaluate", elem_id="evaluate-tab"):
-                build_evaluate_tab(lambda: desk.scorer)
+                build_evaluate_tab(lambda: desk.scorer, desk.dense.index_now)
         refresh = partial(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
