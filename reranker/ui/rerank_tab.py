@@ -104,7 +104,7 @@ def build_faq_panel(desk: Desk, config: AppConfig, question: QuestionPanel) -> F
     )  # fmt: skip
     info = gr.HTML(handlers.describe_base(desk, first, None) if first else "", **PLAIN)
     top_k = gr.Slider(1, min(MAX_TOP_K, config.max_candidates), value=min(DEFAULT_TOP_K, config.max_candidates),
-                      step=1, label="Candidates to rerank (top K of the keyword search)")  # fmt: skip
+                      step=1, label="Candidates to rerank (top K of the first stage)")  # fmt: skip
     button = gr.Button("Search and rank", variant="primary", elem_id="rank-faq")
     by_file = {path.name: name for name, path in desk.base_paths.items()}
     examples = [[q, p, by_file[f]] for q, p, f in FAQ_EXAMPLES if f in by_file]
