@@ -520,6 +520,21 @@ def _model_list(service: RankingService, created: int) -> ModelList:
     )
 
 
+def _health(status: EngineStatus, stage: str, stage_reason: str) -> JSONResponse:
+    """``/health``: the reranker's state (its status code) and the first stage's."""
+    body = HealthResponse(
+        status=status.health,
+        model_loaded=status.scorer is not None,
+        backend=status.engine,
+        engine_reason=status.reason,
+        model=status.scorer.model if status.scorer is not None else None,
+        error=status.error if status.scorer is None else status.scorer.fallback_cause,
+        first_stage=stage,  # type: ignore[arg-type]
+        first_stage_reason=stage_reason,
+    )
+    return JSONResponse(body.model_dump(), status_code=status.http_status)
+
+
 def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str | None = None,
                max_documents: int = DEFAULT_MAX_DOCUMENTS,
                max_document_chars: int = DEFAULT_MAX_DOCUMENT_CHARS,
@@ -586,19 +601,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     @router.get("/health", response_model=HealthResponse, summary="Is the model loaded?",
                 responses={503: {"model": HealthResponse, "description": "Loading, or no model"}})  # fmt: skip
     async def health() -> JSONResponse:
-        status = engine_status()
-        stage, stage_reason = first_stage()
-        body = HealthResponse(
-            status=status.health,
-            model_loaded=status.scorer is not None,
-            backend=status.engine,
-            engine_reason=status.reason,
-            model=status.scorer.model if status.scorer is not None else None,
-            error=status.error if status.scorer is None else status.scorer.fallback_cause,
-            first_stage=stage,  # type: ignore[arg-type]
-            first_stage_reason=stage_reason,
-        )
-        return JSONResponse(body.model_dump(), status_code=status.http_status)
+        return _health(engine_status(), *first_stage())
 
     api = FastAPI(
         title="FAQ Rerank Desk API",
