@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,8 +37,9 @@ logger = logging.getLogger(__name__)
 
 RankState = Literal["partial", "final"]
 DEFAULT_THRESHOLD = 0.5
-#: Scored batches per ranking the table updates with (each batch at most MAX_BATCH answers).
-UPDATES_PER_RANKING = 5
+#: The table updates after each scored batch: FIRST_BATCH answers first (the first scores
+#: arrive quickly), then batches doubling up to MAX_BATCH (so the engine stays efficient).
+FIRST_BATCH = 2
 MAX_BATCH = 16
 #: While the reranker loads, a waiting ranking re-reports this often (and can be stopped).
 LOADING_POLL_S = 1.0
@@ -300,8 +300,8 @@ class Desk:
             yield ranking.keyword_final(*recall)
             return
         scorer = status.scorer
-        batch = min(MAX_BATCH, max(1, math.ceil(len(ranking.texts) / UPDATES_PER_RANKING)))
-        for scored in scorer.score_in_batches(query, ranking.texts, instruction, batch_size=batch):
+        for scored in scorer.score_in_batches(query, ranking.texts, instruction,
+                                              first_batch=FIRST_BATCH, max_batch=MAX_BATCH):  # fmt: skip
             ranking.add(scored.documents, scored.cache_hits, scored.elapsed_s)
             if ranking.done:
                 break

@@ -258,19 +258,20 @@ class Scorer:
         return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
 
     def score_in_batches(self, query: str, documents: Sequence[str], instruction: str | None = None,
-                         batch_size: int = 4) -> Iterator[ScoreResult]:  # fmt: skip
+                         first_batch: int = 2, max_batch: int = 16) -> Iterator[ScoreResult]:  # fmt: skip
         """Score ``documents`` a batch at a time, yielding each batch as soon as it is scored.
 
-        Each yielded :class:`ScoreResult` holds that batch's documents, with their indices in
-        ``documents``; cached ones come first, in one batch. Scores are the same as
-        :meth:`score_detailed`'s (the same prompts, the same engine). A caller that stops
-        iterating stops the scoring after the current batch.
+        Cached documents come first, in one batch; then batches of ``first_batch`` documents,
+        doubling up to ``max_batch``: the first scores arrive quickly, and later batches are
+        large enough to keep the engine efficient. Each yielded :class:`ScoreResult` holds that
+        batch's documents with their indices in ``documents``; scores are exactly
+        :meth:`score_detailed`'s. A caller that stops iterating stops after the current batch.
 
-        >>> [len(r.documents) for r in scorer.score_in_batches("q", list("abcde"), batch_size=2)]  # doctest: +SKIP
-        [2, 2, 1]
+        >>> batch_sizes(7, first_batch=1, max_batch=4)
+        [1, 2, 4]
         """
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+        if not 1 <= first_batch <= max_batch:
+            raise ValueError("batch sizes must satisfy 1 <= first_batch <= max_batch")
         _check_texts(query, documents)
         documents = list(documents)
         keys = cache_keys(resolve_instruction(None if instruction is None else normalise(instruction)),
@@ -278,9 +279,11 @@ class Scorer:
         cached = [i for i, key in enumerate(keys) if self.cache.peek(key)]
         in_cache = set(cached)
         pending = [i for i in range(len(documents)) if i not in in_cache]
-        groups = ([cached] if cached else []) + [
-            pending[start : start + batch_size] for start in range(0, len(pending), batch_size)
-        ]
+        groups = [cached] if cached else []
+        start = 0
+        for size in batch_sizes(len(pending), first_batch, max_batch):
+            groups.append(pending[start : start + size])
+            start += size
         for group in groups:
             result = self.score_detailed(query, [documents[i] for i in group], instruction)
             yield ScoreResult(
@@ -313,6 +316,16 @@ class Scorer:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def batch_sizes(total: int, first_batch: int, max_batch: int) -> list[int]:
+    """Sizes that cover ``total`` items: ``first_batch``, doubling up to ``max_batch``."""
+    sizes, size = [], first_batch
+    while total > 0:
+        sizes.append(min(size, total))
+        total -= sizes[-1]
+        size = min(size * 2, max_batch)
+    return sizes
 
 
 def _check_texts(query: object, documents: object) -> None:

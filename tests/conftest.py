@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import gradio as gr
 import pytest
 
 if TYPE_CHECKING:
@@ -85,21 +86,26 @@ def vllm_scorer(tiny_model_dir):
 
 @pytest.fixture(scope="session")
 def launch_desk() -> Iterator[Callable[..., str]]:
-    """``launch_desk(desk, **settings)``: the whole app (UI and REST API) on a free local port.
+    """``launch_desk(desk, **settings)``: the whole app (UI and REST API) on a free local port,
+    launched as ``python app.py`` launches it, with ``settings`` as its flags.
 
-    Returns its URL (ending in ``/``); every app launched is closed at the end of the session.
+    Returns its URL (ending in ``/``); ``launch_desk.demos[url]`` is its ``gr.Blocks``. Every app
+    launched is closed at the end of the session. The one way tests launch the app.
     """
     from reranker import serve
     from reranker.config import AppConfig
     from reranker.ui import build_demo
 
-    demos = []
+    demos: dict[str, gr.Blocks] = {}
 
     def launch(desk: Desk, **settings: object) -> str:
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
-        demos.append(build_demo(desk, config))
-        return serve.launch(demos[-1], config, api=serve.create_rest_api(desk, config), block=False)
+        demo = build_demo(desk, config)
+        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config), block=False)
+        demos[url] = demo
+        return url
 
+    launch.demos = demos  # type: ignore[attr-defined]
     yield launch
-    for demo in demos:
+    for demo in demos.values():
         demo.close()

@@ -8,7 +8,6 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from conftest import free_port
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -19,7 +18,7 @@ from reranker.desk import Desk
 from reranker.knowledge_base import bundled_bases
 from reranker.presets import get_preset
 from reranker.results import ANSWER, FAQ_ID, KEYWORD_SCORE, SCORE
-from reranker.ui import build_demo, export_dir
+from reranker.ui import export_dir
 
 ZH_QUERY = "订单一直显示待发货怎么办？"
 ZH_CANDIDATES = [
@@ -32,26 +31,15 @@ ZH_BASE, EN_BASE = list(bundled_bases())
 MISSING = "Model not found: /nowhere is not a model directory."
 
 
-def serve(desk: Desk, **settings):
-    config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
-    demo = build_demo(desk, config)
-    url = serving.launch(demo, config, api=serving.create_rest_api(desk, config), block=False)
-    return demo, url
+@pytest.fixture(scope="module")
+def client(hf_scorer, launch_desk):
+    return Client(launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())), verbose=False)
 
 
 @pytest.fixture(scope="module")
-def client(hf_scorer):
-    demo, url = serve(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()))
-    yield Client(url, verbose=False)
-    demo.close()
-
-
-@pytest.fixture(scope="module")
-def keyword_app():
+def keyword_app(launch_desk):
     desk = Desk(None, MISSING, export_dir=export_dir(), bases=bundled_bases(), max_upload_bytes=10_000)
-    demo, url = serve(desk, max_upload_mb=10_000 / 1024 / 1024)
-    yield url
-    demo.close()
+    return launch_desk(desk, max_upload_mb=10_000 / 1024 / 1024)
 
 
 def read_export(path: str) -> pd.DataFrame:
@@ -121,24 +109,21 @@ def test_server_refuses_uploads_over_the_size_limit(keyword_app):
     assert response.status_code == 413
 
 
-def test_share_without_internet_warns_and_keeps_serving_locally(caplog, tmp_path):
+def test_share_without_internet_warns_and_keeps_serving_locally(caplog, tmp_path, launch_desk):
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
-    with caplog.at_level(logging.WARNING, logger="reranker.app"):
-        demo, url = serve(desk, share=True, auth=("agent", "s3cret"), api_key="k3y")
-    try:
-        assert httpx.get(url).status_code == 200
-        assert demo.share_url or "Could not create the public share link" in caplog.text
-        assert "anyone who has the public link" not in caplog.text  # the UI is behind --auth
-        assert "is open to anyone" not in caplog.text  # the REST API is behind --api-key
-    finally:
-        demo.close()
+    with caplog.at_level(logging.WARNING, logger="reranker.serve"):
+        url = launch_desk(desk, share=True, auth=("agent", "s3cret"), api_key="k3y")
+    assert httpx.get(url).status_code == 200
+    assert "Public share link" in caplog.text or "Could not create the public share link" in caplog.text
+    assert "anyone who has the public link" not in caplog.text  # the UI is behind --auth
+    assert "is open to anyone" not in caplog.text  # the REST API is behind --api-key
 
 
-def test_share_without_auth_or_api_key_warns_that_anyone_with_the_link_can_use_both(caplog, tmp_path):
+def test_share_without_auth_or_api_key_warns_that_anyone_with_the_link_can_use_both(caplog, tmp_path,
+                                                                                    launch_desk):  # fmt: skip
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
-    with caplog.at_level(logging.WARNING, logger="reranker.app"):
-        demo, _ = serve(desk, share=True)
-    demo.close()
+    with caplog.at_level(logging.WARNING, logger="reranker.serve"):
+        launch_desk(desk, share=True)
     assert "anyone who has the public link can use this app" in caplog.text
     assert "The REST API (/v1/rerank) is open to anyone who can reach this server" in caplog.text
 

@@ -7,16 +7,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 
-from reranker import serve
 from reranker.backends.base import Backend
-from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.knowledge_base import bundled_bases
 from reranker.presets import get_preset
 from reranker.scorer import ScoreCache
-from reranker.ui import build_demo, export_dir
+from reranker.ui import export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,12 +35,8 @@ EVIL = [
 
 
 @pytest.fixture(scope="module")
-def app_url(hf_scorer):
-    config = AppConfig(host="127.0.0.1", port=free_port())
-    demo = build_demo(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()), config)
-    url = serve.launch(demo, config, block=False)
-    yield url
-    demo.close()
+def app_url(hf_scorer, launch_desk):
+    return launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()))
 
 
 @pytest.fixture(scope="module")
@@ -89,14 +82,10 @@ class SlowBackend(Backend):
 
 
 @pytest.fixture(scope="module")
-def slow_app_url(hf_scorer):
+def slow_app_url(hf_scorer, launch_desk):
     """An app whose every batch of scores takes 0.6 s more."""
-    config = AppConfig(host="127.0.0.1", port=free_port())
     slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.6), cache=ScoreCache())
-    demo = build_demo(Desk(slow, export_dir=export_dir(), bases=bundled_bases()), config)
-    url = serve.launch(demo, config, block=False)
-    yield url
-    demo.close()
+    return launch_desk(Desk(slow, export_dir=export_dir(), bases=bundled_bases()))
 
 
 def test_candidates_show_at_once_then_scores_arrive_until_the_table_is_final(

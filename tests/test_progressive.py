@@ -52,20 +52,20 @@ def test_pasted_answers_appear_unscored_in_paste_order_then_in_batches(fresh_sco
     assert first.state == "partial" and first.scored == 0 and first.total == 10
     assert first.table[ANSWER].tolist() == ANSWERS
     assert first.best_answer == "" and first.csv_path is None
-    assert [s.scored for s in steps] == [0, 2, 4, 6, 8, 10]
-    assert [s.state for s in steps[:-1]] == ["partial"] * 5 and steps[-1].state == "final"
+    assert [s.scored for s in steps] == [0, 2, 6, 10]  # batches of 2, then 4, then the last 4
+    assert [s.state for s in steps[:-1]] == ["partial"] * 3 and steps[-1].state == "final"
 
 
 def test_scored_rows_lead_in_score_order_while_the_rest_keep_paste_order(fresh_scorer, tmp_path):
     desk = Desk(fresh_scorer, export_dir=tmp_path)
-    middle = list(desk.rank_pasted_stream(QUERY, None, "\n".join(ANSWERS), "lines"))[2]  # 4 scored
+    middle = list(desk.rank_pasted_stream(QUERY, None, "\n".join(ANSWERS), "lines"))[1]  # 2 scored
 
     scores = middle.table[SCORE].tolist()
-    assert scores[:4] == sorted(scores[:4], reverse=True)
-    assert all(pd.isna(s) for s in scores[4:])
-    assert middle.table[ANSWER].tolist()[4:] == ANSWERS[4:]
+    assert scores[:2] == sorted(scores[:2], reverse=True)
+    assert all(pd.isna(s) for s in scores[2:])
+    assert middle.table[ANSWER].tolist()[2:] == ANSWERS[2:]
     html = middle.table_html
-    assert 'data-state="partial"' in html and "Not reranked yet (4/10 scored)" in html
+    assert 'data-state="partial"' in html and "Not reranked yet (2/10 scored)" in html
     assert "best-badge" not in html
 
 

@@ -16,7 +16,6 @@ import http.client
 import json
 import re
 import tracemalloc
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,7 +23,6 @@ from urllib.parse import urlsplit
 import gradio as gr
 import httpx
 import pytest
-from conftest import free_port
 from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
@@ -66,8 +64,8 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served(hf_scorer) -> Iterator[Served]:
-    config = AppConfig(host="127.0.0.1", port=free_port())
+def served(hf_scorer, launch_desk) -> Served:
+    config = AppConfig()
     desk = Desk(
         hf_scorer,
         export_dir=export_dir(),
@@ -75,10 +73,8 @@ def served(hf_scorer) -> Iterator[Served]:
         max_candidates=config.max_candidates,
         max_upload_bytes=config.max_upload_bytes,
     )
-    demo = build_demo(desk, config)
-    url = serve.launch(demo, config, api=serve.create_rest_api(desk, config), block=False)
-    yield Served(url, Client(url, verbose=False), desk, config, demo)
-    demo.close()
+    url = launch_desk(desk)
+    return Served(url, Client(url, verbose=False), desk, config, launch_desk.demos[url])
 
 
 def shown_answers(table_html: str) -> list[str]:
@@ -571,18 +567,13 @@ def test_the_ui_mounted_next_to_the_api_hides_bug_details_too(hf_scorer, tmp_pat
         assert browser.get("/config").json()["show_error"] is False
 
 
-def test_gradio_keeps_the_inputs_and_outputs_of_at_most_max_sessions(hf_scorer, tmp_path):
-    config = AppConfig(host="127.0.0.1", port=free_port(), max_sessions=3)
-    demo = build_demo(Desk(hf_scorer, export_dir=tmp_path, bases=bundled_bases()), config)
-    url = serve.launch(demo, config, block=False)
-    try:
-        for number in range(8):  # each bare call of the Gradio API is a session of its own
-            text = f"{number}: " + "a long pasted answer " * 5_000
-            events = sse_of_a_call(url, "rank_pasted", [QUERY, "general", "", text, "lines", 0.5])
-            assert "event: complete" in events
-        assert len(demo.state_holder.session_data) == 3  # Gradio's per-session store
-    finally:
-        demo.close()
+def test_gradio_keeps_the_inputs_and_outputs_of_at_most_max_sessions(hf_scorer, tmp_path, launch_desk):
+    url = launch_desk(Desk(hf_scorer, export_dir=tmp_path, bases=bundled_bases()), max_sessions=3)
+    for number in range(8):  # each bare call of the Gradio API is a session of its own
+        text = f"{number}: " + "a long pasted answer " * 5_000
+        events = sse_of_a_call(url, "rank_pasted", [QUERY, "general", "", text, "lines", 0.5])
+        assert "event: complete" in events
+    assert len(launch_desk.demos[url].state_holder.session_data) == 3  # Gradio's per-session store
 
 
 def test_the_page_config_does_not_reveal_where_the_project_lives(served):
