@@ -225,3 +225,15 @@ def test_evaluate_cli_with_an_explicit_first_stage_and_no_embedder_exits_2(capsy
 
 def test_evaluate_cli_default_first_stage_falls_back_to_keyword_offline(capsys):
     assert evaluate_json(capsys)["retrieval"] == "keyword"
+
+
+def test_evaluate_tab_compares_keyword_dense_hybrid_and_hybrid_rerank(hf_scorer, en_index):
+    from reranker.ui.evaluate_tab import METHOD, compare, metrics_table
+
+    kb, queries = load_evaluation_set(
+        BUNDLED_DIR / "en_store_faq.csv", BUNDLED_DIR / "en_store_queries_chatty.csv"
+    )
+    reports = compare(kb, queries[:4], hf_scorer, top_k=5, index=en_index)
+    assert metrics_table(reports)[METHOD].tolist() == [
+        "Keyword only (BM25)", "Dense only (embeddings)", "Hybrid (keyword + dense)", "Hybrid + rerank",
+    ]  # fmt: skip
