@@ -24,6 +24,7 @@ from reranker.desk import Desk
 from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.knowledge_base import bundled_bases
+from reranker.retrieval.dense import Embedder
 from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.serve")
@@ -53,7 +54,7 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
         bases=bases,
         max_candidates=config.max_candidates,
         max_upload_bytes=config.max_upload_bytes,
-        dense=create_dense_slot(config, background=background),
+        dense=create_dense_slot(config, engine, background=background),
     )
     if config.kb is not None:
         desk.select_base(next(iter(bases)))  # a broken --kb file stops start-up here
@@ -63,14 +64,22 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
     return desk
 
 
-def create_dense_slot(config: AppConfig, *, background: bool = True) -> DenseSlot:
-    """The first stage behind the desk: the embedder loading (``background``) or loaded, or keyword only."""
+def create_dense_slot(config: AppConfig, engine: EngineSlot, *, background: bool = True) -> DenseSlot:
+    """The first stage behind the desk: the embedder loading (``background``) or loaded, or keyword only.
+
+    The embedder loads once the reranker has (loaded or failed): two threads importing
+    transformers at once can see it half-initialised, and both vLLM engines then start in turn.
+    """
     if not config.dense_enabled:
         return DenseSlot.off("keyword", "Keyword search (BM25) only: --embedding-model none.")
     if not config.wants_embedder:
         return DenseSlot.off("keyword", "Keyword search (BM25) only: --retrieval keyword.")
-    slot = DenseSlot.load_in_background(config.retrieval or "hybrid",  # type: ignore[arg-type]
-                                        lambda: config.load_embedder(config.backend, config.dtype))  # fmt: skip
+
+    def load() -> Embedder | None:
+        engine.wait()
+        return config.load_embedder(config.backend, config.dtype)
+
+    slot = DenseSlot.load_in_background(config.retrieval or "hybrid", load)  # type: ignore[arg-type]
     if not background:
         slot.wait()
     return slot
