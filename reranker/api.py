@@ -4,7 +4,8 @@
 ``GET /v1/models`` (the served names, OpenAI's shape), ``GET /metrics`` (Prometheus) and
 ``GET /health``. :func:`create_api` returns a FastAPI app with them and OpenAPI docs at ``/docs``;
 :mod:`reranker.serve` puts the Gradio UI next to it. The scorer comes from a callable, so the
-API can start (and say "degraded") before or without a model.
+API can start (and say "degraded") before or without a model. Given the desk, the API also
+searches its FAQ bases and records agents' picks (:mod:`reranker.faq_api`).
 
 >>> api = create_api(lambda: scorer, api_key="s3cret")                                # doctest: +SKIP
 >>> TestClient(api).post("/v1/rerank", json=body, headers=bearer).json()["results"][0]  # doctest: +SKIP
@@ -28,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -40,9 +41,13 @@ from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException
 
 from reranker.engine import EngineSlot, EngineStatus
-from reranker.errors import InvalidInput, ModelUnavailable, RerankError
+from reranker.errors import InvalidInput, ModelUnavailable, NotFound, RerankError
+from reranker.faq_api import add_faq_routes
 from reranker.scorer import RankedDocument, Ranking, Scorer
 from reranker.telemetry import CONTENT_TYPE, Telemetry
+
+if TYPE_CHECKING:
+    from reranker.desk import Desk
 
 logger = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -211,7 +216,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for code, text in {
         400: "Well-formed but unusable request",
         401: "Missing or wrong API key",
-        404: "A model this server does not serve (the message lists the served names)",
+        404: "A model or FAQ base this server does not serve (the message lists those it does)",
         422: "Body does not match the schema",
         500: "A bug in the server (details in its log, not in the response)",
         503: "Model not loaded, or the engine failed",
@@ -262,7 +267,7 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-class UnknownModel(InvalidInput):
+class UnknownModel(NotFound):
     """A request for a model this server does not serve: a 404 listing the served names, as vLLM does."""
 
 
@@ -275,7 +280,7 @@ async def _answer(handler: Callable[[Request], Coroutine[Any, Any, Response]], r
         return _error(422, describe_validation_error(exc))
     except HTTPException as exc:
         return _error(exc.status_code, str(exc.detail), exc.headers)
-    except UnknownModel as exc:
+    except NotFound as exc:
         return _error(404, str(exc))
     except InvalidInput as exc:
         return _error(400, str(exc))
@@ -541,6 +546,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                load_error: str | None = None,
                served_model_names: Sequence[str] = (),
+               desk: Desk | None = None,
                first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY) -> FastAPI:  # fmt: skip
     """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
@@ -555,6 +561,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     ``served_model_names``: the names a request's ``model`` may use (vLLM's
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
     ``first_stage()`` -> (mode, reason) for ``/health`` (the desk's ``DenseSlot.health``).
+    With ``desk``, also the FAQ routes over its bases (:mod:`reranker.faq_api`).
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
 
@@ -603,6 +610,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     async def health() -> JSONResponse:
         return _health(engine_status(), *first_stage())
 
+    if desk is not None:
+        add_faq_routes(router, desk, auth, ERROR_RESPONSES)
     api = FastAPI(
         title="FAQ Rerank Desk API",
         description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',

@@ -32,6 +32,8 @@ from reranker.retrieval.first_stage import RETRIEVAL_MODES, Retrieval, check_ret
 from reranker.scorer import BACKENDS, DTYPES, Scorer, load_scorer
 
 ENV_PREFIX = "RERANKER_"
+#: Where agents' picks and per-base settings live unless --data-dir says otherwise (git-ignored).
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 T = TypeVar("T")
 
 
@@ -72,6 +74,11 @@ def _env(name: str, default: T, convert: Callable[[str], T] = str) -> Callable[[
             raise InvalidInput(f"{ENV_PREFIX}{name}: {exc}") from None
 
     return read
+
+
+def default_data_dir() -> Path:
+    """``$RERANKER_DATA_DIR``, else ``data/`` next to app.py (for commands other than the app)."""
+    return _env("DATA_DIR", DEFAULT_DATA_DIR, Path)()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,6 +231,8 @@ class AppConfig(RetrievalConfig, EngineConfig):
     engine itself scores one batch at a time); up to ``queue_size`` more wait in the queue.
     Gradio keeps the last inputs and outputs of each session (browser tab, or API call) in
     memory; ``max_sessions`` caps how many, dropping the least recently active first.
+    ``data_dir`` holds the SQLite store of agents' picks (``feedback.sqlite3``) and per-base
+    thresholds; ``feedback=False`` (``--no-feedback``) records nothing and opens no store.
     """
 
     host: str = field(default_factory=_env("HOST", "127.0.0.1"))
@@ -238,6 +247,8 @@ class AppConfig(RetrievalConfig, EngineConfig):
     concurrency_limit: int = field(default_factory=_env("CONCURRENCY", 2, int))
     queue_size: int = field(default_factory=_env("QUEUE_SIZE", 64, int))
     max_sessions: int = field(default_factory=_env("MAX_SESSIONS", 1000, int))
+    data_dir: Path = field(default_factory=default_data_dir)
+    feedback: bool = field(default_factory=_env("FEEDBACK", True, _parse_bool))
 
     def __post_init__(self) -> None:
         EngineConfig.__post_init__(self)
@@ -310,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--queue-size", "QUEUE_SIZE", "64", "rankings that may wait for a turn", type=int, dest="queue_size")
     add("--max-sessions", "MAX_SESSIONS", "1000", "browser sessions whose last results are kept in memory",
         type=int, dest="max_sessions")  # fmt: skip
+    add("--data-dir", "DATA_DIR", "data/ next to app.py", "folder of the store of agents' picks and "
+        "per-base thresholds", type=Path, dest="data_dir")  # fmt: skip
+    add("--feedback", "FEEDBACK", "on", "record agents' picks (--no-feedback: record nothing)",
+        action=argparse.BooleanOptionalAction)  # fmt: skip
     add_engine_arguments(parser)
     add_retrieval_arguments(parser)
     return parser

@@ -27,6 +27,7 @@ from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.dense_slot import LABELS, DenseSlot, FirstStage
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
+from reranker.feedback import FeedbackStore
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
 from reranker.pipeline import FaqHit, check_top_k, first_stage
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
@@ -159,7 +160,7 @@ class Desk:
     ``scorer`` is loaded once at start-up and shared by every session; ``load_error`` is the
     reason it is missing. ``bases`` maps display names to the operator's FAQ CSV files, loaded
     on first use; ``max_upload_bytes`` limits only agents' uploads. CSV exports are written to
-    ``export_dir``.
+    ``export_dir``. ``feedback`` is the store of agents' picks (None: recording is off).
     """
 
     def __init__(
@@ -172,6 +173,7 @@ class Desk:
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_upload_bytes: int = DEFAULT_MAX_BYTES,
         dense: DenseSlot | None = None,
+        feedback: FeedbackStore | None = None,
     ) -> None:
         if isinstance(scorer, EngineSlot):
             self.engine = scorer
@@ -189,6 +191,7 @@ class Desk:
         self.dense = dense or DenseSlot.off(
             "keyword", "Keyword search (BM25): no embedding model is configured."
         )
+        self.feedback = feedback
         self._bases: dict[str, KnowledgeBase] = {}
         self._uploads: OrderedDict[str, KnowledgeBase] = OrderedDict()
         self._lock = threading.Lock()

@@ -21,3 +21,7 @@ class InvalidInput(RerankError):
 
 class BackendFailure(RerankError):
     """The loaded engine failed while scoring; the request can be retried."""
+
+
+class NotFound(InvalidInput):
+    """A name (a served model, an FAQ base) that does not exist here; the message lists those that do."""

@@ -13,6 +13,12 @@ Command line::
     python -m reranker.evaluate --faq knowledge_base/en_store_faq.csv \\
         --queries knowledge_base/en_store_queries.csv [--top-k 20] [--no-rerank] [--json] \\
         [--retrieval keyword|dense|hybrid] [--embedding-model MODEL|none]
+    python -m reranker.evaluate --faq knowledge_base/en_store_faq.csv \\
+        --picks "English store FAQ (en_store_faq.csv)" [--data-dir data] [--min-caught 0.9 --max-escalated 0.1]
+
+``--picks`` evaluates on the agents' picks recorded in that base (the app's store in
+``--data-dir``); with reranking, the report ends with the threshold that meets the goal
+(``--min-caught``, ``--max-escalated``) in a plain sentence.
 
 >>> from reranker.knowledge_base import BUNDLED_DIR
 >>> kb, queries = load_evaluation_set(BUNDLED_DIR / "en_store_faq.csv", BUNDLED_DIR / "en_store_queries.csv")
@@ -33,11 +39,13 @@ from typing import Literal
 
 from tqdm import tqdm
 
+from reranker.calibration import Recommendation, recommend_for_report
 from reranker.config import (
     EngineConfig,
     RetrievalConfig,
     add_engine_arguments,
     add_retrieval_arguments,
+    default_data_dir,
     engine_config,
     retrieval_config,
 )
@@ -54,6 +62,7 @@ from reranker.metrics import (
     reciprocal_rank,
     sweep_thresholds,
 )
+from reranker.picks import FEEDBACK_FILE, open_store
 from reranker.pipeline import check_top_k, search_and_rank
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.first_stage import Retrieval, index_base
@@ -290,9 +299,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure how often the first stage (and reranking) puts the right FAQ answer first.",
     )
     parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id, question, answer, ...)")
-    parser.add_argument(
-        "--queries", type=Path, required=True, help="labelled queries CSV (query, relevant_ids)"
-    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--queries", type=Path, help="labelled queries CSV (query, relevant_ids)")
+    source.add_argument("--picks", metavar="BASE", help="the agents' picks recorded in the desk's base "
+                        "named BASE (as GET /v1/faq/bases names it), from --data-dir")  # fmt: skip
+    parser.add_argument("--data-dir", type=Path, default=None, dest="data_dir",
+                        help="the app's data folder, for --picks (env RERANKER_DATA_DIR; default data/)")  # fmt: skip
+    parser.add_argument("--min-caught", type=float, default=0.9, dest="min_caught",
+                        help='threshold goal: share of "none of these" questions sent to a human, at least (0.9)')  # fmt: skip
+    parser.add_argument("--max-escalated", type=float, default=0.1, dest="max_escalated",
+                        help="threshold goal: share of answerable questions escalated, at most (0.1)")  # fmt: skip
     parser.add_argument(
         "--top-k", type=int, default=DEFAULT_TOP_K, help="first-stage candidates per query (default 20)"
     )
@@ -320,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     scorer = None
     try:
-        kb, queries = load_evaluation_set(args.faq, args.queries)
+        kb, queries = load_evaluation_set(args.faq, args.queries or _picks(args))
         check_top_k(args.top_k)
         if args.limit is not None:
             if args.limit < 1:
@@ -347,13 +363,20 @@ def main(argv: list[str] | None = None) -> int:
     model = {} if scorer is None else {"model": scorer.model, "backend": scorer.backend_name}
     if index is not None and index.embedder is not None:
         model["embedding_model"] = index.embedder.name
+    recommendation = _recommendation(report, args.min_caught, args.max_escalated)
     if args.json:
-        print(json.dumps({**report.to_dict(), **model}, ensure_ascii=False))
+        extra = {} if recommendation is None else {"recommended_threshold": recommendation.threshold,
+                                                    "recommendation": recommendation.sentence}  # fmt: skip
+        print(json.dumps({**report.to_dict(), **model, **extra}, ensure_ascii=False))
     else:
-        title = f"FAQ: {args.faq} ({len(kb)} entries)   queries: {args.queries}"
+        title = (
+            f"FAQ: {args.faq} ({len(kb)} entries)   queries: {args.queries or repr(args.picks) + ' picks'}"
+        )
         if scorer is not None:
             title += f"\nmodel: {scorer.model}   backend: {scorer.backend_name}"
         print(format_report(report, title))
+        if recommendation is not None:
+            print(f"\nThreshold for your goal: {recommendation.sentence}")
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -400,6 +423,26 @@ def _dense_index(
     with tqdm(total=len(kb), desc="embedding the base", unit="row", file=sys.stderr, disable=None) as bar:
         index = index_base(embedder, kb, progress=lambda done, _total: bar.update(done - bar.n))
     return stage.retrieval or "keyword", index
+
+
+def _picks(args: argparse.Namespace) -> bytes:
+    """The agents' picks in ``args.picks`` as a labelled queries CSV (ids the FAQ still has)."""
+    path = (args.data_dir or default_data_dir()) / FEEDBACK_FILE
+    if not path.exists():
+        raise InvalidInput(
+            f"No picks are stored at {path}: pass the app's --data-dir, or record picks first."
+        )
+    known = {entry.id for entry in load_faq(args.faq).entries}
+    return open_store(path.parent).export_labels(args.picks, known_ids=known).encode()
+
+
+def _recommendation(
+    report: EvaluationReport, min_caught: float, max_escalated: float
+) -> Recommendation | None:
+    """The threshold for the goal, when the report can give one (reranked, both kinds of query)."""
+    if report.method != "rerank" or not report.in_scope or not report.out_of_scope:
+        return None
+    return recommend_for_report(report, min_caught, max_escalated)
 
 
 def _method(scorer: Scorer | None, retrieval: Retrieval) -> Method:

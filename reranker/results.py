@@ -39,6 +39,7 @@ FAQ_QUESTION = "FAQ question"
 FAQ_ID = "FAQ id"
 CATEGORY = "Category"
 TRUNCATED = "Truncated"
+ACTIONS = "Actions"
 SCORE_DECIMALS = 3
 
 # Red -> amber -> green (Tailwind's 400 shades). Each pill also sets its own dark text colour,
@@ -109,8 +110,12 @@ def score_colour(score: float) -> str:
 
 
 def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"] = "final",
-                      scored: int = 0, total: int = 0) -> str:  # fmt: skip
+                      scored: int = 0, total: int = 0, picks: bool = False) -> str:  # fmt: skip
     """The ranked table as HTML; the best row is marked; every text cell is escaped.
+
+    With ``picks`` (a final FAQ table), each row gets an "Answers it" button in its ``actions``
+    cell and the table a "None of these" button; each carries ``data-pick`` (the FAQ id, empty
+    for none) for the desk's click handler (:mod:`reranker.ui.picks`).
 
     Reranker scores get the colour scale; keyword (BM25) scores are shown plain, because
     they are not probabilities. A ``partial`` table (scores still coming) carries
@@ -120,10 +125,12 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     """
     kind = next(k for k in ("reranker", "keyword", "first_stage") if score_column(k) in table.columns)  # type: ignore[arg-type]
     has_faq = FAQ_ID in table.columns
-    headers = ["#", score_column(kind), ANSWER] + ([FAQ_ID, CATEGORY] if has_faq else [])
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     final = state == "final"
-    body = "".join(_render_row(row, kind, has_faq, final) for row in table.to_dict("records"))
+    picks = picks and has_faq and final and not table.empty
+    headers = ["#", score_column(kind), ANSWER] + ([FAQ_ID, CATEGORY] if has_faq else [])
+    headers += [ACTIONS] if picks else []
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join(_render_row(row, kind, has_faq, final, picks) for row in table.to_dict("records"))
     if not body:
         body = f'<tr><td class="empty" colspan="{len(headers)}">No candidates to show.</td></tr>'
     caption = (
@@ -134,11 +141,20 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     )
     return (
         f'<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
-        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"{_none_of_these(picks, len(headers))}</table>"
     )
 
 
-def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool = True) -> str:
+def _none_of_these(picks: bool, columns: int) -> str:
+    if not picks:
+        return ""
+    button = '<button type="button" class="pick pick-none" data-pick="">None of these</button>'
+    return f'<tfoot><tr><td class="actions" colspan="{columns}">{button}</td></tr></tfoot>'
+
+
+def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool = True,
+                picks: bool = False) -> str:  # fmt: skip
     rank = int(row[RANK])  # type: ignore[call-overload]
     raw = row[score_column(kind)]
     score = math.nan if raw is None else float(raw)  # type: ignore[arg-type]
@@ -159,13 +175,20 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
         f'<td class="score">{score_cell}</td>',
         f'<td class="text">{answer}</td>',
     ]
+    faq_id = ""
     if has_faq:
+        faq_id = f' data-faq-id="{_escape(row[FAQ_ID])}"'
         cells += [
             f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row)}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
+    if picks:
+        cells.append(
+            f'<td class="actions"><button type="button" class="pick" data-pick="{_escape(row[FAQ_ID])}">'
+            "Answers it</button></td>"
+        )
     row_class = "best" if is_best else "pending" if pending else ""
-    return f'<tr class="{row_class}" data-rank="{rank}">{"".join(cells)}</tr>'
+    return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'
 
 
 def _ranks_note(row: dict[str, object]) -> str:

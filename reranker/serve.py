@@ -24,6 +24,7 @@ from reranker.desk import Desk
 from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.knowledge_base import bundled_bases
+from reranker.picks import open_store
 from reranker.retrieval.dense import Embedder
 from reranker.ui import CSS_PATHS, THEME, build_demo, export_dir
 
@@ -34,8 +35,9 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
     """A desk whose scorer loads behind it (``background``) or before it returns.
 
     While the model loads the desk serves keyword search; when it cannot be loaded, a
-    keyword-only desk that says why. Raises ``InvalidInput`` when ``config.kb`` is not a usable
-    FAQ CSV.
+    keyword-only desk that says why. The one store of agents' picks is opened here, in
+    ``config.data_dir`` (none with ``--no-feedback``). Raises ``InvalidInput`` when ``config.kb``
+    is not a usable FAQ CSV, or the store is newer than this program.
     """
     if background:
         engine = EngineSlot.load_in_background(lambda: config.load_scorer(config.concurrency_limit))
@@ -55,6 +57,7 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
         max_candidates=config.max_candidates,
         max_upload_bytes=config.max_upload_bytes,
         dense=create_dense_slot(config, engine, background=background),
+        feedback=open_store(config.data_dir) if config.feedback else None,
     )
     if config.kb is not None:
         desk.select_base(next(iter(bases)))  # a broken --kb file stops start-up here
@@ -107,9 +110,11 @@ def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
 
 
 def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
-    """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's scorer."""
+    """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's
+    scorer, and the FAQ routes (bases, search, feedback) over its bases."""
     return create_api(
         desk.engine,
+        desk=desk,
         api_key=config.api_key,
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,

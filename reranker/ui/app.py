@@ -17,6 +17,7 @@ import gradio as gr
 from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.ui import handlers
+from reranker.ui.batch_tab import build_batch_tab
 from reranker.ui.evaluate_tab import build_evaluate_tab
 from reranker.ui.rerank_tab import PLAIN, UI_ONLY, build_rerank_tab
 
@@ -57,7 +58,9 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
             with gr.Tab("Rerank", elem_id="rerank-tab"):
                 build_rerank_tab(desk, config)
             with gr.Tab("Evaluate", elem_id="evaluate-tab"):
-                build_evaluate_tab(lambda: desk.scorer, desk.dense.index_now)
+                build_evaluate_tab(lambda: desk.scorer, desk)
+            with gr.Tab("Batch", elem_id="batch-tab"):
+                build_batch_tab(desk)
         refresh = partial(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)

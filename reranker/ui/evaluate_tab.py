@@ -10,19 +10,24 @@ from the plain functions below (tested without a browser), and the evaluation it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pandas as pd
 
+from reranker.desk import Desk
 from reranker.errors import InvalidInput, RerankError
 from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate, load_evaluation_set
 from reranker.knowledge_base import KnowledgeBase, bundled_bases
 from reranker.labelled import LabelledQuery, bundled_query_sets
+from reranker.picks import export_picks
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.first_stage import Retrieval
 from reranker.scorer import Scorer
+from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
 
 METHOD = "Method"
 METRIC = "Metric"
@@ -50,6 +55,8 @@ METHOD_LABELS = {
 BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHOD_LABELS]
 MAX_TOP_K = 100
 DECIMALS = 3
+#: The query set made of the agents' picks in the chosen base (from the store of picks).
+AGENTS_PICKS = "Agents' picks in this base"
 
 
 def paired_query_set(base_name: str | None) -> str | None:
@@ -66,10 +73,15 @@ def paired_query_set(base_name: str | None) -> str | None:
 
 
 def choose_sources(
-    base_name: str | None, query_set_name: str | None, faq_upload: str | None, queries_upload: str | None
+    base_name: str | None,
+    query_set_name: str | None,
+    faq_upload: str | None,
+    queries_upload: str | None,
+    bases: Mapping[str, Path] | None = None,
 ) -> tuple[Path, Path]:
-    """The FAQ and queries files to use: an uploaded file replaces the bundled choice."""
-    faq = Path(faq_upload) if faq_upload else bundled_bases().get(base_name or "")
+    """The FAQ and queries files to use: an uploaded file replaces the chosen base (of ``bases``,
+    default the bundled ones) or query set."""
+    faq = Path(faq_upload) if faq_upload else (bases or bundled_bases()).get(base_name or "")
     queries = Path(queries_upload) if queries_upload else bundled_query_sets().get(query_set_name or "")
     if faq is None:
         raise InvalidInput("Choose a bundled FAQ base or upload an FAQ CSV.")
@@ -83,6 +95,18 @@ def method_label(report: EvaluationReport) -> str:
     if report.method == "rerank":
         return f"{report.retrieval.capitalize()} + rerank"
     return METHOD_LABELS[report.method]
+
+
+def picks_file(desk: Desk, base_name: str | None) -> Path:
+    """The agents' picks in the desk's base, written as a labelled queries CSV to evaluate."""
+    path = desk.export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
+    text = export_picks(desk, base_name or "")
+    if text.count("\n") < 2:
+        raise InvalidInput(f"No agent has recorded a pick in {base_name} yet: use the desk's "
+                           '"Answers it" and "None of these" buttons, then evaluate again.')  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def compare(
@@ -196,14 +220,42 @@ def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MISSES_COLUMNS)
 
 
-def build_evaluate_tab(get_scorer: Callable[[], Scorer | None],
-                       get_index: Callable[[KnowledgeBase], DenseIndex | None] = lambda kb: None) -> None:  # fmt: skip
+def run_evaluation(
+    get_scorer: Callable[[], Scorer | None],
+    desk: Desk | None,
+    sources: tuple[str | None, str | None, str | None, str | None],
+    top_k: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Scores | None]:
+    """The tab's outputs for (base, query set, FAQ upload, queries upload), and the top scores
+    that the threshold goal needs (None without reranking or without both kinds of question)."""
+    base_name, query_set_name, faq_upload, queries_upload = sources
+    if desk is not None and query_set_name == AGENTS_PICKS and not queries_upload:
+        queries_upload = str(picks_file(desk, base_name))
+    bases = None if desk is None else desk.base_paths
+    kb, queries = load_evaluation_set(
+        *choose_sources(base_name, query_set_name, faq_upload, queries_upload, bases)
+    )
+    index = None if desk is None else desk.dense.index_now(kb)
+    reports = compare(kb, queries, get_scorer(), top_k, progress, index)
+    return (
+        summary(reports, top_k),
+        metrics_table(reports),
+        metric_bars(reports),
+        tradeoff(reports),
+        misses_table(reports[-1], kb),
+        report_scores(reports[-1]),
+    )
+
+
+def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``).
 
-    ``get_index(kb)``: the base's dense index (embedded on the spot if needed), None without an
-    embedding model.
+    With the ``desk``: its bases, the agents' picks of each as a query set (when recording is
+    on), and the threshold goal with "Apply to this base".
     """
-    bases, query_sets = bundled_bases(), bundled_query_sets()
+    bases = bundled_bases() if desk is None else desk.base_paths
+    query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if desk is not None and desk.feedback else [])]
     first_base = next(iter(bases), None)
 
     def run(
@@ -213,22 +265,13 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None],
         queries_upload: str | None,
         top_k: float,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
-    ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    ) -> tuple[Any, ...]:
         try:
-            kb, queries = load_evaluation_set(
-                *choose_sources(base_name, query_set_name, faq_upload, queries_upload)
-            )
-            reports = compare(kb, queries, get_scorer(), int(top_k),
-                              lambda done, total: progress((done, total), desc="Reranking"), get_index(kb))  # fmt: skip
+            outputs = run_evaluation(get_scorer, desk, (base_name, query_set_name, faq_upload, queries_upload),
+                                     int(top_k), lambda done, total: progress((done, total), desc="Reranking"))  # fmt: skip
         except RerankError as exc:
             raise gr.Error(str(exc)) from exc
-        return (
-            summary(reports, int(top_k)),
-            metrics_table(reports),
-            metric_bars(reports),
-            tradeoff(reports),
-            misses_table(reports[-1], kb),
-        )
+        return outputs if desk is not None else outputs[:-1]
 
     def pair_query_set(base_name: str | None) -> gr.Dropdown:
         paired = paired_query_set(base_name)
@@ -236,11 +279,12 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None],
 
     gr.Markdown(
         "Does reranking put the right answer first on **your** questions? Run a labelled query "
-        "set through keyword, dense and hybrid search alone, and through hybrid search + reranking."
+        "set (or the agents' picks) through keyword, dense and hybrid search alone, and through "
+        "hybrid search + reranking."
     )
     with gr.Row():
         base = gr.Dropdown(list(bases), value=first_base, label="FAQ base", elem_id="eval-base")
-        query_set = gr.Dropdown(list(query_sets), value=paired_query_set(first_base),
+        query_set = gr.Dropdown(query_sets, value=paired_query_set(first_base),
                                 label="Labelled queries", elem_id="eval-queries")  # fmt: skip
     with gr.Accordion("…or upload your own CSVs", open=False), gr.Row():
         faq_upload = gr.File(label="FAQ CSV (id, question, answer)", file_types=[".csv"], type="filepath")
@@ -250,6 +294,19 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None],
         1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label="Candidates per query (first-stage top K)"
     )
     button = gr.Button("Run evaluation", variant="primary", elem_id="eval-run")
+    outputs = build_report_widgets()
+    if desk is not None:
+        panel = build_threshold_panel(desk)
+        outputs.append(panel.scores)
+        wire_threshold_panel(desk, panel, base, faq_upload)
+
+    base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
+                api_visibility="private")  # fmt: skip
+    button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate")
+
+
+def build_report_widgets() -> list[gr.components.Component]:
+    """The summary, metrics table, bar chart, trade-off curve and misses table, in that order."""
     note = gr.Markdown(elem_id="eval-summary")
     metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label="Metrics (recall@k: right answer in the top k)",
                            interactive=False)  # fmt: skip
@@ -261,11 +318,7 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None],
                             label='"No confident answer" trade-off: each point is one threshold')  # fmt: skip
     misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label="Queries where the right answer was not first",
                           interactive=False, wrap=True)  # fmt: skip
-
-    base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
-                api_visibility="private")  # fmt: skip
-    button.click(run, [base, query_set, faq_upload, queries_upload, top_k],
-                 [note, metrics, bars, curve, misses], api_name="evaluate")  # fmt: skip
+    return [note, metrics, bars, curve, misses]
 
 
 def _round(value: float | int | None) -> float | None:

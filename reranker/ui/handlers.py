@@ -21,6 +21,7 @@ from reranker.desk import Desk, DeskResult, assess, check_threshold
 from reranker.errors import RerankError
 from reranker.presets import get_preset, instruction_for
 from reranker.results import ScoreKind, render_message
+from reranker.ui import picks
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,11 +89,20 @@ def rank_pasted(desk: Desk, query: str, preset: str, override: str, text: str, m
 @user_errors_stream
 def rank_faq(desk: Desk, query: str, preset: str, override: str, base_name: str, upload: str | None,
              top_k: int, threshold: float) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-    """Keyword matches from the base at once, then re-ranked as their scores arrive."""
+    """Keyword matches from the base at once, then re-ranked as their scores arrive.
+
+    A base's stored threshold replaces the slider's (the status says so). The last value is
+    what the ranking showed, for the pick buttons (None until it is final, or for an upload).
+    """
     base = desk.select_base(base_name, upload)
     instruction = instruction_for(preset, override)
+    named = None if upload else base_name
+    threshold, note = picks.threshold_in_use(desk, named, threshold)
     for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold):
-        yield result_outputs(result)
+        banner, best, _, status, csv, last = result_outputs(result)
+        shown = picks.shown_of(result, named, query, instruction)
+        status += render_message(note, "info") if note else ""
+        yield banner, best, picks.pick_table(desk, result, shown), status, csv, last, shown
 
 
 def engine_banner(desk: Desk) -> str:

@@ -19,6 +19,7 @@ from reranker.knowledge_base import DEFAULT_TOP_K
 from reranker.presets import DEFAULT_PRESET, get_preset, preset_choices
 from reranker.ui import handlers
 from reranker.ui.examples import FAQ_EXAMPLES, PASTE_EXAMPLES
+from reranker.ui.picks import PickPanel, build_pick_panel, wire_pick_panel
 
 MAX_TOP_K = 100
 TABLE_PLACEHOLDER = '<div class="desk-placeholder">Ranked answers appear here.</div>'
@@ -138,11 +139,13 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> None:
                     faq = build_faq_panel(desk, config, question)
         with gr.Column(scale=7, min_width=480):
             results = build_results_panel()
-    wire_rerank_tab(desk, question, paste, faq, results)
+            pick = build_pick_panel(desk)
+    wire_rerank_tab(desk, question, paste, faq, results, pick)
+    wire_pick_panel(desk, pick, [paste.button, faq.button])
 
 
 def wire_rerank_tab(desk: Desk, question: QuestionPanel, paste: PastePanel, faq: FaqPanel,
-                    results: ResultsPanel) -> None:  # fmt: skip
+                    results: ResultsPanel, pick: PickPanel) -> None:  # fmt: skip
     # The table itself shows progress (rows arrive scored), so no spinner hides it.
     ranking: dict[str, Any] = dict(outputs=results.outputs, show_progress="hidden")
     asked = [question.query, question.preset, question.override]
@@ -151,7 +154,7 @@ def wire_rerank_tab(desk: Desk, question: QuestionPanel, paste: PastePanel, faq:
                                      api_name="rank_pasted", **ranking)  # fmt: skip
     faq_event = faq.button.click(partial(handlers.rank_faq, desk),
                                  [*asked, faq.base, faq.upload, faq.top_k, question.threshold],
-                                 api_name="rank_faq", **ranking)  # fmt: skip
+                                 api_name="rank_faq", **{**ranking, "outputs": [*results.outputs, pick.shown]})  # fmt: skip
     for event in (paste_event, faq_event):
         event.success(handlers.enable_download, None, results.download, **UI_ONLY)
     results.stop.click(handlers.stopped, None, results.status, cancels=[paste_event, faq_event], **UI_ONLY)

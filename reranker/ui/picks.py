@@ -1,0 +1,139 @@
+"""The desk's "Answers it" / "None of these" buttons: record the agent's pick, say "Saved", offer Undo.
+
+The ranked table (FAQ mode, final, recording on) carries a ``data-pick`` button per row and one
+"None of these" button (:func:`reranker.results.render_table_html` with ``picks=True``). A
+small script, installed by the pick panel's own ``gr.HTML`` (``js_on_load``), catches their
+clicks anywhere in ``#ranked-table`` and fires that component's ``click`` event with the id;
+:func:`record` stores it with what the ranking showed (kept in the session's ``gr.State`` as a
+small :class:`~reranker.picks.Shown`) and the signed-in user. Pasted answers have no FAQ ids, so
+picks are recorded in FAQ mode only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from reranker.desk import Desk, DeskResult
+from reranker.errors import RerankError
+from reranker.feedback import ShownAnswer
+from reranker.picks import Shown, record_pick, threshold_for
+from reranker.results import FAQ_ID, RANK, render_message, render_table_html, score_column
+
+#: Turns a click on a table's pick button into this component's click event, carrying the id.
+LISTENER_JS = """
+if (!window.__deskPicks) {
+  window.__deskPicks = true;
+  document.addEventListener('click', (event) => {
+    const button = event.target.closest('#ranked-table [data-pick]');
+    if (button) trigger('click', {pick: button.dataset.pick});
+  });
+}
+"""
+FAQ_MODE_ONLY = (
+    "Picks are recorded for FAQ-base searches only: pasted answers and uploaded files have no "
+    "FAQ ids in a base the desk serves."
+)
+PickOutputs = tuple[str, gr.Button, int | None]
+NOTHING_TO_PICK = "Search an FAQ base first, then mark the answer that answers the question."
+
+
+@dataclass
+class PickPanel:
+    """The session's last FAQ ranking, the saved pick's id, the "Saved" message and Undo."""
+
+    shown: gr.State
+    record_id: gr.State
+    message: gr.HTML
+    undo: gr.Button
+
+
+def idle_note(desk: Desk) -> str:
+    """What the pick message says before a pick: where picks are recorded (nothing when off)."""
+    return "" if desk.feedback is None else render_message(FAQ_MODE_ONLY, "info")
+
+
+def build_pick_panel(desk: Desk) -> PickPanel:
+    """The pick message (which also listens for the table's buttons) and the Undo button."""
+    note = idle_note(desk)
+    with gr.Row():
+        message = gr.HTML(note, elem_id="pick-status", apply_default_css=False, js_on_load=LISTENER_JS)
+        undo = gr.Button("Undo", visible=False, size="sm", scale=0, min_width=80, elem_id="pick-undo")
+    return PickPanel(gr.State(), gr.State(), message, undo)
+
+
+def wire_pick_panel(desk: Desk, panel: PickPanel, rank_buttons: Sequence[gr.Button]) -> None:
+    """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
+
+    # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
+    def on_pick(shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+        return record(desk, shown, request, evt)
+
+    def on_undo(record_id: int | None) -> PickOutputs:
+        return undo(desk, record_id)
+
+    outputs = [panel.message, panel.undo, panel.record_id]
+    options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
+    panel.message.click(on_pick, [panel.shown], outputs, **options)
+    panel.undo.click(on_undo, [panel.record_id], outputs, **options)
+    for button in rank_buttons:
+        button.click(partial(cleared, desk), None, outputs, **options)
+
+
+def shown_of(result: DeskResult, base: str | None, question: str, instruction: str | None) -> Shown | None:
+    """What a final FAQ ranking of a named base showed (None for anything a pick can't refer to)."""
+    if base is None or result.state != "final" or FAQ_ID not in result.table.columns:
+        return None
+    scores = result.table[score_column(result.kind)] if result.kind == "reranker" else None
+    answers = tuple(
+        ShownAnswer(str(row[FAQ_ID]), None if scores is None else float(scores.iloc[i]), int(row[RANK]))
+        for i, row in enumerate(result.table.to_dict("records"))
+    )
+    return Shown(base, question.strip(), instruction, answers)
+
+
+def pick_table(desk: Desk, result: DeskResult, shown: Shown | None) -> str:
+    """The table's HTML, with the pick buttons when a pick can be recorded for it."""
+    if desk.feedback is None or shown is None:
+        return result.table_html
+    return render_table_html(result.table, state=result.state, picks=True)
+
+
+def threshold_in_use(desk: Desk, base: str | None, chosen: float) -> tuple[float, str]:
+    """The base's stored threshold over the slider's, and a sentence saying so (else ``chosen``)."""
+    if base is None:
+        return chosen, ""
+    stored, is_stored = threshold_for(desk, base)
+    if not is_stored:
+        return chosen, ""
+    return stored, f"Using the threshold {stored:.2f} stored for {base} (set in the Evaluate tab)."
+
+
+def record(desk: Desk, shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+    """Store the clicked pick for the last ranking: "Saved" and Undo, or why it was not saved."""
+    if shown is None:
+        return render_message(NOTHING_TO_PICK, "warn"), gr.Button(visible=False), None
+    chosen = getattr(evt, "pick", "") or None
+    try:
+        record_id = record_pick(desk, base=shown.base, question=shown.question, chosen_id=chosen,
+                                shown=shown, user=getattr(request, "username", None))  # fmt: skip
+    except RerankError as exc:
+        return render_message(str(exc), "error"), gr.Button(visible=False), None
+    what = f"{chosen} answers it" if chosen else "none of these answers it"
+    return render_message(f"Saved: {what}.", "ok"), gr.Button(visible=True), record_id
+
+
+def cleared(desk: Desk) -> PickOutputs:
+    """The pick message and Undo as they are before any pick (a new ranking starts)."""
+    return idle_note(desk), gr.Button(visible=False), None
+
+
+def undo(desk: Desk, record_id: int | None) -> PickOutputs:
+    """Delete the pick just saved."""
+    if record_id is None or desk.feedback is None or not desk.feedback.undo(record_id):
+        return render_message("Nothing to undo.", "info"), gr.Button(visible=False), None
+    return render_message("Undone: the pick was removed.", "info"), gr.Button(visible=False), None

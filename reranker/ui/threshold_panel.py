@@ -1,0 +1,105 @@
+"""The Evaluate tab's threshold goal: recommend the threshold that meets it, and apply it to a base.
+
+After an evaluation with reranking, each labelled question's top score is kept (in a
+``gr.State``); the support lead sets the goal with two sliders ("send at least X % of the
+none-of-these questions to a human", "escalate at most Y % of the answerable ones") and reads
+:func:`reranker.calibration.recommend_threshold`'s sentence. "Apply to this base" stores the
+threshold for the base (:meth:`reranker.feedback.FeedbackStore.set_threshold`): the desk and
+``POST /v1/faq/search`` use it from then on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from reranker.calibration import recommend_threshold
+from reranker.desk import Desk
+from reranker.errors import RerankError
+from reranker.evaluate import EvaluationReport
+from reranker.picks import named_base, require_store
+from reranker.results import render_message
+
+#: The top scores of an evaluation's answerable and unanswerable questions.
+Scores = tuple[list[float | None], list[float | None]]
+NOT_YET = (
+    "Run an evaluation with reranking on a query set that has both answerable and out-of-scope questions."
+)
+
+
+@dataclass
+class ThresholdPanel:
+    scores: gr.State
+    min_caught: gr.Slider
+    max_escalated: gr.Slider
+    sentence: gr.Markdown
+    recommended: gr.State
+    apply: gr.Button
+    message: gr.HTML
+
+
+def report_scores(report: EvaluationReport) -> Scores | None:
+    """The reranker's top score of each answerable and each unanswerable question (None: no use)."""
+    if report.method != "rerank" or not report.in_scope or not report.out_of_scope:
+        return None
+    return [r.top_score for r in report.in_scope], [r.top_score for r in report.out_of_scope]
+
+
+def recommend(
+    scores: Scores | None, min_caught_pct: float, max_escalated_pct: float
+) -> tuple[str, float | None]:
+    """The plain sentence for the goal (percentages) and the recommended threshold (None: none yet)."""
+    if scores is None:
+        return NOT_YET, None
+    answerable, unanswerable = scores
+    try:
+        rec = recommend_threshold(answerable, unanswerable, min_caught_pct / 100, max_escalated_pct / 100)
+    except RerankError as exc:
+        return str(exc), None
+    return rec.sentence, rec.threshold
+
+
+def apply_threshold(desk: Desk, base: str | None, uploaded: str | None, threshold: float | None) -> str:
+    """Store ``threshold`` for the desk's base; a message saying what happened (or why not)."""
+    try:
+        if threshold is None:
+            return render_message(NOT_YET, "warn")
+        if uploaded:
+            return render_message(
+                "A threshold is stored for one of the desk's bases, not an uploaded FAQ file.", "warn"
+            )
+        named_base(desk, base or "")
+        require_store(desk).set_threshold(base or "", threshold)
+    except RerankError as exc:
+        return render_message(str(exc), "error")
+    return render_message(f"Stored: the desk and the API now use {threshold:.2f} for {base}.", "ok")
+
+
+def build_threshold_panel(desk: Desk) -> ThresholdPanel:
+    """The goal sliders, the recommendation and the Apply button (inside the Evaluate tab)."""
+    gr.Markdown("### Which threshold meets your goal?")
+    with gr.Row():
+        min_caught = gr.Slider(0, 100, value=90, step=5, label='Send at least this % of "none of these" to a human',
+                               elem_id="goal-caught")  # fmt: skip
+        max_escalated = gr.Slider(0, 100, value=10, step=5, label="Escalate at most this % of answerable questions",
+                                  elem_id="goal-escalated")  # fmt: skip
+    sentence = gr.Markdown(NOT_YET, elem_id="threshold-recommendation")
+    with gr.Row():
+        apply = gr.Button("Apply to this base", scale=0, min_width=180, elem_id="threshold-apply",
+                          interactive=desk.feedback is not None)  # fmt: skip
+        message = gr.HTML(apply_default_css=False, elem_id="threshold-message")
+    return ThresholdPanel(gr.State(), min_caught, max_escalated, sentence, gr.State(), apply, message)
+
+
+def wire_threshold_panel(desk: Desk, panel: ThresholdPanel, base: gr.Dropdown, faq_upload: gr.File) -> None:
+    """Recompute the recommendation when the scores or the goal change; Apply stores it."""
+    options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
+    goal = [panel.scores, panel.min_caught, panel.max_escalated]
+    for trigger in (panel.scores.change, panel.min_caught.change, panel.max_escalated.change):
+        trigger(recommend, goal, [panel.sentence, panel.recommended], **options)
+    panel.apply.click(
+        partial(apply_threshold, desk), [base, faq_upload, panel.recommended], panel.message, **options
+    )

@@ -1,0 +1,48 @@
+"""The Batch tab in a real browser: rows arrive with a progress bar, Stop keeps those answered so far."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+from test_browser import EN_BASE, SlowBackend, browser  # noqa: F401 - browser is a fixture
+
+from reranker.desk import Desk
+from reranker.knowledge_base import bundled_bases
+from reranker.scorer import ScoreCache
+from reranker.ui import export_dir
+from reranker.ui.batch_tab import UPDATE_EVERY
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+QUESTIONS = 4 * UPDATE_EVERY
+
+
+def answered(page) -> str:
+    """The summary's first line ("N of M questions answered: …"), without the progress overlay."""
+    return next(
+        line for line in page.inner_text("#batch-summary").splitlines() if "questions answered" in line
+    )
+
+
+def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, launch_desk, tmp_path):  # noqa: F811
+    slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.15), cache=ScoreCache())
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(launch_desk(Desk(slow, export_dir=export_dir(), bases=bundled_bases())))
+    questions = tmp_path / "questions.csv"
+    questions.write_text("question\n" + "\n".join(f"refund for order {n}" for n in range(QUESTIONS)) + "\n")
+    page.get_by_role("tab", name="Batch").click()
+    page.click("#batch-base input")
+    page.get_by_role("option", name=EN_BASE).click()
+    page.set_input_files("#batch-questions input[type=file]", str(questions))
+    page.get_by_text("questions.csv").first.wait_for()
+    page.click("#batch-run")
+    page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions answered").wait_for(timeout=60_000)
+    page.click("#batch-stop")
+    time.sleep(1)  # an update already on its way may still land
+    stopped = answered(page)
+    time.sleep(UPDATE_EVERY * 0.15 * 3)  # time for at least another update, had the batch gone on
+    assert answered(page) == stopped
+    assert not stopped.startswith(f"{QUESTIONS} of")
+    assert page.locator("#batch-download a").count() == 1
+    page.close()
