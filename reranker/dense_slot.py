@@ -26,25 +26,11 @@ from typing import Literal
 from reranker.errors import ModelUnavailable
 from reranker.knowledge_base import KnowledgeBase
 from reranker.retrieval.dense import DEFAULT_CACHE_DIR, DenseIndex, Embedder
-from reranker.retrieval.first_stage import Retrieval, dense_unsuitable, index_base
+from reranker.retrieval.first_stage import LABELS, FirstStage, Retrieval, dense_unsuitable, index_base
 
 logger = logging.getLogger(__name__)
 
 DenseState = Literal["off", "loading", "ready", "unavailable"]
-LABELS = {"keyword": "keyword (BM25)", "dense": "dense (embeddings)", "hybrid": "hybrid (keyword + dense)"}
-
-
-@dataclass(frozen=True)
-class FirstStage:
-    """What searches one base now: the mode, the base's dense index (None for keyword), and why."""
-
-    retrieval: Retrieval
-    index: DenseIndex | None
-    reason: str
-
-    @property
-    def label(self) -> str:
-        return LABELS[self.retrieval]
 
 
 @dataclass

@@ -24,14 +24,14 @@ from typing import Literal
 import pandas as pd
 
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
-from reranker.dense_slot import LABELS, DenseSlot, FirstStage
+from reranker.dense_slot import DenseSlot
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.feedback import FeedbackStore
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
 from reranker.pipeline import FaqHit, check_top_k, first_stage
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
-from reranker.retrieval.first_stage import Retrieval
+from reranker.retrieval.first_stage import LABELS, FirstStage, Retrieval
 from reranker.scorer import RankedDocument, Scorer
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class DeskResult:
     state: RankState = "final"
     scored: int = 0
     total: int = 0
+    #: The first stage that found the candidates (FAQ mode), recorded with an agent's pick.
+    first_stage: Retrieval = "keyword"
 
     @property
     def best_score(self) -> float | None:
@@ -282,7 +284,8 @@ class Desk:
         summary = f"{base.describe()} {stage.label[:1].upper()}{stage.label[1:]} search picked {len(hits)} of them (top K = {top_k})."
         ranking = _Ranking([e.text for e in entries], entries, threshold, summary, self.export_dir,
                            recall_s=recall_s, recall=_recall_note(stage, len(base.kb), len(hits)),
-                           ranks=[(hit.keyword_rank, hit.dense_rank) for hit in hits])  # fmt: skip
+                           ranks=[(hit.keyword_rank, hit.dense_rank) for hit in hits],
+                           first_stage=stage.retrieval)  # fmt: skip
         if not entries:
             yield ranking.keyword_final([], stage.retrieval)
             return
@@ -334,8 +337,10 @@ class _Ranking:
 
     def __init__(self, texts: list[str], entries: Sequence[FaqEntry] | None, threshold: float,
                  summary: str, export_dir: Path, *, recall_s: float | None = None,
-                 recall: str = "", ranks: Sequence[tuple[int | None, int | None]] | None = None) -> None:  # fmt: skip
+                 recall: str = "", ranks: Sequence[tuple[int | None, int | None]] | None = None,
+                 first_stage: Retrieval = "keyword") -> None:  # fmt: skip
         self.texts, self.entries, self.threshold, self.ranks = texts, entries, threshold, ranks
+        self.first_stage = first_stage
         self.summary, self.export_dir, self.recall_s, self.recall = summary, export_dir, recall_s, recall
         self.scores: list[float | None] = [None] * len(texts)
         self.truncated = [False] * len(texts)
@@ -361,7 +366,7 @@ class _Ranking:
         csv_path = export_csv(table, self.export_dir) if state == "final" else None
         return DeskResult(table=table, kind=kind, threshold=self.threshold, summary=self.summary,
                           status=status, timings=timings, csv_path=csv_path, state=state,
-                          scored=self.scored, total=len(self.texts))  # fmt: skip
+                          scored=self.scored, total=len(self.texts), first_stage=self.first_stage)  # fmt: skip
 
     def partial(self, note: str) -> DeskResult:
         table = build_table(self.texts, self.scores, entries=self.entries, truncated=self.truncated,

@@ -45,10 +45,10 @@ def wait_for(condition, timeout: float = 60.0) -> None:
         time.sleep(0.2)
 
 
-def embedded_desk(scorer, embedder, tmp_path) -> Desk:
-    """A desk whose bundled bases are embedded (hybrid ready)."""
+def embedded_desk(scorer, embedder, tmp_path, **settings) -> Desk:
+    """A desk whose English base is embedded (hybrid ready); ``settings`` go to :class:`Desk`."""
     desk = Desk(scorer, "no reranker", export_dir=tmp_path, bases=bundled_bases(),
-                dense=DenseSlot.ready("hybrid", embedder, cache_dir=tmp_path / "vectors"))  # fmt: skip
+                dense=DenseSlot.ready("hybrid", embedder, cache_dir=tmp_path / "vectors"), **settings)  # fmt: skip
     base = desk.select_base(EN)
     wait_for(lambda: desk.dense.for_base(base.kb).retrieval == "hybrid")
     return desk
@@ -237,3 +237,22 @@ def test_evaluate_tab_compares_keyword_dense_hybrid_and_hybrid_rerank(hf_scorer,
     assert metrics_table(reports)[METHOD].tolist() == [
         "Keyword only (BM25)", "Dense only (embeddings)", "Hybrid (keyword + dense)", "Hybrid + rerank",
     ]  # fmt: skip
+
+
+def test_faq_search_route_uses_the_desks_hybrid_stage_and_records_it_with_a_pick(
+    hf_scorer, minilm, tmp_path, launch_desk
+):
+    from reranker.feedback import FeedbackStore
+
+    store = FeedbackStore(tmp_path / "feedback.sqlite3")
+    desk = embedded_desk(hf_scorer, minilm, tmp_path, feedback=store)
+    url = launch_desk(desk)
+    body = httpx.post(
+        f"{url}v1/faq/search", json={"query": CHATTY, "base": EN, "top_k": 5}, timeout=60
+    ).json()
+    assert body["first_stage"] == "hybrid"
+    found = {result["id"]: (result["keyword_rank"], result["dense_rank"]) for result in body["results"]}
+    assert found[ANSWER_ID] == (None, 1)
+    pick = {"query": CHATTY, "base": EN, "chosen_id": ANSWER_ID, "request_id": body["request_id"]}
+    assert httpx.post(f"{url}v1/feedback", json=pick, timeout=60).status_code == 201
+    assert [record.first_stage for record in store.records(EN)] == ["hybrid"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast, get_args
 
@@ -35,6 +36,26 @@ RETRIEVAL_MODES: tuple[str, ...] = get_args(Retrieval)
 FUSION_DEPTH = 100
 #: A base is "mostly CJK" when at least this share of its letters are CJK characters.
 CJK_SHARE = 0.5
+#: How the UI and the status line name each first stage.
+LABELS = {"keyword": "keyword (BM25)", "dense": "dense (embeddings)", "hybrid": "hybrid (keyword + dense)"}
+
+
+@dataclass(frozen=True)
+class FirstStage:
+    """What searches one base now: the mode, the base's dense index (None for keyword), and why."""
+
+    retrieval: Retrieval
+    index: DenseIndex | None
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.retrieval]
+
+
+#: Keyword search alone: where no embedder is in play (the batch CLI, tests).
+KEYWORD_STAGE = FirstStage("keyword", None, "keyword search (BM25)")
+
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
