@@ -198,6 +198,14 @@ class HealthResponse(BaseModel):
     engine_reason: str = Field(description="Why this engine runs, or why none does.")
     model: str | None
     error: str | None
+    first_stage: Literal["keyword", "dense", "hybrid"] = Field(
+        description="What searches an FAQ base now: keyword until the embedding model is ready."
+    )
+    first_stage_reason: str = Field(description="Why this first stage: the embedding model, or why none.")
+
+
+#: ``/health``'s first stage when the app has no embedding model.
+KEYWORD_ONLY = ("keyword", "Keyword search (BM25) only: no embedding model is configured.")
 
 
 class ErrorResponse(BaseModel):
@@ -562,6 +570,21 @@ def _model_list(service: RankingService, created: int) -> ModelList:
     )
 
 
+def _health(status: EngineStatus, stage: str, stage_reason: str) -> JSONResponse:
+    """``/health``: the reranker's state (its status code) and the first stage's."""
+    body = HealthResponse(
+        status=status.health,
+        model_loaded=status.scorer is not None,
+        backend=status.engine,
+        engine_reason=status.reason,
+        model=status.scorer.model if status.scorer is not None else None,
+        error=status.error if status.scorer is None else status.scorer.fallback_cause,
+        first_stage=stage,  # type: ignore[arg-type]
+        first_stage_reason=stage_reason,
+    )
+    return JSONResponse(body.model_dump(), status_code=status.http_status)
+
+
 def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str | None = None,
                access: ApiAccess | None = None,
                max_documents: int = DEFAULT_MAX_DOCUMENTS,
@@ -569,7 +592,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
                load_error: str | None = None,
                served_model_names: Sequence[str] = (),
-               desk: Desk | None = None) -> FastAPI:  # fmt: skip
+               desk: Desk | None = None,
+               first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY) -> FastAPI:  # fmt: skip
     """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
@@ -583,6 +607,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     ``max_documents`` per request; ``max_document_chars`` per query and instruction.
     ``served_model_names``: the names a request's ``model`` may use (vLLM's
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
+    ``first_stage()`` -> (mode, reason) for ``/health`` (the desk's ``DenseSlot.health``).
     With ``desk``, also the FAQ routes over its bases (:mod:`reranker.faq_api`).
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
@@ -631,16 +656,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     @router.get("/health", response_model=HealthResponse, summary="Is the model loaded?",
                 responses={503: {"model": HealthResponse, "description": "Loading, or no model"}})  # fmt: skip
     async def health() -> JSONResponse:
-        status = engine_status()
-        body = HealthResponse(
-            status=status.health,
-            model_loaded=status.scorer is not None,
-            backend=status.engine,
-            engine_reason=status.reason,
-            model=status.scorer.model if status.scorer is not None else None,
-            error=status.error if status.scorer is None else status.scorer.fallback_cause,
-        )
-        return JSONResponse(body.model_dump(), status_code=status.http_status)
+        return _health(engine_status(), *first_stage())
 
     if desk is not None:
         add_faq_routes(router, desk, auth, ERROR_RESPONSES)

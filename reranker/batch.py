@@ -27,6 +27,7 @@ from reranker.errors import InvalidInput, RerankError
 from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase
 from reranker.labelled import QUERY_COLUMNS
 from reranker.pipeline import check_top_k, search_and_rank
+from reranker.retrieval.first_stage import KEYWORD_STAGE, FirstStage
 from reranker.scorer import Scorer, normalise
 from reranker.tabular import find_column, read_table
 
@@ -92,15 +93,18 @@ def answer_questions(
     instruction: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    stage: FirstStage | None = None,
 ) -> Iterator[BatchRow]:
     """Triage each question in order, one row at a time (bad arguments raise at the call).
+
+    ``stage``: the first stage that searches ``kb`` (the desk's, e.g. hybrid); keyword without one.
 
     ``progress(done, total)`` is called after each question; when ``should_stop()`` turns true
     the rows stop (those already yielded stand).
     """
     check_top_k(top_k)
     check_threshold(threshold)
-    return _rows(kb, questions, scorer, top_k, threshold, instruction, progress, should_stop)
+    return _rows(kb, questions, scorer, top_k, threshold, instruction, progress, should_stop, stage)
 
 
 def _rows(
@@ -112,12 +116,13 @@ def _rows(
     instruction: str | None,
     progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
+    stage: FirstStage | None,
 ) -> Iterator[BatchRow]:
     for number, question in enumerate(questions, start=1):
         if should_stop is not None and should_stop():
             logger.info("Batch stopped after %d of %d questions", number - 1, len(questions))
             return
-        row = _triage(kb, number, normalise(question), scorer, top_k, threshold, instruction)
+        row = _triage(kb, number, normalise(question), scorer, top_k, threshold, instruction, stage)
         if progress is not None:
             progress(number, len(questions))
         yield row
@@ -136,18 +141,21 @@ def _triage(
     top_k: int,
     threshold: float,
     instruction: str | None,
+    stage: FirstStage | None,
 ) -> BatchRow:
+    stage = stage or KEYWORD_STAGE
     if not question:
         return BatchRow(number, question, error="The question is empty.")
     try:
-        ranking = search_and_rank(kb, question, scorer, top_k, instruction)
+        ranking = search_and_rank(kb, question, scorer, top_k, instruction, retrieval=stage.retrieval,
+                                  index=stage.index)  # fmt: skip
     except RerankError as error:
         logger.warning("Question %d not answered: %s", number, error)
         return BatchRow(number, question, error=str(error))
     best = ranking.best
     if best is None:
         return BatchRow(number, question)
-    score = best.score if ranking.reranked else best.keyword_score
+    score = best.score if ranking.reranked else best.recall_score
     confident = ranking.reranked and score is not None and score >= threshold
     verdict: Verdict = "confident" if confident else "escalate"
     entry = best.entry

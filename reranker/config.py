@@ -21,6 +21,14 @@ from typing import TypeVar
 from reranker.errors import InvalidInput
 from reranker.model_source import DEFAULT_MODEL
 from reranker.prompt import DEFAULT_MAX_LENGTH, validate_max_length
+from reranker.retrieval.dense import (
+    DEFAULT_EMBEDDING_MODEL,
+    DISABLED,
+    EMBEDDING_BACKENDS,
+    Embedder,
+    load_embedder,
+)
+from reranker.retrieval.first_stage import RETRIEVAL_MODES, Retrieval, check_retrieval
 from reranker.scorer import BACKENDS, DTYPES, Scorer, load_scorer
 
 ENV_PREFIX = "RERANKER_"
@@ -139,7 +147,82 @@ def engine_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppConfig(EngineConfig):
+class RetrievalConfig:
+    """The first stage: which embedding model (``"none"``: no dense retrieval) and which mode.
+
+    ``retrieval`` left as None becomes ``"hybrid"`` when there is an embedding model, else
+    ``"keyword"``; dense and hybrid without an embedding model are refused.
+
+    >>> RetrievalConfig(embedding_model="none").retrieval
+    'keyword'
+    >>> RetrievalConfig(embedding_model="/models/minilm").retrieval
+    'hybrid'
+    """
+
+    embedding_model: str = field(default_factory=_env("EMBEDDING_MODEL", DEFAULT_EMBEDDING_MODEL))
+    retrieval: Retrieval | None = field(default_factory=_env("RETRIEVAL", None, check_retrieval))  # type: ignore[arg-type]
+    #: True when ``retrieval`` was left to the default (a command may then fall back to keyword).
+    retrieval_default: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        if self.retrieval is None:
+            object.__setattr__(self, "retrieval", "hybrid" if self.dense_enabled else "keyword")
+            object.__setattr__(self, "retrieval_default", True)
+        check_retrieval(str(self.retrieval))
+        if self.retrieval != "keyword" and not self.dense_enabled:
+            raise InvalidInput(
+                f"--retrieval {self.retrieval} needs an embedding model: pass --embedding-model "
+                "(a Hugging Face id or a directory), or use --retrieval keyword."
+            )
+
+    @property
+    def dense_enabled(self) -> bool:
+        """An embedding model is named (it may still fail to load)."""
+        return self.embedding_model.strip().lower() not in ("", DISABLED)
+
+    @property
+    def wants_embedder(self) -> bool:
+        """The configured first stage needs the embedding model."""
+        return self.dense_enabled and self.retrieval != "keyword"
+
+    def load_embedder(self, backend: str = "auto", dtype: str | None = None) -> Embedder | None:
+        """The embedding model (None when the first stage needs none); ``ModelUnavailable`` when it cannot load.
+
+        It runs on the reranker's engine when that is ``vllm`` or ``transformers`` (else ``auto``),
+        in the reranker's dtype.
+        """
+        if not self.wants_embedder:
+            return None
+        engine = backend if backend in EMBEDDING_BACKENDS else "auto"
+        return load_embedder(self.embedding_model, backend=engine, dtype=dtype)  # type: ignore[arg-type]
+
+
+RETRIEVAL_FIELDS = tuple(f.name for f in fields(RetrievalConfig))
+
+
+def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
+    """The first-stage flags of the app and the evaluation; a flag left out keeps the environment/default."""
+    group = parser.add_argument_group("first stage (which FAQ entries the reranker sees)")
+    group.add_argument("--embedding-model", dest="embedding_model", default=argparse.SUPPRESS, metavar="MODEL",
+                       help=f"Hugging Face id or local directory of the embedding model; {DISABLED} turns dense "
+                       f"retrieval off (env {ENV_PREFIX}EMBEDDING_MODEL; default {DEFAULT_EMBEDDING_MODEL})")  # fmt: skip
+    group.add_argument("--retrieval", choices=RETRIEVAL_MODES, default=argparse.SUPPRESS,
+                       help=f"first stage (env {ENV_PREFIX}RETRIEVAL; default hybrid when there is an "
+                       "embedding model, else keyword)")  # fmt: skip
+
+
+def retrieval_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> RetrievalConfig:
+    """The :class:`RetrievalConfig` of parsed ``args``; an invalid value exits 2 naming it."""
+    try:
+        return RetrievalConfig(
+            **{name: value for name, value in vars(args).items() if name in RETRIEVAL_FIELDS}
+        )
+    except InvalidInput as exc:
+        parser.error(str(exc))
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppConfig(RetrievalConfig, EngineConfig):
     """Settings of one running app. Every field can be set by flag or environment variable.
 
     ``host`` defaults to 127.0.0.1 (this machine only); use 0.0.0.0 to serve the network.
@@ -169,7 +252,8 @@ class AppConfig(EngineConfig):
     feedback: bool = field(default_factory=_env("FEEDBACK", True, _parse_bool))
 
     def __post_init__(self) -> None:
-        super().__post_init__()
+        EngineConfig.__post_init__(self)
+        RetrievalConfig.__post_init__(self)
         if not 1 <= self.port <= 65535:
             raise InvalidInput(f"The port must be between 1 and 65535, got {self.port}.")
         for name in ("max_candidates", "concurrency_limit", "queue_size", "max_sessions"):
@@ -252,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--feedback", "FEEDBACK", "on", "record agents' picks (--no-feedback: record nothing)",
         action=argparse.BooleanOptionalAction)  # fmt: skip
     add_engine_arguments(parser)
+    add_retrieval_arguments(parser)
     return parser
 
 

@@ -24,13 +24,15 @@ from typing import Literal
 import pandas as pd
 
 from reranker.candidates import ParsedCandidates, SplitMode, parse_candidates
+from reranker.dense_slot import DenseSlot
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.feedback import FeedbackStore
 from reranker.i18n import Lang, t
 from reranker.knowledge_base import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase, load_faq
-from reranker.pipeline import check_top_k, first_stage
+from reranker.pipeline import FaqHit, check_top_k, first_stage
 from reranker.results import ANSWER, ScoreKind, build_table, export_csv, render_table_html, score_column
+from reranker.retrieval.first_stage import LABELS, FirstStage, Retrieval
 from reranker.scorer import RankedDocument, Scorer
 
 logger = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class DeskResult:
     scored: int = 0
     total: int = 0
     lang: Lang = "en"
+    #: The first stage that found the candidates (FAQ mode), recorded with an agent's pick.
+    first_stage: Retrieval = "keyword"
 
     @property
     def best_score(self) -> float | None:
@@ -164,6 +168,8 @@ def assess(best_score: float | None, threshold: float, kind: ScoreKind, lang: La
         return Banner("warn", t("no_match", lang))
     if kind == "keyword":
         return Banner("info", t("keyword_only", lang))
+    if kind == "first_stage":
+        return Banner("info", t("first_stage_only", lang))
     if best_score < threshold:
         return Banner("warn", t("not_confident", lang, score=best_score, threshold=threshold))
     return Banner("ok", t("confident", lang, score=best_score, threshold=threshold))
@@ -193,6 +199,7 @@ class Desk:
         bases: Mapping[str, Path] | None = None,
         max_candidates: int = DEFAULT_MAX_CANDIDATES,
         max_upload_bytes: int = DEFAULT_MAX_BYTES,
+        dense: DenseSlot | None = None,
         feedback: FeedbackStore | None = None,
     ) -> None:
         if isinstance(scorer, EngineSlot):
@@ -207,6 +214,10 @@ class Desk:
         self.base_paths = dict(bases or {})
         self.max_candidates = max_candidates
         self.max_upload_bytes = max_upload_bytes
+        #: The first stage: keyword only unless a dense slot (embedder + base indexes) is given.
+        self.dense = dense or DenseSlot.off(
+            "keyword", "Keyword search (BM25): no embedding model is configured."
+        )
         self.feedback = feedback
         self._bases: dict[str, KnowledgeBase] = {}
         self._uploads: OrderedDict[str, KnowledgeBase] = OrderedDict()
@@ -229,6 +240,10 @@ class Desk:
         """(kind, text) of the banner about the engine: loading, fallback or unavailable."""
         return self.engine.status().notice()
 
+    def first_stage_notice(self) -> tuple[str, str] | None:
+        """(kind, text) of the banner about the first stage: embedder loading, embedding, unavailable."""
+        return self.dense.notice()
+
     def select_base(self, name: str | None, upload: str | Path | None = None) -> SelectedBase:
         """The uploaded CSV when there is one, else the named base. Loads are cached."""
         if upload:
@@ -240,6 +255,7 @@ class Desk:
         with self._lock:
             if name not in self._bases:
                 self._bases[name] = load_faq(self.base_paths[name])
+                self.dense.add_base(self._bases[name])
             return SelectedBase(self._bases[name], name)
 
     def check_upload(self, upload: str | Path) -> UploadCheck:
@@ -294,20 +310,24 @@ class Desk:
         """The keyword matches at once, in keyword order, then re-ranked batch by batch (in ``lang``)."""
         query = _check_query(query, lang)
         threshold = check_threshold(threshold)
-        hits, recall_s = first_stage(base.kb, query, check_top_k(top_k, self.max_candidates))
-        logger.info("FAQ search: %d of %d rows recalled in %.0f ms", len(hits), len(base.kb), recall_s * 1000)
+        stage = self.dense.for_base(base.kb)
+        hits, recall_s = first_stage(base.kb, query, check_top_k(top_k, self.max_candidates), stage.retrieval,
+                                     stage.index)  # fmt: skip
+        logger.info("FAQ search (%s): %d of %d rows recalled in %.0f ms", stage.retrieval, len(hits),
+                    len(base.kb), recall_s * 1000)  # fmt: skip
         entries = [hit.entry for hit in hits]
-        summary = f"{base.describe()} Keyword search picked {len(hits)} of them (top K = {top_k})."
+        summary = f"{base.describe()} {stage.label[:1].upper()}{stage.label[1:]} search picked {len(hits)} of them (top K = {top_k})."
         ranking = _Ranking([e.text for e in entries], entries, threshold, summary, self.export_dir,
-                           lang=lang, recall_s=recall_s, recall=f"keyword search over {len(base.kb)} FAQ rows "
-                           f"found {len(hits)} candidates")  # fmt: skip
+                           lang=lang, recall_s=recall_s, recall=_recall_note(stage, len(base.kb), len(hits)),
+                           ranks=[(hit.keyword_rank, hit.dense_rank) for hit in hits],
+                           first_stage=stage.retrieval)  # fmt: skip
         if not entries:
-            yield ranking.keyword_final([])
+            yield ranking.keyword_final([], stage.retrieval)
             return
-        yield from self._score(ranking, query, instruction, keyword_scores=[hit.score for hit in hits])
+        yield from self._score(ranking, query, instruction, recall=(_recall_scores(hits), stage.retrieval))
 
     def _score(self, ranking: _Ranking, query: str, instruction: str | None,
-               keyword_scores: list[float] | None = None) -> Iterator[DeskResult]:  # fmt: skip
+               recall: tuple[list[float], Retrieval] | None = None) -> Iterator[DeskResult]:  # fmt: skip
         """Yield the unscored candidates, wait for a loading engine, then yield each batch."""
         status = self.engine.status()
         yield ranking.partial(_engine_wait_note(status))
@@ -316,9 +336,9 @@ class Desk:
             if status.state == "loading":
                 yield ranking.partial(_engine_wait_note(status))
         if status.scorer is None:
-            if keyword_scores is None:
+            if recall is None:
                 raise ModelUnavailable(f"The reranker could not be loaded: {status.error}")
-            yield ranking.keyword_final(keyword_scores)
+            yield ranking.keyword_final(*recall)
             return
         scorer = status.scorer
         for scored in scorer.score_in_batches(query, ranking.texts, instruction,
@@ -352,9 +372,10 @@ class _Ranking:
 
     def __init__(self, texts: list[str], entries: Sequence[FaqEntry] | None, threshold: float,
                  summary: str, export_dir: Path, *, recall_s: float | None = None,
-                 recall: str = "", lang: Lang = "en") -> None:  # fmt: skip
-        self.lang = lang
-        self.texts, self.entries, self.threshold = texts, entries, threshold
+                 recall: str = "", ranks: Sequence[tuple[int | None, int | None]] | None = None,
+                 first_stage: Retrieval = "keyword", lang: Lang = "en") -> None:  # fmt: skip
+        self.texts, self.entries, self.threshold, self.ranks = texts, entries, threshold, ranks
+        self.first_stage, self.lang = first_stage, lang
         self.summary, self.export_dir, self.recall_s, self.recall = summary, export_dir, recall_s, recall
         self.scores: list[float | None] = [None] * len(texts)
         self.truncated = [False] * len(texts)
@@ -380,16 +401,20 @@ class _Ranking:
         csv_path = export_csv(table, self.export_dir, lang=self.lang) if state == "final" else None
         return DeskResult(table=table, kind=kind, threshold=self.threshold, summary=self.summary,
                           status=status, timings=timings, csv_path=csv_path, state=state,
-                          scored=self.scored, total=len(self.texts), lang=self.lang)  # fmt: skip
+                          scored=self.scored, total=len(self.texts), first_stage=self.first_stage,
+                          lang=self.lang)  # fmt: skip
 
     def partial(self, note: str) -> DeskResult:
-        table = build_table(self.texts, self.scores, entries=self.entries, truncated=self.truncated)
+        table = build_table(self.texts, self.scores, entries=self.entries, truncated=self.truncated,
+                            ranks=self.ranks)  # fmt: skip
         status = f"Not reranked yet ({self.scored}/{len(self.texts)} scored)" + (f" · {note}" if note else "")
         return self._result(table, "reranker", status, "partial", Timings(self.recall_s, self.rerank_s))
 
     def final(self, scorer: Scorer) -> DeskResult:
         scores = [float(score) for score in self.scores]  # type: ignore[arg-type] - all scored now
-        table = build_table(self.texts, scores, entries=self.entries, truncated=self.truncated)
+        table = build_table(
+            self.texts, scores, entries=self.entries, truncated=self.truncated, ranks=self.ranks
+        )
         timings = Timings(self.recall_s, self.rerank_s)
         parts = [scorer.backend_name + (f" ({scorer.backend.description})" if scorer.backend.description else ""),
                  scorer.model, f"{len(self.texts)} pairs scored"]  # fmt: skip
@@ -402,10 +427,22 @@ class _Ranking:
         logger.info("Ranked %d candidates in %.0f ms", len(self.texts), self.rerank_s * 1000)
         return self._result(table, "reranker", " · ".join(parts), "final", timings)
 
-    def keyword_final(self, keyword_scores: list[float]) -> DeskResult:
-        table = build_table(self.texts, keyword_scores, entries=self.entries, kind="keyword")
-        status = f"Reranker unavailable: keyword (BM25) scores only · {self.recall} · recall {_ms(self.recall_s or 0.0)}"
-        return self._result(table, "keyword", status, "final", Timings(recall_s=self.recall_s))
+    def keyword_final(self, recall_scores: list[float], retrieval: Retrieval = "keyword") -> DeskResult:
+        """The first stage's order as the final ranking (no reranker): BM25, or search scores."""
+        kind: ScoreKind = "keyword" if retrieval == "keyword" else "first_stage"
+        table = build_table(self.texts, recall_scores, entries=self.entries, kind=kind, ranks=self.ranks)
+        scores = "keyword (BM25) scores" if kind == "keyword" else f"{LABELS[retrieval]} search scores"
+        status = f"Reranker unavailable: {scores} only · {self.recall} · recall {_ms(self.recall_s or 0.0)}"
+        return self._result(table, kind, status, "final", Timings(recall_s=self.recall_s))
+
+
+def _recall_note(stage: FirstStage, rows: int, found: int) -> str:
+    """The status line's words on the first stage: which one, over how many rows, and why."""
+    return f"first stage: {stage.label} over {rows} FAQ rows found {found} candidates ({stage.reason})"
+
+
+def _recall_scores(hits: Sequence[FaqHit]) -> list[float]:
+    return [hit.recall_score for hit in hits]
 
 
 def _engine_wait_note(status: EngineStatus) -> str:

@@ -1,6 +1,7 @@
 """Does reranking put the right answer first on our questions? Evaluate on a labelled query set.
 
-Each labelled query goes through the same two steps as the desk: keyword search (BM25) picks
+Each labelled query goes through the same two steps as the desk: the first stage (``--retrieval``
+keyword, dense or hybrid; default hybrid when the embedding model loads, else keyword) picks
 the top K FAQ entries, then (unless ``--no-rerank``) the reranker orders them by P("yes") for
 the entry's text (its answer, or its question when the answer is empty). In-scope queries give
 ``mrr@10``, ``recall@1/5/20`` (at least one right answer in the top k) and ``ndcg@10``;
@@ -10,7 +11,8 @@ confident answer" catches at each threshold, and how many answerable ones it wro
 Command line::
 
     python -m reranker.evaluate --faq knowledge_base/en_store_faq.csv \\
-        --queries knowledge_base/en_store_queries.csv [--top-k 20] [--no-rerank] [--json]
+        --queries knowledge_base/en_store_queries.csv [--top-k 20] [--no-rerank] [--json] \\
+        [--retrieval keyword|dense|hybrid] [--embedding-model MODEL|none]
     python -m reranker.evaluate --faq knowledge_base/en_store_faq.csv \\
         --picks "English store FAQ (en_store_faq.csv)" [--data-dir data] [--min-caught 0.9 --max-escalated 0.1]
 
@@ -38,9 +40,17 @@ from typing import Literal
 from tqdm import tqdm
 
 from reranker.calibration import Recommendation, recommend_for_report
-from reranker.config import add_engine_arguments, default_data_dir, engine_config
+from reranker.config import (
+    EngineConfig,
+    RetrievalConfig,
+    add_engine_arguments,
+    add_retrieval_arguments,
+    default_data_dir,
+    engine_config,
+    retrieval_config,
+)
 from reranker.console import stdout_to_stderr
-from reranker.errors import InvalidInput, RerankError
+from reranker.errors import InvalidInput, ModelUnavailable, RerankError
 from reranker.knowledge_base import DEFAULT_TOP_K, KnowledgeBase, load_faq
 from reranker.labelled import LabelledQuery, load_queries
 from reranker.metrics import (
@@ -54,11 +64,19 @@ from reranker.metrics import (
 )
 from reranker.picks import FEEDBACK_FILE, open_store
 from reranker.pipeline import check_top_k, search_and_rank
+from reranker.retrieval.dense import DenseIndex
+from reranker.retrieval.first_stage import Retrieval, index_base
 from reranker.scorer import Scorer
 
 logger = logging.getLogger(__name__)
 
-Method = Literal["keyword", "rerank"]
+#: The first stage alone (keyword, dense, hybrid), or the first stage + reranking (rerank).
+Method = Literal["keyword", "dense", "hybrid", "rerank"]
+METHOD_NAMES = {
+    "keyword": "keyword search only (BM25)",
+    "dense": "dense search only (embeddings)",
+    "hybrid": "hybrid search only (keyword + dense)",
+}
 METRICS: tuple[str, ...] = ("mrr@10", "recall@1", "recall@5", "recall@20", "ndcg@10")
 EXIT_INTERRUPTED = 130
 
@@ -105,6 +123,14 @@ class EvaluationReport:
     top_k: int
     results: tuple[QueryResult, ...]
     total: int
+    retrieval: Retrieval = "keyword"
+
+    @property
+    def description(self) -> str:
+        """ "hybrid search + reranking", "keyword search only (BM25)", ..."""
+        return (
+            f"{self.retrieval} search + reranking" if self.method == "rerank" else METHOD_NAMES[self.method]
+        )
 
     @property
     def partial(self) -> bool:
@@ -162,6 +188,7 @@ class EvaluationReport:
             **self.metrics(),
             "out_of_scope": len(self.out_of_scope),
             "method": self.method,
+            "retrieval": self.retrieval,
             "top_k": self.top_k,
             "partial": self.partial,
             "evaluated": len(self.results),
@@ -188,14 +215,19 @@ def rank_queries(
     scorer: Scorer | None,
     top_k: int = DEFAULT_TOP_K,
     instruction: str | None = None,
+    *,
+    retrieval: Retrieval = "keyword",
+    index: DenseIndex | None = None,
 ) -> Iterator[QueryResult]:
-    """Rank each query's keyword top ``top_k``, reranked when there is a scorer; one at a time."""
+    """Rank each query's first-stage top ``top_k``, reranked when there is a scorer; one at a time."""
     check_top_k(top_k)
     for labelled in queries:
-        ranking = search_and_rank(kb, labelled.query, scorer, top_k, instruction)
+        ranking = search_and_rank(
+            kb, labelled.query, scorer, top_k, instruction, retrieval=retrieval, index=index
+        )
         ids = tuple(hit.entry.id for hit in ranking.hits)
         best = ranking.best
-        top = None if best is None else best.score if ranking.reranked else best.keyword_score
+        top = None if best is None else best.score if ranking.reranked else best.recall_score
         yield QueryResult(labelled.query, labelled.relevant_ids, ids, top)
 
 
@@ -206,9 +238,13 @@ def evaluate(
     top_k: int = DEFAULT_TOP_K,
     instruction: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    retrieval: Retrieval = "keyword",
+    index: DenseIndex | None = None,
 ) -> EvaluationReport:
-    """Evaluate keyword search (``scorer=None``) or keyword search + reranking on ``queries``.
+    """Evaluate the first stage alone (``scorer=None``) or followed by reranking on ``queries``.
 
+    ``retrieval`` is keyword, dense or hybrid (the last two need the base's dense ``index``).
     ``progress(done, total)`` is called after each query.
 
     >>> from reranker.knowledge_base import BUNDLED_DIR
@@ -218,17 +254,17 @@ def evaluate(
     ('keyword', 5)
     """
     results = []
-    for result in rank_queries(kb, queries, scorer, top_k, instruction):
+    for result in rank_queries(kb, queries, scorer, top_k, instruction, retrieval=retrieval, index=index):
         results.append(result)
         if progress is not None:
             progress(len(results), len(queries))
-    return EvaluationReport(_method(scorer), top_k, tuple(results), total=len(queries))
+    return EvaluationReport(_method(scorer, retrieval), top_k, tuple(results), total=len(queries),
+                            retrieval=retrieval)  # fmt: skip
 
 
 def format_report(report: EvaluationReport, title: str) -> str:
     """The human-readable report: metrics, the threshold sweep and the misses."""
-    method = "keyword search + reranking" if report.method == "rerank" else "keyword search only (BM25)"
-    lines = [title, f"method: {method}, top {report.top_k} candidates"]
+    lines = [title, f"method: {report.description}, top {report.top_k} candidates"]
     if report.partial:
         lines.append(f"PARTIAL: interrupted after {len(report.results)} of {report.total} queries")
     metrics = report.metrics()
@@ -237,7 +273,7 @@ def format_report(report: EvaluationReport, title: str) -> str:
 
     sweep = report.threshold_sweep()
     if report.out_of_scope and sweep:
-        kind = "reranker score" if report.method == "rerank" else "BM25 score (quantiles of top scores)"
+        kind = "reranker score" if report.method == "rerank" else "search score (quantiles of top scores)"
         lines += ["", f'"No confident answer" when the top {kind} is below the threshold:']
         lines.append(f"{'threshold':>10}  {'out-of-scope flagged':>20}  {'in-scope flagged':>16}")
         out_total, in_total = len(report.out_of_scope), metrics["queries"]
@@ -260,7 +296,7 @@ def format_report(report: EvaluationReport, title: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m reranker.evaluate",
-        description="Measure how often keyword search (and reranking) puts the right FAQ answer first.",
+        description="Measure how often the first stage (and reranking) puts the right FAQ answer first.",
     )
     parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id, question, answer, ...)")
     source = parser.add_mutually_exclusive_group(required=True)
@@ -274,13 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-escalated", type=float, default=0.1, dest="max_escalated",
                         help="threshold goal: share of answerable questions escalated, at most (0.1)")  # fmt: skip
     parser.add_argument(
-        "--top-k", type=int, default=DEFAULT_TOP_K, help="keyword candidates per query (default 20)"
+        "--top-k", type=int, default=DEFAULT_TOP_K, help="first-stage candidates per query (default 20)"
     )
     parser.add_argument(
         "--rerank",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="rerank the keyword candidates (default); --no-rerank evaluates keyword search alone",
+        help="rerank the first stage's candidates (default); --no-rerank evaluates the first stage alone",
     )
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N queries")
     parser.add_argument(
@@ -288,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_engine_arguments(parser)
+    add_retrieval_arguments(parser)
     return parser
 
 
@@ -295,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     engine = engine_config(parser, args)
+    stage = retrieval_config(parser, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     scorer = None
     try:
@@ -305,13 +343,14 @@ def main(argv: list[str] | None = None) -> int:
                 raise InvalidInput(f"--limit must be at least 1, got {args.limit}.")
             queries = queries[: args.limit]
         if not args.rerank and args.instruction is not None:
-            logger.warning("--instruction is ignored with --no-rerank: keyword search takes no instruction.")
+            logger.warning("--instruction is ignored with --no-rerank: the first stage takes no instruction.")
         with stdout_to_stderr():  # engines' log lines must not mix with the report
+            retrieval, index = _dense_index(stage, engine, kb)
             if args.rerank:
                 scorer = engine.load_scorer()
             try:
                 results, interrupted = _rank_until_interrupted(
-                    kb, queries, scorer, args.top_k, args.instruction
+                    kb, queries, scorer, args.top_k, args.instruction, retrieval, index
                 )
             finally:
                 if scorer is not None:
@@ -319,8 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    report = EvaluationReport(_method(scorer), args.top_k, tuple(results), total=len(queries))
+    report = EvaluationReport(_method(scorer, retrieval), args.top_k, tuple(results), total=len(queries),
+                              retrieval=retrieval)  # fmt: skip
     model = {} if scorer is None else {"model": scorer.model, "backend": scorer.backend_name}
+    if index is not None and index.embedder is not None:
+        model["embedding_model"] = index.embedder.name
     recommendation = _recommendation(report, args.min_caught, args.max_escalated)
     if args.json:
         extra = {} if recommendation is None else {"recommended_threshold": recommendation.threshold,
@@ -344,17 +386,43 @@ def _rank_until_interrupted(
     scorer: Scorer | None,
     top_k: int,
     instruction: str | None,
+    retrieval: Retrieval,
+    index: DenseIndex | None,
 ) -> tuple[list[QueryResult], bool]:
     """The results so far, with a progress bar on stderr; Ctrl-C stops early (True: interrupted)."""
     results: list[QueryResult] = []
     with tqdm(total=len(queries), desc="queries", unit="query", file=sys.stderr, disable=None) as bar:
         try:
-            for result in rank_queries(kb, queries, scorer, top_k, instruction):
+            for result in rank_queries(
+                kb, queries, scorer, top_k, instruction, retrieval=retrieval, index=index
+            ):
                 results.append(result)
                 bar.update()
         except KeyboardInterrupt:
             return results, True
     return results, False
+
+
+def _dense_index(
+    stage: RetrievalConfig, engine: EngineConfig, kb: KnowledgeBase
+) -> tuple[Retrieval, DenseIndex | None]:
+    """The first stage to evaluate and the base's dense index (embedded now, or read from the cache).
+
+    When ``--retrieval`` was left to its default and the embedding model cannot be loaded, the
+    evaluation falls back to keyword search with a warning; an explicit ``--retrieval`` exits 2.
+    """
+    try:
+        embedder = stage.load_embedder(engine.backend, engine.dtype)
+    except ModelUnavailable as exc:
+        if not stage.retrieval_default:
+            raise
+        logger.warning("Evaluating keyword search: the embedding model is not available. %s", exc)
+        return "keyword", None
+    if embedder is None:
+        return "keyword", None
+    with tqdm(total=len(kb), desc="embedding the base", unit="row", file=sys.stderr, disable=None) as bar:
+        index = index_base(embedder, kb, progress=lambda done, _total: bar.update(done - bar.n))
+    return stage.retrieval or "keyword", index
 
 
 def _picks(args: argparse.Namespace) -> bytes:
@@ -377,8 +445,8 @@ def _recommendation(
     return recommend_for_report(report, min_caught, max_escalated)
 
 
-def _method(scorer: Scorer | None) -> Method:
-    return "keyword" if scorer is None else "rerank"
+def _method(scorer: Scorer | None, retrieval: Retrieval) -> Method:
+    return retrieval if scorer is None else "rerank"
 
 
 def _number(value: float | int | None) -> str:

@@ -5,7 +5,8 @@
 :func:`add_faq_routes` adds them to :func:`reranker.api.create_api`'s router, so they share its
 API key, its ``{"error": ...}`` answers (404 for an unknown base, 400 for an id the base does
 not have) and its metrics. A search is answered by :func:`reranker.pipeline.search_and_rank`,
-the same path as evaluation and batch triage; what it showed is remembered under its
+the same path as evaluation and batch triage, with the desk's first stage (keyword, dense or
+hybrid: each result has its keyword and dense rank); what it showed is remembered under its
 ``request_id`` so that a pick sent with that id records the ids, scores and ranks shown.
 
 >>> body = {"query": "where is my parcel", "base": "English store FAQ (en_store_faq.csv)"}   # doctest: +SKIP
@@ -57,7 +58,7 @@ class SearchRequest(BaseModel):
     query: str = Field(description="The customer's question.")
     base: str = Field(description="An FAQ base's name (GET /v1/faq/bases).")
     top_k: int = Field(
-        default=DEFAULT_TOP_K, strict=True, description="Keyword candidates to rerank (and return)."
+        default=DEFAULT_TOP_K, strict=True, description="First-stage candidates to rerank (and return)."
     )
     instruction: str | None = Field(
         default=None, description="Reranker instruction (default: the model card's)."
@@ -72,8 +73,14 @@ class SearchResult(BaseModel):
     relevance_score: float | None = Field(
         description='Reranker P("yes"); null when the reranker is not loaded.'
     )
-    keyword_score: float = Field(description="BM25 score of the keyword search.")
-    keyword_rank: int = Field(description="Rank in the keyword search (from 1).")
+    keyword_score: float | None = Field(description="BM25 score; null when keyword search did not find it.")
+    keyword_rank: int | None = Field(
+        description="Rank in the keyword search (from 1); null: not found by it."
+    )
+    dense_score: float | None = Field(
+        description="Cosine similarity; null when dense search did not run or find it."
+    )
+    dense_rank: int | None = Field(description="Rank in the dense search (from 1); null: not found by it.")
     rank: int = Field(description="Rank in this answer (from 1).")
     truncated: bool = Field(description="The answer was cut to fit the model's max length.")
 
@@ -82,7 +89,9 @@ class SearchResponse(BaseModel):
     request_id: str = Field(description="Send it with POST /v1/feedback to record what was shown.")
     base: str
     results: list[SearchResult] = Field(description="Best first.")
-    reranked: bool = Field(description="False: keyword order only (the reranker is not loaded).")
+    reranked: bool = Field(description="False: the first stage's order only (the reranker is not loaded).")
+    first_stage: str = Field(description="What searched the base: keyword, dense or hybrid.")
+    first_stage_reason: str = Field(description="Why that first stage (e.g. the embedding model is loading).")
     confident: bool = Field(description="The best relevance_score reaches the threshold.")
     threshold: float
     threshold_stored: bool
@@ -103,23 +112,27 @@ def _result(rank: int, hit: FaqHit) -> SearchResult:
     entry = hit.entry
     return SearchResult(id=entry.id, question=entry.question, answer=entry.answer, category=entry.category,
                         relevance_score=hit.score, keyword_score=hit.keyword_score,
-                        keyword_rank=hit.keyword_rank, rank=rank, truncated=hit.truncated)  # fmt: skip
+                        keyword_rank=hit.keyword_rank, dense_score=hit.dense_score, dense_rank=hit.dense_rank,
+                        rank=rank, truncated=hit.truncated)  # fmt: skip
 
 
 def search(desk: Desk, request: SearchRequest, recent: RecentRequests) -> SearchResponse:
     """Search and rank one base for the query; remember what was shown under a new request id."""
     kb = named_base(desk, request.base)
     top_k = check_top_k(request.top_k, desk.max_candidates)
-    ranking = search_and_rank(kb, request.query, desk.scorer, top_k, request.instruction)
+    stage = desk.dense.for_base(kb)
+    ranking = search_and_rank(kb, request.query, desk.scorer, top_k, request.instruction,
+                              retrieval=stage.retrieval, index=stage.index)  # fmt: skip
     threshold, stored = threshold_for(desk, request.base)
     best = ranking.best
     confident = ranking.reranked and best is not None and best.score is not None and best.score >= threshold
     request_id = str(uuid.uuid4())
     recent.remember(request_id, Shown(request.base, request.query, request.instruction,
-                                      shown_answers(ranking.hits)))  # fmt: skip
+                                      shown_answers(ranking.hits), ranking.retrieval))  # fmt: skip
     return SearchResponse(request_id=request_id, base=request.base,
                           results=[_result(rank, hit) for rank, hit in enumerate(ranking.hits, start=1)],
-                          reranked=ranking.reranked, confident=confident, threshold=threshold,
+                          reranked=ranking.reranked, first_stage=stage.retrieval,
+                          first_stage_reason=stage.reason, confident=confident, threshold=threshold,
                           threshold_stored=stored)  # fmt: skip
 
 

@@ -60,8 +60,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "最高分低于此值时，问题转人工处理。",
     },
     "top_k": {
-        "en": "FAQ entries to check (top K of the keyword search)",
-        "zh": "检查的 FAQ 条数（关键词搜索前 K 条）",
+        "en": "FAQ entries to check (top K of the first stage)",
+        "zh": "检查的 FAQ 条数（第一阶段检索前 K 条）",
     },
     "preset": {"en": "Kind of question", "zh": "问题类型"},
     "override": {
@@ -99,7 +99,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Labelled queries CSV (query, relevant_ids joined by |)",
         "zh": "带标注的问题 CSV（问题、用 | 连接的正确编号）",
     },
-    "eval_top_k": {"en": "Candidates per query (keyword top K)", "zh": "每个问题的候选数（关键词前 K 条）"},
+    "eval_top_k": {
+        "en": "Candidates per query (first-stage top K)",
+        "zh": "每个问题的候选数（第一阶段前 K 条）",
+    },
     "eval_run": {"en": "Run evaluation", "zh": "开始评估"},
     "eval_details": {"en": "Details: metrics, trade-off and misses", "zh": "详情：指标、取舍曲线与未命中"},
     "eval_metrics": {
@@ -135,6 +138,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "shared words, not judged for relevance, and there is no confidence score. Read the best match "
         "before sending it.",
         "zh": "仅有关键词分数（BM25）：排序模型不可用，答案只按共同词语排列，未判断相关性，也没有置信度。发送前请先阅读最佳匹配。",
+    },
+    "first_stage_only": {
+        "en": "Search scores only: the reranker is unavailable, so these answers are ordered by the first stage "
+        "(keyword and dense search), not judged for relevance, and there is no confidence score. Read the best "
+        "match before sending it.",
+        "zh": "仅有检索分数：排序模型不可用，答案按第一阶段（关键词与向量检索）排列，未判断相关性，也没有置信度。发送前请先阅读最佳匹配。",
     },
     "not_confident": {
         "en": "No confident answer: the best score is {score:.3f}, below the {threshold:.2f} threshold. "
@@ -185,6 +194,9 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "col_rank": {"en": "Rank", "zh": "名次"},
     "col_score": {"en": "Score", "zh": "分数"},
     "col_keyword": {"en": "Keyword score (BM25)", "zh": "关键词分数（BM25）"},
+    "col_search": {"en": "Search score (first stage)", "zh": "检索分数（第一阶段）"},
+    "col_keyword_rank": {"en": "Keyword rank", "zh": "关键词名次"},
+    "col_dense_rank": {"en": "Dense rank", "zh": "向量检索名次"},
     "col_answer": {"en": "Answer", "zh": "答案"},
     "col_faq_question": {"en": "FAQ question", "zh": "FAQ 问题"},
     "col_faq_id": {"en": "FAQ id", "zh": "FAQ 编号"},

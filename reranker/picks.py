@@ -27,7 +27,7 @@ from reranker.knowledge_base import KnowledgeBase
 from reranker.pipeline import FaqHit
 
 FEEDBACK_FILE = "feedback.sqlite3"
-#: The first stage every FAQ ranking uses today (recorded with each pick).
+#: The first stage recorded with a pick when the ranking does not say (keyword search).
 FIRST_STAGE = "keyword"
 #: Requests whose shown answers are remembered for a later pick (the oldest are forgotten first).
 REMEMBERED_REQUESTS = 10_000

@@ -1,5 +1,8 @@
 """The one FAQ ranking pipeline: first stage over a base, then the reranker, as a :class:`FaqRanking`.
 
+The first stage is keyword search (BM25), dense search (an embedding index of the base) or
+their fusion (hybrid); every hit keeps its keyword and dense rank.
+
 The evaluation, the batch job and every REST route that searches a base call
 :func:`search_and_rank`; the desk streams the same two steps (:func:`first_stage`, then the
 scorer batch by batch) and orders its final table with the same :func:`~reranker.scorer.score_order`.
@@ -14,22 +17,33 @@ scorer batch by batch) and orders its final table with the same :func:`~reranker
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reranker.errors import InvalidInput
 from reranker.knowledge_base import DEFAULT_TOP_K, FaqEntry, KnowledgeBase, SearchHit
+from reranker.retrieval.dense import DenseHit, DenseIndex
+from reranker.retrieval.first_stage import FUSION_DEPTH, Retrieval, check_retrieval
+from reranker.retrieval.fusion import hybrid_search
 from reranker.scorer import Scorer, normalise, score_order
 
 
 @dataclass(frozen=True)
 class FaqHit:
-    """One FAQ entry in a ranking: its keyword rank and score, and its reranker score if any."""
+    """One FAQ entry in a ranking: where each first stage put it, and its reranker score if any.
+
+    ``keyword_rank`` / ``dense_rank`` count from 1 (None: that stage did not return the entry);
+    ``recall_score`` is what the first stage ordered by: BM25 (keyword), cosine similarity
+    (dense) or the fused reciprocal-rank score (hybrid).
+    """
 
     entry: FaqEntry
-    keyword_rank: int
-    keyword_score: float
+    keyword_rank: int | None
+    keyword_score: float | None
     score: float | None = None
     truncated: bool = False
+    dense_rank: int | None = None
+    dense_score: float | None = None
+    recall_score: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,7 @@ class FaqRanking:
     recall_s: float
     rerank_s: float = 0.0
     cache_hits: int = 0
+    retrieval: Retrieval = "keyword"
 
     @property
     def best(self) -> FaqHit | None:
@@ -55,25 +70,61 @@ def check_top_k(top_k: int, limit: int | None = None) -> int:
     return top_k
 
 
-def first_stage(kb: KnowledgeBase, query: str, top_k: int) -> tuple[list[SearchHit], float]:
-    """The ``top_k`` keyword matches of the whole base for ``query``, and the seconds it took."""
+def first_stage(kb: KnowledgeBase, query: str, top_k: int, retrieval: Retrieval = "keyword",
+                index: DenseIndex | None = None) -> tuple[list[FaqHit], float]:  # fmt: skip
+    """The ``top_k`` best entries of the whole base for ``query`` by ``retrieval``, and the seconds it took.
+
+    ``index`` is the base's dense index (row ``i`` is ``kb.entries[i]``), needed by dense and
+    hybrid. Hybrid ranks each stage :data:`FUSION_DEPTH` deep, then fuses the two rankings.
+    """
+    check_retrieval(retrieval)
+    if retrieval != "keyword" and index is None:
+        raise ValueError(f"The {retrieval} first stage needs the base's DenseIndex.")
     started = time.perf_counter()
-    hits = kb.search(normalise(query), top_k=top_k)
+    query = normalise(query)
+    depth = top_k if retrieval == "keyword" else max(top_k, FUSION_DEPTH)
+    keyword = kb.search(query, top_k=depth) if retrieval != "dense" else []
+    dense = index.search(query, depth) if index is not None and retrieval != "keyword" else []
+    hits = _merge(kb, keyword, dense, top_k, retrieval)
     return hits, time.perf_counter() - started
 
 
+def _merge(kb: KnowledgeBase, keyword: list[SearchHit], dense: list[DenseHit], top_k: int,
+           retrieval: Retrieval) -> list[FaqHit]:  # fmt: skip
+    """Each stage's hits as :class:`FaqHit` with both ranks, in the order ``retrieval`` says."""
+    by_keyword = {hit.entry.id: (rank, hit) for rank, hit in enumerate(keyword, start=1)}
+    by_dense = {kb.entries[hit.index].id: (rank, hit) for rank, hit in enumerate(dense, start=1)}
+    if retrieval == "keyword":
+        order = [(hit.entry.id, hit.score) for hit in keyword[:top_k]]
+    elif retrieval == "dense":
+        order = [(kb.entries[hit.index].id, hit.score) for hit in dense[:top_k]]
+    else:
+        fused = hybrid_search([hit.entry.id for hit in keyword], list(by_dense), top_k)
+        order = [(hit.id, hit.score) for hit in fused]
+    hits = []
+    for entry_id, recall_score in order:
+        kw_rank, kw_hit = by_keyword.get(entry_id, (None, None))
+        dn_rank, dn_hit = by_dense.get(entry_id, (None, None))
+        hits.append(FaqHit(kb.by_id(entry_id), kw_rank, None if kw_hit is None else kw_hit.score,
+                           dense_rank=dn_rank, dense_score=None if dn_hit is None else dn_hit.score,
+                           recall_score=recall_score))  # fmt: skip
+    return hits
+
+
 def search_and_rank(kb: KnowledgeBase, query: str, scorer: Scorer | None, top_k: int = DEFAULT_TOP_K,
-                    instruction: str | None = None) -> FaqRanking:  # fmt: skip
-    """Keyword-search the whole base, then rerank the ``top_k`` matches (keyword order without a scorer)."""
+                    instruction: str | None = None, *, retrieval: Retrieval = "keyword",
+                    index: DenseIndex | None = None) -> FaqRanking:  # fmt: skip
+    """Search the whole base (``retrieval``: keyword, dense or hybrid), then rerank the ``top_k`` best.
+
+    Without a scorer the hits keep the first stage's order.
+    """
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput("The question is empty: type the customer's question first.")
-    hits, recall_s = first_stage(kb, query, check_top_k(top_k))
-    keyword = [FaqHit(hit.entry, rank, hit.score) for rank, hit in enumerate(hits, start=1)]
+    hits, recall_s = first_stage(kb, query, check_top_k(top_k), retrieval, index)
     if scorer is None or not hits:
-        return FaqRanking(tuple(keyword), reranked=False, recall_s=recall_s)
+        return FaqRanking(tuple(hits), reranked=False, recall_s=recall_s, retrieval=retrieval)
     result = scorer.score_detailed(query, [hit.entry.text for hit in hits], instruction)
-    scored = [FaqHit(h.entry, h.keyword_rank, h.keyword_score, d.score, d.truncated)
-              for h, d in zip(keyword, result.documents)]  # fmt: skip
+    scored = [replace(h, score=d.score, truncated=d.truncated) for h, d in zip(hits, result.documents)]
     order = score_order([hit.score for hit in scored])
     return FaqRanking(tuple(scored[i] for i in order), reranked=True, recall_s=recall_s,
-                      rerank_s=result.elapsed_s, cache_hits=result.cache_hits)  # fmt: skip
+                      rerank_s=result.elapsed_s, cache_hits=result.cache_hits, retrieval=retrieval)  # fmt: skip

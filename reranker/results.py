@@ -26,11 +26,15 @@ from reranker.i18n import Lang, t
 from reranker.knowledge_base import FaqEntry
 from reranker.scorer import score_order
 
-ScoreKind = Literal["reranker", "keyword"]
+#: reranker: P("yes"); keyword: BM25 alone; first_stage: the dense or hybrid search's own score.
+ScoreKind = Literal["reranker", "keyword", "first_stage"]
 
 RANK = "Rank"
 SCORE = "Score"
 KEYWORD_SCORE = "Keyword score (BM25)"
+SEARCH_SCORE = "Search score (first stage)"
+KEYWORD_RANK = "Keyword rank"
+DENSE_RANK = "Dense rank"
 ANSWER = "Answer"
 FAQ_QUESTION = "FAQ question"
 FAQ_ID = "FAQ id"
@@ -47,14 +51,14 @@ EXPORT_MAX_AGE_S = 15 * 60
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: The message id of each column's header (the table keeps English column names inside).
-HEADER_KEYS = {RANK: "col_rank", SCORE: "col_score", KEYWORD_SCORE: "col_keyword", ANSWER: "col_answer",
-               FAQ_QUESTION: "col_faq_question", FAQ_ID: "col_faq_id", CATEGORY: "col_category",
-               TRUNCATED: "col_truncated"}  # fmt: skip
+HEADER_KEYS = {RANK: "col_rank", SCORE: "col_score", KEYWORD_SCORE: "col_keyword", SEARCH_SCORE: "col_search",
+               ANSWER: "col_answer", FAQ_QUESTION: "col_faq_question", FAQ_ID: "col_faq_id", CATEGORY: "col_category",
+               TRUNCATED: "col_truncated", KEYWORD_RANK: "col_keyword_rank", DENSE_RANK: "col_dense_rank"}  # fmt: skip
 
 
 def score_column(kind: ScoreKind) -> str:
     """The score column's header: keyword scores are never labelled as reranker scores."""
-    return SCORE if kind == "reranker" else KEYWORD_SCORE
+    return {"reranker": SCORE, "keyword": KEYWORD_SCORE, "first_stage": SEARCH_SCORE}[kind]
 
 
 def build_table(
@@ -64,14 +68,16 @@ def build_table(
     entries: Sequence[FaqEntry] | None = None,
     truncated: Sequence[bool] | None = None,
     kind: ScoreKind = "reranker",
+    ranks: Sequence[tuple[int | None, int | None]] | None = None,
 ) -> pd.DataFrame:
     """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
 
     A score of None means "not scored yet" and NaN "the engine gave none": both follow the
     scored rows, in input order (keyword or paste order). Columns: Rank, Score (or "Keyword
     score (BM25)"), Answer; with ``entries`` also FAQ
-    question, FAQ id and Category; with reranker scores also Truncated (the answer was cut to
-    fit the model's max length).
+    question, FAQ id and Category; with ``ranks`` ((keyword rank, dense rank) per text, None where
+    that stage did not find it) also Keyword rank and Dense rank; with reranker scores also
+    Truncated (the answer was cut to fit the model's max length).
     """
     if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
         raise ValueError("texts, scores and entries must have the same length")
@@ -89,6 +95,9 @@ def build_table(
         columns[FAQ_QUESTION] = [entries[i].question for i in order]
         columns[FAQ_ID] = [entries[i].id for i in order]
         columns[CATEGORY] = [entries[i].category for i in order]
+    if ranks is not None:
+        columns[KEYWORD_RANK] = pd.array([ranks[i][0] for i in order], dtype="Int64")
+        columns[DENSE_RANK] = pd.array([ranks[i][1] for i in order], dtype="Int64")
     if kind == "reranker":
         columns[TRUNCATED] = [bool(flags[i]) for i in order]
     return pd.DataFrame(columns)
@@ -120,7 +129,7 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     final table a NaN score reads "no score". The best row carries both a "Best" and a "Not
     confident" badge: the page shows the one the banner's verdict calls for.
     """
-    kind: ScoreKind = "reranker" if SCORE in table.columns else "keyword"
+    kind = next(k for k in ("reranker", "keyword", "first_stage") if score_column(k) in table.columns)  # type: ignore[arg-type]
     has_faq = FAQ_ID in table.columns
     final = state == "final"
     picks = picks and has_faq and final and not table.empty
@@ -186,7 +195,7 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     if has_faq:
         faq_id = f' data-faq-id="{_escape(row[FAQ_ID])}"'
         cells += [
-            f'<td class="faq-id">{_escape(row[FAQ_ID])}</td>',
+            f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row)}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
     actions = f'<button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">{_escape(t("copy", lang))}</button>'
@@ -197,9 +206,24 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'
 
 
+def _ranks_note(row: dict[str, object]) -> str:
+    """ "kw #3 · dense #1" under the FAQ id: where each first stage put the entry."""
+    if KEYWORD_RANK not in row:
+        return ""
+    parts = [f"{name} #{int(rank)}" for name, rank in (("kw", row[KEYWORD_RANK]), ("dense", row[DENSE_RANK]))
+             if rank is not None and not pd.isna(rank)]  # type: ignore[call-overload]  # fmt: skip
+    title = "Where keyword search (kw) and dense search ranked this entry"
+    return f'<div class="stage-ranks" title="{title}">{" · ".join(parts)}</div>' if parts else ""
+
+
 def _score_cell(score: float, kind: ScoreKind, lang: Lang = "en") -> str:
     if math.isnan(score):
         return f'<span class="no-score">{_escape(t("no_score", lang))}</span>'
+    if kind == "first_stage":
+        return (
+            '<span class="keyword-score" title="First-stage score (cosine similarity, or fused ranks): '
+            f'not a probability">{score:.{SCORE_DECIMALS}f}</span>'
+        )
     if kind == "reranker":
         return (
             f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'

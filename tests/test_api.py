@@ -107,7 +107,18 @@ def test_health_reports_the_loaded_model(client, hf_scorer):
     assert response.json() == {
         "status": "ok", "model_loaded": True, "backend": "transformers",
         "engine_reason": "backend 'transformers' requested", "model": hf_scorer.model, "error": None,
+        "first_stage": "keyword",
+        "first_stage_reason": "Keyword search (BM25) only: no embedding model is configured.",
     }  # fmt: skip
+
+
+def test_health_reports_the_first_stage_and_why():
+    api = create_api(lambda: None, first_stage=lambda: ("hybrid", "Hybrid with the embedding model m."))
+    body = TestClient(api).get("/health").json()
+    assert (body["first_stage"], body["first_stage_reason"]) == (
+        "hybrid",
+        "Hybrid with the embedding model m.",
+    )
 
 
 def test_openapi_docs_show_the_request_schema(client):
@@ -230,7 +241,9 @@ def test_an_engine_out_of_memory_is_a_503_with_advice(hf_scorer, monkeypatch):
 
     scorer = Scorer(backend=hf_scorer.backend, encoder=hf_scorer.encoder, model="oom", cache=ScoreCache(0))
     monkeypatch.setattr(hf_scorer.backend, "score_token_ids", out_of_memory)
-    response = TestClient(create_api(lambda: scorer)).post("/v1/rerank", json={"query": "q", "documents": ["d"]})
+    response = TestClient(create_api(lambda: scorer)).post(
+        "/v1/rerank", json={"query": "q", "documents": ["d"]}
+    )
     assert response.status_code == 503
     assert "ran out of memory" in response.json()["error"] and "fewer or shorter" in response.json()["error"]
 

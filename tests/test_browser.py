@@ -116,6 +116,13 @@ def test_pasted_answers_are_shown_in_the_scorers_order(page, hf_scorer):
     assert page.input_value("#best-answer textarea") == expected[0]
 
 
+def faq_ids(page) -> list[str]:
+    """The FAQ id of each row (the cell's first text; the stage ranks follow it)."""
+    return page.locator("#ranked-table td.faq-id").evaluate_all(
+        "cells => cells.map(c => c.firstChild.textContent)"
+    )
+
+
 def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
     page.fill("#query textarea", EN_QUERY)
     page.get_by_role("tab", name="FAQ base").click()
@@ -127,7 +134,9 @@ def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
     recalled = [hit.entry for hit in kb.search(EN_QUERY, top_k=20)]
     ranked = hf_scorer.rank(EN_QUERY, [e.text for e in recalled])
     assert ranked_answers(page) == [d.text for d in ranked]
-    assert page.locator("#ranked-table td.faq-id").all_inner_texts() == [recalled[d.index].id for d in ranked]
+    assert faq_ids(page) == [recalled[d.index].id for d in ranked]
+    ranks = page.locator("#ranked-table td.faq-id .stage-ranks").all_inner_texts()
+    assert ranks == [f"kw #{d.index + 1}" for d in ranked]  # under each id: where keyword search put it
 
 
 def test_markup_in_candidates_is_shown_as_text_and_never_runs(page):
@@ -153,7 +162,7 @@ def test_markup_in_uploaded_csv_cells_is_shown_as_text_and_never_runs(page, tmp_
     page.get_by_text("evil_faq.csv: 1 FAQ rows read.").wait_for()
     page.click("#rank-faq")
     assert ranked_answers(page) == ['<svg onload="window.__xss = 1"> 3-5 days']
-    assert page.inner_text("#ranked-table td.faq-id") == '<img src=x onerror="window.__xss = 1">'
+    assert faq_ids(page) == ['<img src=x onerror="window.__xss = 1">']
     assert page.inner_text("#ranked-table td.category") == "<b>VIP</b>"
     assert page.locator("#ranked-table :is(img, script, svg, b)").count() == 0
     assert page.evaluate("window.__xss") is None

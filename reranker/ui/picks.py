@@ -93,7 +93,7 @@ def shown_of(result: DeskResult, base: str | None, question: str, instruction: s
         ShownAnswer(str(row[FAQ_ID]), None if scores is None else float(scores.iloc[i]), int(row[RANK]))
         for i, row in enumerate(result.table.to_dict("records"))
     )
-    return Shown(base, question.strip(), instruction, answers)
+    return Shown(base, question.strip(), instruction, answers, result.first_stage)
 
 
 def pick_table(desk: Desk, result: DeskResult, shown: Shown | None) -> str:
