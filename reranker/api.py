@@ -618,7 +618,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
         scorer = engine_status().scorer
         return None if scorer is None else (scorer.backend_name, scorer.model)
 
-    telemetry = Telemetry(serving)
+    telemetry = Telemetry(serving, first_stage=lambda: first_stage()[0])
     service = RankingService(
         engine_status, telemetry, tuple(served_model_names), max_documents, max_document_chars
     )

@@ -10,7 +10,8 @@ counters). What it exports:
   and ``first_stage`` (``none`` where the caller sends the candidates, as on the rerank routes);
 - ``reranker_queue_depth`` per ``queue``: ``rest`` counts rerank requests waiting for or using the
   engine; ``ui`` (when :meth:`Telemetry.watch_queue` is given Gradio's queue) the UI's waiting events;
-- ``reranker_engine_info`` (always 1) with the serving ``engine``, ``first_stage`` and ``model``.
+- ``reranker_engine_info`` (always 1) with the serving ``engine``, the desk's ``first_stage``
+  (keyword, dense or hybrid; what /health says) and ``model``.
 
 >>> telemetry = Telemetry(lambda: ("transformers", "/models/tiny"))          # doctest: +SKIP
 >>> telemetry.observe_request("/v1/rerank", "POST", 200, 0.02)                # doctest: +SKIP
@@ -46,7 +47,7 @@ WORK_LABELS = ("route", "engine", "first_stage")
 class _EngineInfo(Collector):
     """``reranker_engine_info``, read from the scorer at scrape time (absent while none is loaded)."""
 
-    def __init__(self, serving: Callable[[], tuple[str, str] | None], first_stage: str) -> None:
+    def __init__(self, serving: Callable[[], tuple[str, str] | None], first_stage: Callable[[], str]) -> None:
         self._serving = serving
         self._first_stage = first_stage
 
@@ -59,7 +60,7 @@ class _EngineInfo(Collector):
         serving = self._serving()
         if serving is not None:
             engine, model = serving
-            info.add_metric([engine, self._first_stage, model], 1)
+            info.add_metric([engine, self._first_stage(), model], 1)
         yield info
 
 
@@ -70,8 +71,9 @@ class Telemetry:
     """
 
     def __init__(
-        self, serving: Callable[[], tuple[str, str] | None], first_stage: str = NO_FIRST_STAGE
-    ) -> None:
+        self, serving: Callable[[], tuple[str, str] | None],
+        first_stage: Callable[[], str] = lambda: NO_FIRST_STAGE,
+    ) -> None:  # fmt: skip
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "reranker_requests", "API requests answered, by route, method and status.",

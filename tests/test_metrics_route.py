@@ -78,10 +78,20 @@ def test_documents_cut_by_max_tokens_per_doc_count_as_truncated(client):
     assert sample(samples, "reranker_truncated_documents_total", **{**WORK, "route": "/v2/rerank"}) == 2
 
 
-def test_engine_info_names_the_engine_and_model(client, hf_scorer):
+def test_engine_info_names_the_engine_the_desks_first_stage_and_the_model(client, hf_scorer):
     samples = scrape(client)
-    info = {"engine": "transformers", "first_stage": "none", "model": hf_scorer.model}
+    info = {"engine": "transformers", "first_stage": "keyword", "model": hf_scorer.model}
     assert sample(samples, "reranker_engine_info", **info) == 1
+
+
+def test_engine_info_follows_the_first_stage_as_it_changes(hf_scorer):
+    stage = {"now": ("keyword", "the embedding model is loading")}
+    client = TestClient(create_api(lambda: hf_scorer, first_stage=lambda: stage["now"]))
+    assert sample(scrape(client), "reranker_engine_info", engine="transformers", first_stage="keyword",
+                  model=hf_scorer.model) == 1  # fmt: skip
+    stage["now"] = ("hybrid", "keyword + dense")
+    assert sample(scrape(client), "reranker_engine_info", engine="transformers", first_stage="hybrid",
+                  model=hf_scorer.model) == 1  # fmt: skip
 
 
 def test_without_a_model_metrics_still_answer_without_engine_info():
