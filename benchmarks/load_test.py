@@ -66,7 +66,7 @@ DOCUMENTS_PER_REQUEST = 8
 FAQ_TOP_K = 10
 RESULTS = ROOT / "benchmarks" / "load_results.md"
 _ANSWER_CELL = re.compile(r'<div class="answer">(.*?)</div>', re.S)
-_FAQ_ID_CELL = re.compile(r'<td class="faq-id">(.*?)</td>', re.S)
+_FAQ_ID_CELL = re.compile(r'<td class="faq-id">([^<]*)')  # the id; the first-stage ranks follow in a <div>
 
 
 @dataclass(frozen=True)
