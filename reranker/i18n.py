@@ -273,6 +273,17 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "batch_stored": {"en": "stored for this base", "zh": "此库保存的阈值"},
     "batch_default": {"en": "the default", "zh": "默认值"},
     "batch_row_failed": {"en": "- Row {row} not answered: {error}", "zh": "- 第 {row} 行未回答：{error}"},
+    # The Batch table and its CSV: in English, the column names and verdicts of ``python -m reranker answer``
+    "batch_col_row": {"en": "row", "zh": "行号"},
+    "batch_col_question": {"en": "question", "zh": "问题"},
+    "batch_col_faq_id": {"en": "faq_id", "zh": "FAQ 编号"},
+    "batch_col_faq_question": {"en": "faq_question", "zh": "FAQ 问题"},
+    "batch_col_answer": {"en": "answer", "zh": "答案"},
+    "batch_col_score": {"en": "score", "zh": "分数"},
+    "batch_col_verdict": {"en": "verdict", "zh": "结论"},
+    "batch_col_error": {"en": "error", "zh": "错误"},
+    "batch_confident": {"en": "confident", "zh": "可信"},
+    "batch_escalate": {"en": "escalate", "zh": "转人工"},
     # The threshold goal (Evaluate tab)
     "goal_heading": {"en": "### Which threshold meets your goal?", "zh": "### 哪个阈值能达到你的目标？"},
     "goal_caught": {

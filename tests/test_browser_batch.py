@@ -64,4 +64,5 @@ def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, hf_scorer, lau
     page.get_by_role("button", name=t("batch_run", "zh")).click()
     page.get_by_text("已回答 2/2 个问题").wait_for(timeout=60_000)
     assert "questions answered" not in page.inner_text("#batch-summary")
+    assert page.locator("#batch-table").get_by_text(t("batch_col_verdict", "zh")).count() >= 1
     context.close()

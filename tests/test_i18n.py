@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
+from reranker.batch import BatchRow, rows_table
 from reranker.desk import Desk, DeskResult, UploadCheck, assess
 from reranker.errors import InvalidInput
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
@@ -15,6 +16,7 @@ from reranker.knowledge_base import FaqEntry, bundled_bases
 from reranker.presets import PRESETS
 from reranker.results import build_table, export_csv, render_table_html
 from reranker.ui import handlers
+from reranker.ui.batch_tab import localized
 
 PLACEHOLDERS = re.compile(r"\{(\w+)")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -126,3 +128,10 @@ def test_an_oversized_upload_says_why_and_what_is_still_in_use(tmp_path, lang, w
     info, source = handlers.upload_too_large(desk, "English store FAQ", request, event)
     assert source == "bundled" and words in info and "big.csv" in info
     assert t("upload_rejected", lang, reason="", fallback="English store FAQ").split("{")[0][:6] in info
+
+
+def test_the_batch_table_is_in_chinese_for_a_chinese_browser_and_as_the_cli_writes_it_in_english():
+    table = rows_table([BatchRow(1, "q", "en-1", "Q?", "A.", 0.9, "confident"), BatchRow(2, "r")])
+    chinese = localized(table, "zh")
+    assert list(chinese.columns)[:2] == ["行号", "问题"] and list(chinese["结论"]) == ["可信", "转人工"]
+    assert localized(table, "en").equals(table)

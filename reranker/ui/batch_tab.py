@@ -9,11 +9,12 @@ the rows so far (and their CSV); a question that cannot be answered is reported,
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import get_args
 
 import gradio as gr
 import pandas as pd
 
-from reranker.batch import BatchRow, answer_questions, read_questions, rows_table
+from reranker.batch import BatchRow, Verdict, answer_questions, read_questions, rows_table
 from reranker.desk import Desk
 from reranker.errors import InvalidInput, RerankError
 from reranker.i18n import Lang, t
@@ -39,6 +40,13 @@ def batch_summary(
     return "\n".join(lines)
 
 
+def localized(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """The batch table with its column names and verdicts in ``lang`` (English: as the CLI writes them)."""
+    verdicts = {verdict: t(f"batch_{verdict}", lang) for verdict in get_args(Verdict)}
+    table = table.assign(verdict=table["verdict"].map(verdicts))
+    return table.rename(columns={column: t(f"batch_col_{column}", lang) for column in table.columns})
+
+
 def run_batch(desk: Desk, questions_file: str | None, base_name: str | None, top_k: int,
               progress: Callable[[int, int], None] | None = None, lang: Lang = "en") -> Iterator[BatchUpdate]:  # fmt: skip
     """Answer the file's questions from the base: (summary, table, CSV path) every few rows and at the end."""
@@ -53,14 +61,14 @@ def run_batch(desk: Desk, questions_file: str | None, base_name: str | None, top
                                 stage=stage):  # fmt: skip
         rows.append(row)
         if len(rows) % UPDATE_EVERY == 0 or len(rows) == len(questions):
-            table = rows_table(rows)
+            table = localized(rows_table(rows), lang)
             yield (
                 batch_summary(rows, len(questions), threshold, stored, lang),
                 table,
                 str(export_csv(table, desk.export_dir)),
             )
     if not rows:
-        yield batch_summary(rows, 0, threshold, stored, lang), rows_table(rows), None
+        yield batch_summary(rows, 0, threshold, stored, lang), localized(rows_table(rows), lang), None
 
 
 def build_batch_tab(desk: Desk) -> None:
