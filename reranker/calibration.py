@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reranker.errors import InvalidInput
+from reranker.i18n import Lang, t
 from reranker.metrics import ThresholdPoint, sweep_thresholds
 
 if TYPE_CHECKING:
@@ -87,11 +88,7 @@ def recommend_threshold(
         if not 0.0 <= share <= 1.0:
             raise InvalidInput(f"{name} is a share between 0 and 1, got {share}.")
     if not none_scores or not answerable_scores:
-        raise InvalidInput(
-            "A threshold needs both kinds of labelled question: some answered by an FAQ and some "
-            f'marked "none of these" (got {len(answerable_scores)} and {len(none_scores)}). '
-            "Record more picks in the desk, then try again."
-        )
+        raise InvalidInput.of("err_calib_both", answerable=len(answerable_scores), none=len(none_scores))
     if not thresholds:
         raise InvalidInput("Give at least one candidate threshold.")
 
@@ -109,7 +106,7 @@ def recommend_threshold(
     chosen = tied[(len(tied) - 1) // 2]
     counts = (chosen.out_of_scope_flagged, len(none_scores), chosen.in_scope_flagged, len(answerable_scores))
     met = best[0] == 0.0
-    sentence = _sentence(chosen.threshold, counts, met, min_caught, max_escalated)
+    sentence = goal_sentence(chosen.threshold, counts, met, min_caught, max_escalated)
     return Recommendation(chosen.threshold, *counts, met=met, sentence=sentence)
 
 
@@ -127,18 +124,11 @@ def recommend_for_report(
     return recommend_threshold(answerable, unanswerable, min_caught, max_escalated)
 
 
-def _sentence(
-    threshold: float, counts: tuple[int, int, int, int], met: bool, min_caught: float, max_escalated: float
-) -> str:
+def goal_sentence(threshold: float, counts: tuple[int, int, int, int], met: bool, min_caught: float,
+                  max_escalated: float, lang: Lang = "en") -> str:  # fmt: skip
+    """What ``threshold`` does on the labelled questions (``counts``) and whether it meets the goal."""
     caught, unanswerable, escalated, answerable = counts
-    effect = (
-        f"sends {caught} of {unanswerable} unanswerable questions to a human and escalates "
-        f"{escalated} of {answerable} answerable ones."
-    )
-    goal = (
-        f"at least {min_caught:.0%} of unanswerable questions to a human, "
-        f"at most {max_escalated:.0%} of answerable ones escalated"
-    )
-    if met:
-        return f"A threshold of {threshold:.2f} {effect[:-1]}. That meets the goal: {goal}."
-    return f"No threshold meets the goal ({goal}). The closest is {threshold:.2f}: it {effect}"
+    effect = t("calib_effect", lang, caught=caught, unanswerable=unanswerable, escalated=escalated,
+               answerable=answerable)  # fmt: skip
+    goal = t("calib_goal", lang, min_caught=min_caught, max_escalated=max_escalated)
+    return t("calib_met" if met else "calib_not_met", lang, threshold=threshold, effect=effect, goal=goal)

@@ -177,7 +177,7 @@ def assess(best_score: float | None, threshold: float, kind: ScoreKind, lang: La
 
 def check_threshold(threshold: float) -> float:
     if not 0.0 <= threshold <= 1.0:
-        raise InvalidInput(f"The threshold must be between 0 and 1, got {threshold}.")
+        raise InvalidInput.of("err_threshold", threshold=threshold)
     return float(threshold)
 
 
@@ -248,10 +248,10 @@ class Desk:
         """The uploaded CSV when there is one, else the named base. Loads are cached."""
         if upload:
             path = Path(upload)
-            return SelectedBase(self._load_upload(path), f"{path.name} (uploaded)")
+            return SelectedBase(self._load_upload(path), t("uploaded_label", name=path.name))
         if not name or name not in self.base_paths:
             known = ", ".join(self.base_paths) or "none"
-            raise InvalidInput(f"Pick an FAQ base (available: {known}) or upload a CSV file.")
+            raise InvalidInput.of("err_no_base", known=known)
         with self._lock:
             if name not in self._bases:
                 self._bases[name] = load_faq(self.base_paths[name])
@@ -289,17 +289,14 @@ class Desk:
 
         ``lang``: the language of the banner, the table and the CSV headers.
         """
-        query = _check_query(query, lang)
+        query = _check_query(query)
         threshold = check_threshold(threshold)
         parsed = self.preview_pasted(text, mode)
         status = self.engine.status()
         if status.state == "unavailable":
-            raise ModelUnavailable(
-                f"Reranking is unavailable, so pasted answers cannot be ranked: {status.error} "
-                "Use the FAQ base tab for keyword search, or restart the app with a working --model."
-            )
+            raise ModelUnavailable.of("err_pasted_unavailable", error=status.error)
         if not parsed.texts:
-            raise InvalidInput(t("no_answers", lang))
+            raise InvalidInput.of("no_answers")
         ranking = _Ranking(parsed.texts, None, threshold, parsed.summary(), self.export_dir, lang=lang)
         yield from self._score(ranking, query, instruction)
 
@@ -308,7 +305,7 @@ class Desk:
                         threshold: float = DEFAULT_THRESHOLD, *,
                         lang: Lang = "en") -> Iterator[DeskResult]:  # fmt: skip
         """The keyword matches at once, in keyword order, then re-ranked batch by batch (in ``lang``)."""
-        query = _check_query(query, lang)
+        query = _check_query(query)
         threshold = check_threshold(threshold)
         stage = self.dense.for_base(base.kb)
         hits, recall_s = first_stage(base.kb, query, check_top_k(top_k, self.max_candidates), stage.retrieval,
@@ -337,7 +334,7 @@ class Desk:
                 yield ranking.partial(_engine_wait_note(status))
         if status.scorer is None:
             if recall is None:
-                raise ModelUnavailable(f"The reranker could not be loaded: {status.error}")
+                raise ModelUnavailable.of("err_unavailable", error=status.error)
             yield ranking.keyword_final(*recall)
             return
         scorer = status.scorer
@@ -353,7 +350,7 @@ class Desk:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise InvalidInput("The uploaded file is gone from the server; upload it again.") from None
+            raise InvalidInput.of("err_upload_gone") from None
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             if digest in self._uploads:
@@ -459,9 +456,9 @@ def _last(results: Iterator[DeskResult]) -> DeskResult:
     return result
 
 
-def _check_query(query: str, lang: Lang = "en") -> str:
+def _check_query(query: str) -> str:
     if not query or not query.strip():
-        raise InvalidInput(t("no_question", lang))
+        raise InvalidInput.of("no_question")
     return query.strip()
 
 

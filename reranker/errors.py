@@ -6,9 +6,30 @@ Nothing else in the project catches broad exceptions.
 
 from __future__ import annotations
 
+from typing import Self
+
+from reranker.i18n import Lang, t
+
 
 class RerankError(Exception):
-    """Base class for every error meant to be shown to a user."""
+    """Base class for every error meant to be shown to a user.
+
+    One made by :meth:`of` also carries its message id and parameters, so the UI can say it in
+    the browser's language (:meth:`message`); ``str()`` is always the English text (API, CLI).
+    """
+
+    def __init__(self, message: str, key: str | None = None, params: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.key, self.params = key, params or {}
+
+    @classmethod
+    def of(cls, key: str, **params: object) -> Self:
+        """The error whose message is the catalogue's ``key`` (English text, id kept for the UI)."""
+        return cls(t(key, "en", **params), key, params)
+
+    def message(self, lang: Lang) -> str:
+        """The message in ``lang`` when it has a message id, else the English text."""
+        return t(self.key, lang, **self.params) if self.key else str(self)
 
 
 class ModelUnavailable(RerankError):

@@ -218,6 +218,178 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "评分前已截断到模型最大长度。",
     },
     "no_score": {"en": "no score", "zh": "无分数"},
+    "stage_rank_kw": {"en": "kw #{rank}", "zh": "关键词 #{rank}"},
+    "stage_rank_dense": {"en": "dense #{rank}", "zh": "向量 #{rank}"},
+    "stage_ranks_title": {
+        "en": "Where keyword search (kw) and dense search ranked this entry",
+        "zh": "关键词检索与向量检索分别把此条目排在第几",
+    },
+    "uploaded_label": {"en": "{name} (uploaded)", "zh": "{name}（上传）"},
+    # The pick panel
+    "undo": {"en": "Undo", "zh": "撤销"},
+    "picks_faq_only": {
+        "en": "Picks are recorded for FAQ-base searches only: pasted answers and uploaded files have no "
+        "FAQ ids in a base the desk serves.",
+        "zh": "只记录 FAQ 库搜索中的选择：粘贴的答案和上传的文件在本台的库里没有 FAQ 编号。",
+    },
+    "nothing_to_pick": {
+        "en": "Search an FAQ base first, then mark the answer that answers the question.",
+        "zh": "请先搜索 FAQ 库，再标出能回答问题的那条答案。",
+    },
+    "saved_answers": {"en": "Saved: {chosen} answers it.", "zh": "已保存：{chosen} 能回答这个问题。"},
+    "saved_none": {"en": "Saved: none of these answers it.", "zh": "已保存：这些答案都不对。"},
+    "nothing_to_undo": {"en": "Nothing to undo.", "zh": "没有可撤销的操作。"},
+    "undone": {"en": "Undone: the pick was removed.", "zh": "已撤销：这次选择已删除。"},
+    "stored_threshold": {
+        "en": "Using the threshold {threshold:.2f} stored for {base} (set in the Evaluate tab).",
+        "zh": "正在使用为 {base} 保存的阈值 {threshold:.2f}（在“评估”页设置）。",
+    },
+    # The Batch tab
+    "batch_intro": {
+        "en": "Answer a whole file of customer questions: each gets the best FAQ answer and its score, "
+        "and is marked **confident** or **escalate** (send it to a human).",
+        "zh": "一次回答整个文件的客户问题：每个问题得到最佳 FAQ 答案及其分数，并标为**可信**或**转人工**。",
+    },
+    "batch_questions": {
+        "en": "Questions CSV (a 'question' column, or one question per line)",
+        "zh": "问题 CSV（含 question 列，或每行一个问题）",
+    },
+    "batch_top_k": {
+        "en": "Candidates per question (keyword top K)",
+        "zh": "每个问题的候选数（关键词检索前 K 条）",
+    },
+    "batch_run": {"en": "Answer the questions", "zh": "回答这些问题"},
+    "batch_answers": {"en": "Answers", "zh": "答案"},
+    "batch_progress": {"en": "Answering", "zh": "回答中"},
+    "batch_no_file": {
+        "en": "Upload a CSV of questions (a 'question' column, or one question per line).",
+        "zh": "请上传问题 CSV（含 question 列，或每行一个问题）。",
+    },
+    "batch_summary": {
+        "en": "{answered} of {total} questions answered: {confident} confident, {escalate} to escalate "
+        "(threshold {threshold:.2f}, {source}).",
+        "zh": "已回答 {answered}/{total} 个问题：{confident} 个可信，{escalate} 个需转人工（阈值 {threshold:.2f}，{source}）。",
+    },
+    "batch_stored": {"en": "stored for this base", "zh": "此库保存的阈值"},
+    "batch_default": {"en": "the default", "zh": "默认值"},
+    "batch_row_failed": {"en": "- Row {row} not answered: {error}", "zh": "- 第 {row} 行未回答：{error}"},
+    # The Batch table and its CSV: in English, the column names and verdicts of ``python -m reranker answer``
+    "batch_col_row": {"en": "row", "zh": "行号"},
+    "batch_col_question": {"en": "question", "zh": "问题"},
+    "batch_col_faq_id": {"en": "faq_id", "zh": "FAQ 编号"},
+    "batch_col_faq_question": {"en": "faq_question", "zh": "FAQ 问题"},
+    "batch_col_answer": {"en": "answer", "zh": "答案"},
+    "batch_col_score": {"en": "score", "zh": "分数"},
+    "batch_col_verdict": {"en": "verdict", "zh": "结论"},
+    "batch_col_error": {"en": "error", "zh": "错误"},
+    "batch_confident": {"en": "confident", "zh": "可信"},
+    "batch_escalate": {"en": "escalate", "zh": "转人工"},
+    # The threshold goal (Evaluate tab)
+    "goal_heading": {"en": "### Which threshold meets your goal?", "zh": "### 哪个阈值能达到你的目标？"},
+    "goal_caught": {
+        "en": 'Send at least this % of "none of these" to a human',
+        "zh": "“都不对”的问题至少有这个百分比转人工",
+    },
+    "goal_escalated": {
+        "en": "Escalate at most this % of answerable questions",
+        "zh": "可回答的问题最多有这个百分比转人工",
+    },
+    "goal_not_yet": {
+        "en": "Run an evaluation with reranking on a query set that has both answerable and out-of-scope questions.",
+        "zh": "请在同时含有可回答和超出范围问题的问题集上运行带排序的评估。",
+    },
+    "goal_apply": {"en": "Apply to this base", "zh": "应用到此库"},
+    "goal_not_upload": {
+        "en": "A threshold is stored for one of the desk's bases, not an uploaded FAQ file.",
+        "zh": "阈值只能保存给本台的内置库，不能保存给上传的 FAQ 文件。",
+    },
+    "goal_stored": {
+        "en": "Stored: the desk and the API now use {threshold:.2f} for {base}.",
+        "zh": "已保存：排序台和 API 现在对 {base} 使用 {threshold:.2f}。",
+    },
+    # Errors the desk shows (their English text is also what the API and the CLI say)
+    "err_threshold": {
+        "en": "The threshold must be between 0 and 1, got {threshold}.",
+        "zh": "阈值必须在 0 到 1 之间，收到的是 {threshold}。",
+    },
+    "err_no_base": {
+        "en": "Pick an FAQ base (available: {known}) or upload a CSV file.",
+        "zh": "请选择一个 FAQ 库（可选：{known}），或上传 CSV 文件。",
+    },
+    "err_top_k": {
+        "en": "The number of candidates must be at least 1, got {top_k}.",
+        "zh": "候选数至少为 1，收到的是 {top_k}。",
+    },
+    "err_csv_empty": {
+        "en": "{name} is empty. Upload a CSV file with a header row and data rows.",
+        "zh": "{name} 是空的。请上传带表头行和数据行的 CSV 文件。",
+    },
+    "err_csv_parse": {
+        "en": "{name} could not be read as CSV ({error}). Wrap values that contain the "
+        "separator or line breaks in double quotes.",
+        "zh": "{name} 无法按 CSV 读取（{error}）。含分隔符或换行的值请用双引号括起来。",
+    },
+    "err_csv_no_rows": {
+        "en": "{name} has a header row but no data rows.",
+        "zh": "{name} 只有表头行，没有数据行。",
+    },
+    "err_csv_column": {
+        "en": "{name} has no {role} column. Columns found: {found}. Name the {role} column one of: {accepted}.",
+        "zh": "{name} 没有{role}列。找到的列：{found}。请把{role}列命名为以下之一：{accepted}。",
+    },
+    "err_csv_too_large": {
+        "en": "{name} is {size}; the limit is {limit}. Split it into smaller files.",
+        "zh": "{name} 大小为 {size}，上限是 {limit}。请拆分成较小的文件。",
+    },
+    "err_csv_binary": {
+        "en": "{name} looks like an Excel/binary file, not CSV text. Save it as CSV "
+        "(in Excel: File > Save As > CSV UTF-8) and upload that file.",
+        "zh": "{name} 看起来是 Excel 或二进制文件，不是 CSV 文本。请另存为 CSV（Excel 中：文件 > 另存为 > CSV UTF-8）后上传。",
+    },
+    "err_csv_encoding": {
+        "en": "{name} is not UTF-8 or GBK text, so its characters can't be read. Save it as CSV UTF-8 and upload it again.",
+        "zh": "{name} 不是 UTF-8 或 GBK 文本，无法读取其中的字符。请另存为 CSV UTF-8 后重新上传。",
+    },
+    "err_csv_no_entries": {
+        "en": "{name} has no row with a question or an answer.",
+        "zh": "{name} 中没有含问题或答案的行。",
+    },
+    "err_pasted_unavailable": {
+        "en": "Reranking is unavailable, so pasted answers cannot be ranked: {error} "
+        "Use the FAQ base tab for keyword search, or restart the app with a working --model.",
+        "zh": "排序模型不可用，无法对粘贴的答案排序：{error} 请在“FAQ 库”页使用关键词搜索，或用可用的 --model 重启应用。",
+    },
+    "err_unavailable": {
+        "en": "The reranker could not be loaded: {error}",
+        "zh": "排序模型无法加载：{error}",
+    },
+    "err_upload_gone": {
+        "en": "The uploaded file is gone from the server; upload it again.",
+        "zh": "上传的文件已不在服务器上，请重新上传。",
+    },
+    "calib_effect": {
+        "en": "sends {caught} of {unanswerable} unanswerable questions to a human and escalates "
+        "{escalated} of {answerable} answerable ones",
+        "zh": "会把 {unanswerable} 个无法回答的问题中的 {caught} 个转人工，并把 {answerable} 个可回答的问题中的 {escalated} 个转人工",
+    },
+    "calib_goal": {
+        "en": "at least {min_caught:.0%} of unanswerable questions to a human, "
+        "at most {max_escalated:.0%} of answerable ones escalated",
+        "zh": "无法回答的问题至少 {min_caught:.0%} 转人工，可回答的问题最多 {max_escalated:.0%} 转人工",
+    },
+    "calib_met": {
+        "en": "A threshold of {threshold:.2f} {effect}. That meets the goal: {goal}.",
+        "zh": "阈值 {threshold:.2f} {effect}。这达到了目标：{goal}。",
+    },
+    "calib_not_met": {
+        "en": "No threshold meets the goal ({goal}). The closest is {threshold:.2f}: it {effect}.",
+        "zh": "没有阈值能达到目标（{goal}）。最接近的是 {threshold:.2f}：它{effect}。",
+    },
+    "err_calib_both": {
+        "en": "A threshold needs both kinds of labelled question: some answered by an FAQ and some "
+        'marked "none of these" (got {answerable} and {none}). Record more picks in the desk, then try again.',
+        "zh": "计算阈值需要两类带标注的问题：一些由 FAQ 回答，一些标为“都不对”（现有 {answerable} 和 {none} 个）。请在排序台记录更多选择后再试。",
+    },
     # Instruction presets (the instruction itself stays English: it is what the model reads)
     "preset_general": {"en": "General questions", "zh": "一般问题"},
     "preset_orders": {"en": "Orders & shipping", "zh": "订单与发货"},

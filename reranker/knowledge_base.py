@@ -154,7 +154,7 @@ def load_faq(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) 
             f"Give every FAQ its own id, or delete the id column to number rows automatically."
         )
     if not entries:
-        raise InvalidInput(f"{name} has no row with a question or an answer.")
+        raise InvalidInput.of("err_csv_no_entries", name=name)
     logger.info("Loaded %d FAQ entries (%s; %d empty rows skipped)", len(entries), name.lower(), skipped)
     return KnowledgeBase(entries, skipped_rows=skipped)
 

@@ -195,7 +195,7 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     if has_faq:
         faq_id = f' data-faq-id="{_escape(row[FAQ_ID])}"'
         cells += [
-            f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row)}</td>',
+            f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row, lang)}</td>',
             f'<td class="category">{_escape(row[CATEGORY])}</td>',
         ]
     actions = f'<button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">{_escape(t("copy", lang))}</button>'
@@ -206,13 +206,13 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'
 
 
-def _ranks_note(row: dict[str, object]) -> str:
+def _ranks_note(row: dict[str, object], lang: Lang) -> str:
     """ "kw #3 · dense #1" under the FAQ id: where each first stage put the entry."""
     if KEYWORD_RANK not in row:
         return ""
-    parts = [f"{name} #{int(rank)}" for name, rank in (("kw", row[KEYWORD_RANK]), ("dense", row[DENSE_RANK]))
-             if rank is not None and not pd.isna(rank)]  # type: ignore[call-overload]  # fmt: skip
-    title = "Where keyword search (kw) and dense search ranked this entry"
+    parts = [t(key, lang, rank=int(rank)) for key, rank in (("stage_rank_kw", row[KEYWORD_RANK]),
+             ("stage_rank_dense", row[DENSE_RANK])) if rank is not None and not pd.isna(rank)]  # type: ignore[call-overload]  # fmt: skip
+    title = _escape(t("stage_ranks_title", lang))
     return f'<div class="stage-ranks" title="{title}">{" · ".join(parts)}</div>' if parts else ""
 
 

@@ -42,16 +42,13 @@ def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
     name = describe(source)
     text = _decode(_read_bytes(source, max_bytes), name)
     if not text.strip():
-        raise InvalidInput(f"{name} is empty. Upload a CSV file with a header row and data rows.")
+        raise InvalidInput.of("err_csv_empty", name=name)
     try:
         table = pd.read_csv(io.StringIO(text), sep=guess_separator(text), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as error:
-        raise InvalidInput(
-            f"{name} could not be read as CSV ({error}). Wrap values that contain the "
-            f"separator or line breaks in double quotes."
-        ) from None
+        raise InvalidInput.of("err_csv_parse", name=name, error=error) from None
     if table.empty:
-        raise InvalidInput(f"{name} has a header row but no data rows.")
+        raise InvalidInput.of("err_csv_no_rows", name=name)
     table.columns = [str(column).strip() for column in table.columns]
     return table.fillna("")
 
@@ -87,9 +84,8 @@ def require_column(table: pd.DataFrame, name: str, role: str, accepted: Sequence
     column = find_column(table, accepted)
     if column is None:
         found = ", ".join(table.columns) or "none"
-        raise InvalidInput(
-            f"{name} has no {role} column. Columns found: {found}. "
-            f"Name the {role} column one of: {', '.join(accepted)}."
+        raise InvalidInput.of(
+            "err_csv_column", name=name, role=role, found=found, accepted=", ".join(accepted)
         )
     return column
 
@@ -113,9 +109,8 @@ def _read_bytes(source: str | Path | bytes, max_bytes: int) -> bytes:
         except FileNotFoundError:
             raise InvalidInput(f"Cannot find the file {source}. Check the path.") from None
     if size > max_bytes:
-        raise InvalidInput(
-            f"{describe(source)} is {_size(size)}; the limit is {_size(max_bytes)}. "
-            f"Split it into smaller files."
+        raise InvalidInput.of(
+            "err_csv_too_large", name=describe(source), size=human_size(size), limit=human_size(max_bytes)
         )
     return source if isinstance(source, bytes) else Path(source).read_bytes()
 
@@ -124,20 +119,14 @@ def _decode(data: bytes, name: str) -> str:
     if data.startswith(_UTF16_BOMS):
         return data.decode("utf-16")
     if data.startswith(_BINARY_MAGIC) or b"\x00" in data:
-        raise InvalidInput(
-            f"{name} looks like an Excel/binary file, not CSV text. Save it as CSV "
-            f"(in Excel: File > Save As > CSV UTF-8) and upload that file."
-        )
+        raise InvalidInput.of("err_csv_binary", name=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
     best = from_bytes(data, cp_isolation=_LEGACY_ENCODINGS).best()
     if best is None:
-        raise InvalidInput(
-            f"{name} is not UTF-8 or GBK text, so its characters can't be read. "
-            f"Save it as CSV UTF-8 and upload it again."
-        )
+        raise InvalidInput.of("err_csv_encoding", name=name)
     return str(best)
 
 
@@ -145,7 +134,7 @@ def _header_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name).casefold()
 
 
-def _size(size: int) -> str:
+def human_size(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
     return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"

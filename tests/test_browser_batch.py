@@ -9,6 +9,7 @@ import pytest
 from test_browser import EN_BASE, SlowBackend
 
 from reranker.desk import Desk
+from reranker.i18n import t
 from reranker.knowledge_base import bundled_bases
 from reranker.scorer import ScoreCache
 from reranker.ui import export_dir
@@ -46,3 +47,22 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, l
     assert not stopped.startswith(f"{QUESTIONS} of")
     assert page.locator("#batch-download a").count() == 1
     page.close()
+
+
+def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, hf_scorer, launch_desk, tmp_path):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())))
+    page.get_by_role("tab", name=t("tab_batch", "zh")).click()
+    page.get_by_text("一次回答整个文件的客户问题").wait_for()
+    for label in ("batch_questions", "batch_top_k", "batch_answers"):
+        assert page.get_by_text(t(label, "zh")).count() >= 1, label
+    questions = tmp_path / "questions.csv"
+    questions.write_text("question\nrefund for my order\nwhere is my parcel\n")
+    page.set_input_files("#batch-questions input[type=file]", str(questions))
+    page.get_by_text("questions.csv").first.wait_for()
+    page.get_by_role("button", name=t("batch_run", "zh")).click()
+    page.get_by_text("已回答 2/2 个问题").wait_for(timeout=60_000)
+    assert "questions answered" not in page.inner_text("#batch-summary")
+    assert page.locator("#batch-table").get_by_text(t("batch_col_verdict", "zh")).count() >= 1
+    context.close()

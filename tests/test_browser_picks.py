@@ -7,6 +7,7 @@ from test_browser import EN_BASE, EN_QUERY, ranked_answers
 
 from reranker.desk import Desk
 from reranker.feedback import FeedbackStore
+from reranker.i18n import t
 from reranker.knowledge_base import bundled_bases
 from reranker.ui import export_dir
 
@@ -57,3 +58,24 @@ def test_none_of_these_saves_an_out_of_scope_pick(page, store):
     page.get_by_role("button", name="None of these").click()
     page.wait_for_selector("#pick-status :text('Saved')")
     assert [record.chosen_id for record in store.records()] == [None]
+
+
+def test_a_chinese_browser_gets_the_pick_panel_in_chinese(browser, hf_scorer, store, launch_desk):
+    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases(), feedback=store)
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(launch_desk(desk))
+    page.wait_for_selector(f"#pick-status :text('{t('picks_faq_only', 'zh')}')")
+    page.fill("#query textarea", EN_QUERY)
+    page.get_by_role("tab", name=t("tab_faq", "zh")).click()
+    page.click("#base input")
+    page.get_by_role("option", name=EN_BASE).click()
+    page.get_by_text("117 条 FAQ").wait_for()
+    page.click("#rank-faq")
+    ranked_answers(page)
+    page.locator("#ranked-table tbody tr").nth(0).get_by_role("button", name=t("pick_answers", "zh")).click()
+    page.wait_for_selector("#pick-status :text('已保存')")
+    page.get_by_role("button", name=t("undo", "zh")).click()
+    page.wait_for_selector(f"#pick-status :text('{t('undone', 'zh')}')")
+    assert store.records() == []
+    context.close()

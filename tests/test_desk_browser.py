@@ -17,6 +17,7 @@ from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.i18n import Lang, t
 from reranker.knowledge_base import bundled_bases
+from reranker.tabular import DEFAULT_MAX_BYTES
 from reranker.ui import build_demo, export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -207,7 +208,21 @@ def test_a_rejected_upload_says_why_and_what_is_still_in_use(agent, tmp_path):
     agent.page.set_input_files("#upload input[type=file]", str(broken))
     agent.page.wait_for_selector("#base-info .desk-error")
     message = agent.page.inner_text("#base-info")
-    assert "could not be read as CSV" in message and next(iter(bundled_bases())) in message
+    why = {"en": "could not be read as CSV", "zh": "无法按 CSV 读取"}[agent.lang]
+    assert why in message and next(iter(bundled_bases())) in message
+    assert agent.page.locator("#source input[value=bundled]").is_checked()
+
+
+def test_an_oversized_upload_is_kept_out_and_says_why_in_the_agents_language(agent, tmp_path):
+    big = tmp_path / "big_faq.csv"
+    big.write_bytes(b"question,answer\n" + b"Q?,A.\n" * (DEFAULT_MAX_BYTES // 5))
+    agent.open_faq_tab()
+    agent.page.wait_for_function("window.__deskUploadGuard")  # installed when the FAQ tab renders
+    agent.page.set_input_files("#upload input[type=file]", str(big))
+    agent.page.wait_for_selector("#base-info .desk-error")
+    message = agent.page.inner_text("#base-info")
+    assert "big_faq.csv" in message and next(iter(bundled_bases())) in message
+    assert t("upload_rejected", agent.lang, reason="", fallback="").split(":")[0].split("：")[0] in message
     assert agent.page.locator("#source input[value=bundled]").is_checked()
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 
+from reranker.batch import BatchRow, rows_table
 from reranker.desk import Desk, DeskResult, UploadCheck, assess
 from reranker.errors import InvalidInput
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
@@ -14,8 +16,12 @@ from reranker.knowledge_base import FaqEntry, bundled_bases
 from reranker.presets import PRESETS
 from reranker.results import build_table, export_csv, render_table_html
 from reranker.ui import handlers
+from reranker.ui.batch_tab import localized
 
 PLACEHOLDERS = re.compile(r"\{(\w+)")
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+#: Keys whose Chinese text is punctuation only (the list separator "、").
+PUNCTUATION_ONLY = {"list_sep"}
 
 
 @pytest.mark.parametrize("key", sorted(MESSAGES))
@@ -23,6 +29,13 @@ def test_every_message_has_every_language_with_the_same_placeholders(key):
     texts = MESSAGES[key]
     assert set(texts) == set(LANGUAGES) and all(text.strip() for text in texts.values())
     assert len({frozenset(PLACEHOLDERS.findall(text)) for text in texts.values()}) == 1
+
+
+@pytest.mark.parametrize("key", sorted(MESSAGES))
+def test_every_chinese_message_is_chinese_not_a_copy_of_the_english(key):
+    english, chinese = MESSAGES[key]["en"], MESSAGES[key]["zh"]
+    assert chinese != english
+    assert key in PUNCTUATION_ONLY or CHINESE.search(chinese), chinese
 
 
 def test_every_preset_has_a_plain_name_in_both_languages():
@@ -82,5 +95,43 @@ def test_an_upload_with_fewer_rows_than_lines_is_flagged(tmp_path):
 def test_a_missing_question_is_said_in_the_browsers_language(tmp_path):
     desk = Desk(None, "no model", export_dir=tmp_path, bases=bundled_bases())
     base = desk.select_base(next(iter(bundled_bases())))
-    with pytest.raises(InvalidInput, match="请先输入客户的问题"):
+    with pytest.raises(InvalidInput, match="Type the customer's question first") as raised:
         next(desk.rank_faq_stream("  ", None, base, lang="zh"))
+    assert raised.value.message("zh") == "请先输入客户的问题。"
+
+
+def test_errors_keep_their_english_text_and_carry_an_id_for_the_ui():
+    error = InvalidInput.of("err_threshold", threshold=1.5)
+    assert str(error) == "The threshold must be between 0 and 1, got 1.5."
+    assert error.message("zh") == "阈值必须在 0 到 1 之间，收到的是 1.5。"
+    assert InvalidInput("plain English").message("zh") == "plain English"
+
+
+def test_an_error_popup_is_in_the_browsers_language():
+    @handlers.user_errors
+    def fails(request):
+        raise InvalidInput.of("no_question")
+
+    with pytest.raises(gr.Error, match="请先输入客户的问题"):
+        fails(gr.Request(headers={"accept-language": "zh-CN"}))
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "is 6.0 MB; the limit is 5.0 MB"), ("zh", "上限是 5.0 MB")]
+)
+def test_an_oversized_upload_says_why_and_what_is_still_in_use(tmp_path, lang, words):
+    desk = Desk(
+        None, "no model", export_dir=tmp_path, bases=bundled_bases(), max_upload_bytes=5 * 1024 * 1024
+    )
+    request = gr.Request(headers={"accept-language": "zh-CN" if lang == "zh" else "en-US"})
+    event = SimpleNamespace(name="big.csv", size=6 * 1024 * 1024)
+    info, source = handlers.upload_too_large(desk, "English store FAQ", request, event)
+    assert source == "bundled" and words in info and "big.csv" in info
+    assert t("upload_rejected", lang, reason="", fallback="English store FAQ").split("{")[0][:6] in info
+
+
+def test_the_batch_table_is_in_chinese_for_a_chinese_browser_and_as_the_cli_writes_it_in_english():
+    table = rows_table([BatchRow(1, "q", "en-1", "Q?", "A.", 0.9, "confident"), BatchRow(2, "r")])
+    chinese = localized(table, "zh")
+    assert list(chinese.columns)[:2] == ["行号", "问题"] and list(chinese["结论"]) == ["可信", "转人工"]
+    assert localized(table, "en").equals(table)

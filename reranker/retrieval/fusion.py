@@ -93,7 +93,7 @@ def hybrid_search(
     [1, 4]
     """
     if top_k < 1:
-        raise InvalidInput(f"The number of candidates must be at least 1, got {top_k}.")
+        raise InvalidInput.of("err_top_k", top_k=top_k)
     fused = reciprocal_rank_fusion(
         keyword_ranking, dense_ranking, k=k, keyword_weight=keyword_weight, dense_weight=dense_weight
     )

@@ -18,7 +18,7 @@ import gradio as gr
 from reranker.config import AppConfig
 from reranker.desk import Desk
 from reranker.i18n import t
-from reranker.ui import handlers
+from reranker.ui import handlers, picks
 from reranker.ui.batch_tab import build_batch_tab
 from reranker.ui.evaluate_tab import build_evaluate_tab
 from reranker.ui.i18n import I18N
@@ -83,6 +83,7 @@ def wire_page_load(demo: gr.Blocks, desk: Desk, page_header: gr.HTML, tab: Reran
     """On load: texts in the browser's language, this browser's settings, the base description."""
     demo.load(header, None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
+    demo.load(handlers.bind(picks.page_note, desk), None, tab.pick.message, **UI_ONLY)
     demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
     paste, faq = tab.paste, tab.faq
     demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)

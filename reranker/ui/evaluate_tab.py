@@ -28,7 +28,7 @@ from reranker.picks import export_picks
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.first_stage import Retrieval
 from reranker.scorer import Scorer
-from reranker.ui.i18n import I18N
+from reranker.ui.i18n import I18N, message_of
 from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
 
 METHOD = "Method"
@@ -292,13 +292,14 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         faq_upload: str | None,
         queries_upload: str | None,
         top_k: float,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
     ) -> tuple[Any, ...]:
         try:
             outputs = run_evaluation(get_scorer, desk, (base_name, query_set_name, faq_upload, queries_upload),
                                      int(top_k), lambda done, total: progress((done, total), desc="Reranking"))  # fmt: skip
         except RerankError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(message_of(exc, request)) from exc
         return outputs if desk is not None else outputs[:-1]
 
     def pair_query_set(base_name: str | None) -> gr.Dropdown:

@@ -9,6 +9,7 @@ server is in the browser's language (its ``Accept-Language``; see :mod:`reranker
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import inspect
@@ -22,11 +23,13 @@ from gradio.utils import get_upload_folder
 from reranker.candidates import SplitMode
 from reranker.desk import DEFAULT_THRESHOLD, Desk, DeskResult, SelectedBase, assess, check_threshold
 from reranker.errors import RerankError
-from reranker.i18n import Lang, language_of, t
+from reranker.i18n import Lang, t
 from reranker.knowledge_base import DEFAULT_TOP_K
 from reranker.presets import DEFAULT_PRESET, get_preset, instruction_for
 from reranker.results import ScoreKind, render_message, render_preview
+from reranker.tabular import human_size
 from reranker.ui import picks
+from reranker.ui.i18n import lang_of, message_of
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -42,15 +45,20 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+def request_in(args: tuple[object, ...], kwargs: dict[str, object]) -> gr.Request | None:
+    """The handler's ``gr.Request`` argument, if it takes one (for the browser's language)."""
+    return next((arg for arg in (*args, *kwargs.values()) if isinstance(arg, gr.Request)), None)
+
+
 def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
-    """Show :class:`RerankError` messages to the user as a ``gr.Error`` pop-up."""
+    """Show :class:`RerankError` messages to the user as a ``gr.Error`` pop-up, in their language."""
 
     @functools.wraps(handler)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return handler(*args, **kwargs)
         except RerankError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(message_of(exc, request_in(args, kwargs))) from exc
 
     return wrapper
 
@@ -63,7 +71,7 @@ def user_errors_stream(handler: Callable[P, Iterator[R]]) -> Callable[P, Iterato
         try:
             yield from handler(*args, **kwargs)
         except RerankError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(message_of(exc, request_in(args, kwargs))) from exc
 
     return wrapper
 
@@ -92,12 +100,6 @@ def bind(handler: Callable[..., Any], desk: Desk) -> Callable[..., Any]:
 def export_dir() -> Path:
     """Exports live in Gradio's own temp folder, which is where it serves files from."""
     return Path(get_upload_folder()) / "rerank-exports"
-
-
-def lang_of(request: gr.Request | None) -> Lang:
-    """The browser's language (``en`` for API clients that send none)."""
-    headers = getattr(request, "headers", None) or {}
-    return language_of(headers.get("accept-language"))
 
 
 def placeholder(lang: Lang) -> str:
@@ -175,7 +177,8 @@ def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str
     if source == "upload":
         if not upload:
             raise gr.Error(t("no_upload", lang))
-        return desk.select_base(None, upload)
+        base = desk.select_base(None, upload)
+        return dataclasses.replace(base, label=t("uploaded_label", lang, name=Path(upload).name))
     return desk.select_base(base_name)
 
 
@@ -193,7 +196,7 @@ def rank_faq(desk: Desk, query: str, preset: str, override: str, source: Source,
     head = heading(query, base.label, preset, override, lang)
     instruction = instruction_for(preset, override)
     named = None if source == "upload" else base_name
-    threshold, note = picks.threshold_in_use(desk, named, threshold)
+    threshold, note = picks.threshold_in_use(desk, named, threshold, lang)
     for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang):
         banner, best, _, status, _, csv, last = result_outputs(result, head)
         shown = picks.shown_of(result, named, query, instruction)
@@ -255,7 +258,7 @@ def describe_base(desk: Desk, source: Source, base_name: str | None, upload: str
         except RerankError as exc:
             fallback = base_name or t("nothing_in_use", lang)
             return render_message(
-                t("upload_rejected", lang, reason=str(exc), fallback=fallback), "error"
+                t("upload_rejected", lang, reason=exc.message(lang), fallback=fallback), "error"
             ), "bundled"
         kind = "warn" if check.suspicious else "info"
         return render_message(check.describe(lang), kind) + render_preview(check.preview, lang), "upload"
@@ -264,7 +267,18 @@ def describe_base(desk: Desk, source: Source, base_name: str | None, upload: str
     try:
         return render_message(desk.select_base(base_name).describe(lang), "info"), "bundled"
     except RerankError as exc:
-        return render_message(str(exc), "error"), "bundled"
+        return render_message(exc.message(lang), "error"), "bundled"
+
+
+def upload_too_large(desk: Desk, base_name: str | None, request: gr.Request,
+                     evt: gr.EventData) -> tuple[str, Source]:  # fmt: skip
+    """A file over ``--max-upload-mb`` was kept from uploading: why, and what is still in use."""
+    lang = lang_of(request)
+    size = int(getattr(evt, "size", 0) or 0)
+    reason = t("err_csv_too_large", lang, name=str(getattr(evt, "name", "")), size=human_size(size),
+               limit=human_size(desk.max_upload_bytes))  # fmt: skip
+    fallback = base_name or t("nothing_in_use", lang)
+    return render_message(t("upload_rejected", lang, reason=reason, fallback=fallback), "error"), "bundled"
 
 
 def base_chosen(desk: Desk, base_name: str | None, upload: str | None,

@@ -1,12 +1,25 @@
 """``I18N``: the catalogue of :mod:`reranker.i18n` as Gradio's ``gr.I18n`` (the browser picks the language).
 
-Labels use ``I18N("key")``; add keys to :data:`reranker.i18n.MESSAGES`, not here.
+Labels use ``I18N("key")``; add keys to :data:`reranker.i18n.MESSAGES`, not here. Texts made on
+the server (messages, errors) use the request's language, :func:`lang_of`.
 """
 
 from __future__ import annotations
 
 import gradio as gr
 
-from reranker.i18n import LANGUAGES, catalogue
+from reranker.errors import RerankError
+from reranker.i18n import LANGUAGES, Lang, catalogue, language_of
 
 I18N = gr.I18n(**{lang: catalogue(lang) for lang in LANGUAGES})
+
+
+def lang_of(request: gr.Request | None) -> Lang:
+    """The browser's language (``en`` for API clients that send none)."""
+    headers = getattr(request, "headers", None) or {}
+    return language_of(headers.get("accept-language"))
+
+
+def message_of(error: RerankError, request: gr.Request | None) -> str:
+    """``error``'s message in the browser's language (English when it has no message id)."""
+    return error.message(lang_of(request))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -21,8 +20,10 @@ import gradio as gr
 from reranker.desk import Desk, DeskResult
 from reranker.errors import RerankError
 from reranker.feedback import ShownAnswer
+from reranker.i18n import Lang, t
 from reranker.picks import Shown, record_pick, threshold_for
 from reranker.results import FAQ_ID, RANK, render_message, render_table_html, score_column
+from reranker.ui.i18n import I18N, lang_of
 
 #: Turns a click on a table's pick button into this component's click event, carrying the id.
 LISTENER_JS = """
@@ -34,12 +35,7 @@ if (!window.__deskPicks) {
   });
 }
 """
-FAQ_MODE_ONLY = (
-    "Picks are recorded for FAQ-base searches only: pasted answers and uploaded files have no "
-    "FAQ ids in a base the desk serves."
-)
 PickOutputs = tuple[str, gr.Button, int | None]
-NOTHING_TO_PICK = "Search an FAQ base first, then mark the answer that answers the question."
 
 
 @dataclass
@@ -52,17 +48,21 @@ class PickPanel:
     undo: gr.Button
 
 
-def idle_note(desk: Desk) -> str:
+def idle_note(desk: Desk, lang: Lang) -> str:
     """What the pick message says before a pick: where picks are recorded (nothing when off)."""
-    return "" if desk.feedback is None else render_message(FAQ_MODE_ONLY, "info")
+    return "" if desk.feedback is None else render_message(t("picks_faq_only", lang), "info")
+
+
+def page_note(desk: Desk, request: gr.Request) -> str:
+    """The note before a pick, in the browser's language (on page load)."""
+    return idle_note(desk, lang_of(request))
 
 
 def build_pick_panel(desk: Desk) -> PickPanel:
     """The pick message (which also listens for the table's buttons) and the Undo button."""
-    note = idle_note(desk)
     with gr.Row():
-        message = gr.HTML(note, elem_id="pick-status", apply_default_css=False, js_on_load=LISTENER_JS)
-        undo = gr.Button("Undo", visible=False, size="sm", scale=0, min_width=80, elem_id="pick-undo")
+        message = gr.HTML(elem_id="pick-status", apply_default_css=False, js_on_load=LISTENER_JS)
+        undo = gr.Button(I18N("undo"), visible=False, size="sm", scale=0, min_width=80, elem_id="pick-undo")
     return PickPanel(gr.State(), gr.State(), message, undo)
 
 
@@ -73,15 +73,18 @@ def wire_pick_panel(desk: Desk, panel: PickPanel, rank_buttons: Sequence[gr.Butt
     def on_pick(shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
         return record(desk, shown, request, evt)
 
-    def on_undo(record_id: int | None) -> PickOutputs:
-        return undo(desk, record_id)
+    def on_undo(record_id: int | None, request: gr.Request) -> PickOutputs:
+        return undo(desk, record_id, lang_of(request))
+
+    def on_rank(request: gr.Request) -> PickOutputs:
+        return cleared(desk, lang_of(request))
 
     outputs = [panel.message, panel.undo, panel.record_id]
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
     panel.message.click(on_pick, [panel.shown], outputs, **options)
     panel.undo.click(on_undo, [panel.record_id], outputs, **options)
     for button in rank_buttons:
-        button.click(partial(cleared, desk), None, outputs, **options)
+        button.click(on_rank, None, outputs, **options)
 
 
 def shown_of(result: DeskResult, base: str | None, question: str, instruction: str | None) -> Shown | None:
@@ -103,37 +106,38 @@ def pick_table(desk: Desk, result: DeskResult, shown: Shown | None) -> str:
     return render_table_html(result.table, state=result.state, picks=True, lang=result.lang)
 
 
-def threshold_in_use(desk: Desk, base: str | None, chosen: float) -> tuple[float, str]:
+def threshold_in_use(desk: Desk, base: str | None, chosen: float, lang: Lang = "en") -> tuple[float, str]:
     """The base's stored threshold over the slider's, and a sentence saying so (else ``chosen``)."""
     if base is None:
         return chosen, ""
     stored, is_stored = threshold_for(desk, base)
     if not is_stored:
         return chosen, ""
-    return stored, f"Using the threshold {stored:.2f} stored for {base} (set in the Evaluate tab)."
+    return stored, t("stored_threshold", lang, threshold=stored, base=base)
 
 
 def record(desk: Desk, shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
     """Store the clicked pick for the last ranking: "Saved" and Undo, or why it was not saved."""
+    lang = lang_of(request)
     if shown is None:
-        return render_message(NOTHING_TO_PICK, "warn"), gr.Button(visible=False), None
+        return render_message(t("nothing_to_pick", lang), "warn"), gr.Button(visible=False), None
     chosen = getattr(evt, "pick", "") or None
     try:
         record_id = record_pick(desk, base=shown.base, question=shown.question, chosen_id=chosen,
                                 shown=shown, user=getattr(request, "username", None))  # fmt: skip
     except RerankError as exc:
-        return render_message(str(exc), "error"), gr.Button(visible=False), None
-    what = f"{chosen} answers it" if chosen else "none of these answers it"
-    return render_message(f"Saved: {what}.", "ok"), gr.Button(visible=True), record_id
+        return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
+    saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)
+    return render_message(saved, "ok"), gr.Button(visible=True), record_id
 
 
-def cleared(desk: Desk) -> PickOutputs:
+def cleared(desk: Desk, lang: Lang = "en") -> PickOutputs:
     """The pick message and Undo as they are before any pick (a new ranking starts)."""
-    return idle_note(desk), gr.Button(visible=False), None
+    return idle_note(desk, lang), gr.Button(visible=False), None
 
 
-def undo(desk: Desk, record_id: int | None) -> PickOutputs:
+def undo(desk: Desk, record_id: int | None, lang: Lang = "en") -> PickOutputs:
     """Delete the pick just saved."""
     if record_id is None or desk.feedback is None or not desk.feedback.undo(record_id):
-        return render_message("Nothing to undo.", "info"), gr.Button(visible=False), None
-    return render_message("Undone: the pick was removed.", "info"), gr.Button(visible=False), None
+        return render_message(t("nothing_to_undo", lang), "info"), gr.Button(visible=False), None
+    return render_message(t("undone", lang), "info"), gr.Button(visible=False), None

@@ -103,6 +103,7 @@ class RerankTab:
     paste: PastePanel
     faq: FaqPanel
     results: ResultsPanel
+    pick: PickPanel
 
 
 def build_question_panel() -> QuestionPanel:
@@ -138,6 +139,35 @@ def build_paste_panel() -> PastePanel:
     return PastePanel(split, pasted, count, button)
 
 
+def upload_guard_js(limit: int) -> str:
+    """Keeps a file over ``limit`` bytes from uploading; the base info box's click event says why."""
+    return (
+        f"const limit = {limit};"
+        """
+if (!window.__deskUploadGuard) {
+  window.__deskUploadGuard = true;
+  const guard = (event, files) => {
+    const file = [...(files || [])].find((f) => f.size > limit);
+    if (!file) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (event.type === 'input') return;
+    if (event.target.value) event.target.value = '';
+    trigger('click', {name: file.name, size: file.size});
+  };
+  for (const type of ['input', 'change']) {
+    document.addEventListener(type, (event) => {
+      if (event.target.matches?.('#upload input[type=file]')) guard(event, event.target.files);
+    }, true);
+  }
+  document.addEventListener('drop', (event) => {
+    if (event.target.closest?.('#upload')) guard(event, event.dataTransfer?.files);
+  }, true);
+}
+"""
+    )
+
+
 def build_faq_panel(desk: Desk) -> FaqPanel:
     names = list(desk.base_paths)
     source = gr.Radio([(I18N("source_bundled"), "bundled"), (I18N("source_upload"), "upload")],
@@ -147,7 +177,7 @@ def build_faq_panel(desk: Desk) -> FaqPanel:
         upload = gr.File(
             label=I18N("upload"), file_types=[".csv"], type="filepath", elem_id="upload", height=90
         )
-    info = gr.HTML(**PLAIN, elem_id="base-info")
+    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.max_upload_bytes)}, elem_id="base-info")
     button = gr.Button(I18N("rank_faq"), variant="primary", elem_id="rank-faq")
     return FaqPanel(source, base, upload, info, button)
 
@@ -197,7 +227,7 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> RerankTab:
             pick = build_pick_panel(desk)
     wire_rerank_tab(desk, question, settings, paste, faq, results, pick)
     wire_pick_panel(desk, pick, [paste.button, faq.button])
-    return RerankTab(settings, paste, faq, results)
+    return RerankTab(settings, paste, faq, results, pick)
 
 
 def wire_rerank_tab(desk: Desk, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
@@ -228,6 +258,9 @@ def wire_inputs(desk: Desk, settings: SettingsPanel, paste: PastePanel, faq: Faq
         trigger(
             handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY
         )
+    faq.info.click(
+        handlers.bind(handlers.upload_too_large, desk), [faq.base], [faq.info, faq.source], **UI_ONLY
+    )
     faq.upload.change(handlers.bind(handlers.upload_changed, desk), [faq.base, faq.upload], [faq.info, faq.source],
                       **UI_ONLY)  # fmt: skip
     faq.base.change(handlers.bind(handlers.base_chosen, desk), [faq.base, faq.upload], [faq.info, faq.source],

@@ -11,23 +11,22 @@ threshold for the base (:meth:`reranker.feedback.FeedbackStore.set_threshold`): 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import gradio as gr
 
-from reranker.calibration import recommend_threshold
+from reranker.calibration import goal_sentence, recommend_threshold
 from reranker.desk import Desk
 from reranker.errors import RerankError
 from reranker.evaluate import EvaluationReport
+from reranker.i18n import Lang, t
 from reranker.picks import named_base, require_store
 from reranker.results import render_message
+from reranker.ui.i18n import I18N, lang_of
 
 #: The top scores of an evaluation's answerable and unanswerable questions.
 Scores = tuple[list[float | None], list[float | None]]
-NOT_YET = (
-    "Run an evaluation with reranking on a query set that has both answerable and out-of-scope questions."
-)
+NOT_YET = t("goal_not_yet")
 
 
 @dataclass
@@ -48,47 +47,47 @@ def report_scores(report: EvaluationReport) -> Scores | None:
     return [r.top_score for r in report.in_scope], [r.top_score for r in report.out_of_scope]
 
 
-def recommend(
-    scores: Scores | None, min_caught_pct: float, max_escalated_pct: float
-) -> tuple[str, float | None]:
+def recommend(scores: Scores | None, min_caught_pct: float, max_escalated_pct: float,
+              lang: Lang = "en") -> tuple[str, float | None]:  # fmt: skip
     """The plain sentence for the goal (percentages) and the recommended threshold (None: none yet)."""
     if scores is None:
-        return NOT_YET, None
+        return t("goal_not_yet", lang), None
     answerable, unanswerable = scores
+    min_caught, max_escalated = min_caught_pct / 100, max_escalated_pct / 100
     try:
-        rec = recommend_threshold(answerable, unanswerable, min_caught_pct / 100, max_escalated_pct / 100)
+        rec = recommend_threshold(answerable, unanswerable, min_caught, max_escalated)
     except RerankError as exc:
-        return str(exc), None
-    return rec.sentence, rec.threshold
+        return exc.message(lang), None
+    counts = (rec.caught, rec.unanswerable, rec.escalated, rec.answerable)
+    return goal_sentence(rec.threshold, counts, rec.met, min_caught, max_escalated, lang), rec.threshold
 
 
-def apply_threshold(desk: Desk, base: str | None, uploaded: str | None, threshold: float | None) -> str:
+def apply_threshold(desk: Desk, base: str | None, uploaded: str | None, threshold: float | None,
+                    lang: Lang = "en") -> str:  # fmt: skip
     """Store ``threshold`` for the desk's base; a message saying what happened (or why not)."""
     try:
         if threshold is None:
-            return render_message(NOT_YET, "warn")
+            return render_message(t("goal_not_yet", lang), "warn")
         if uploaded:
-            return render_message(
-                "A threshold is stored for one of the desk's bases, not an uploaded FAQ file.", "warn"
-            )
+            return render_message(t("goal_not_upload", lang), "warn")
         named_base(desk, base or "")
         require_store(desk).set_threshold(base or "", threshold)
     except RerankError as exc:
-        return render_message(str(exc), "error")
-    return render_message(f"Stored: the desk and the API now use {threshold:.2f} for {base}.", "ok")
+        return render_message(exc.message(lang), "error")
+    return render_message(t("goal_stored", lang, threshold=threshold, base=base), "ok")
 
 
 def build_threshold_panel(desk: Desk) -> ThresholdPanel:
     """The goal sliders, the recommendation and the Apply button (inside the Evaluate tab)."""
-    gr.Markdown("### Which threshold meets your goal?")
+    gr.Markdown(I18N("goal_heading"))
     with gr.Row():
-        min_caught = gr.Slider(0, 100, value=90, step=5, label='Send at least this % of "none of these" to a human',
+        min_caught = gr.Slider(0, 100, value=90, step=5, label=I18N("goal_caught"),
                                elem_id="goal-caught")  # fmt: skip
-        max_escalated = gr.Slider(0, 100, value=10, step=5, label="Escalate at most this % of answerable questions",
+        max_escalated = gr.Slider(0, 100, value=10, step=5, label=I18N("goal_escalated"),
                                   elem_id="goal-escalated")  # fmt: skip
-    sentence = gr.Markdown(NOT_YET, elem_id="threshold-recommendation")
+    sentence = gr.Markdown(I18N("goal_not_yet"), elem_id="threshold-recommendation")
     with gr.Row():
-        apply = gr.Button("Apply to this base", scale=0, min_width=180, elem_id="threshold-apply",
+        apply = gr.Button(I18N("goal_apply"), scale=0, min_width=180, elem_id="threshold-apply",
                           interactive=desk.feedback is not None)  # fmt: skip
         message = gr.HTML(apply_default_css=False, elem_id="threshold-message")
     return ThresholdPanel(gr.State(), min_caught, max_escalated, sentence, gr.State(), apply, message)
@@ -98,8 +97,15 @@ def wire_threshold_panel(desk: Desk, panel: ThresholdPanel, base: gr.Dropdown, f
     """Recompute the recommendation when the scores or the goal change; Apply stores it."""
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
     goal = [panel.scores, panel.min_caught, panel.max_escalated]
+
+    def on_goal(
+        scores: Scores | None, caught: float, escalated: float, request: gr.Request
+    ) -> tuple[str, float | None]:
+        return recommend(scores, caught, escalated, lang_of(request))
+
+    def on_apply(name: str | None, uploaded: str | None, threshold: float | None, request: gr.Request) -> str:
+        return apply_threshold(desk, name, uploaded, threshold, lang_of(request))
+
     for trigger in (panel.scores.change, panel.min_caught.change, panel.max_escalated.change):
-        trigger(recommend, goal, [panel.sentence, panel.recommended], **options)
-    panel.apply.click(
-        partial(apply_threshold, desk), [base, faq_upload, panel.recommended], panel.message, **options
-    )
+        trigger(on_goal, goal, [panel.sentence, panel.recommended], **options)
+    panel.apply.click(on_apply, [base, faq_upload, panel.recommended], panel.message, **options)
