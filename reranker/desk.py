@@ -313,9 +313,10 @@ class Desk:
         logger.info("FAQ search (%s): %d of %d rows recalled in %.0f ms", stage.retrieval, len(hits),
                     len(base.kb), recall_s * 1000)  # fmt: skip
         entries = [hit.entry for hit in hits]
-        summary = f"{base.describe()} {stage.label[:1].upper()}{stage.label[1:]} search picked {len(hits)} of them (top K = {top_k})."
+        label = f"{stage.label[:1].upper()}{stage.label[1:]}" if lang == "en" else stage.label
+        summary = f"{base.describe(lang)} {t('status_picked', lang, label=label, n=len(hits), k=top_k)}"
         ranking = _Ranking([e.text for e in entries], entries, threshold, summary, self.export_dir,
-                           lang=lang, recall_s=recall_s, recall=_recall_note(stage, len(base.kb), len(hits)),
+                           lang=lang, recall_s=recall_s, recall=_recall_note(stage, len(base.kb), len(hits), lang),
                            ranks=[(hit.keyword_rank, hit.dense_rank) for hit in hits],
                            first_stage=stage.retrieval)  # fmt: skip
         if not entries:
@@ -327,11 +328,11 @@ class Desk:
                recall: tuple[list[float], Retrieval] | None = None) -> Iterator[DeskResult]:  # fmt: skip
         """Yield the unscored candidates, wait for a loading engine, then yield each batch."""
         status = self.engine.status()
-        yield ranking.partial(_engine_wait_note(status))
+        yield ranking.partial(_engine_wait_note(status, ranking.lang))
         while status.state == "loading":
             status = self.engine.wait(LOADING_POLL_S)
             if status.state == "loading":
-                yield ranking.partial(_engine_wait_note(status))
+                yield ranking.partial(_engine_wait_note(status, ranking.lang))
         if status.scorer is None:
             if recall is None:
                 raise ModelUnavailable.of("err_unavailable", error=status.error)
@@ -404,7 +405,8 @@ class _Ranking:
     def partial(self, note: str) -> DeskResult:
         table = build_table(self.texts, self.scores, entries=self.entries, truncated=self.truncated,
                             ranks=self.ranks)  # fmt: skip
-        status = f"Not reranked yet ({self.scored}/{len(self.texts)} scored)" + (f" · {note}" if note else "")
+        status = t("status_not_reranked", self.lang, scored=self.scored, total=len(self.texts))
+        status += f" · {note}" if note else ""
         return self._result(table, "reranker", status, "partial", Timings(self.recall_s, self.rerank_s))
 
     def final(self, scorer: Scorer) -> DeskResult:
@@ -413,12 +415,13 @@ class _Ranking:
             self.texts, scores, entries=self.entries, truncated=self.truncated, ranks=self.ranks
         )
         timings = Timings(self.recall_s, self.rerank_s)
+        lang = self.lang
         parts = [scorer.backend_name + (f" ({scorer.backend.description})" if scorer.backend.description else ""),
-                 scorer.model, f"{len(self.texts)} pairs scored"]  # fmt: skip
+                 scorer.model, t("status_pairs", lang, n=len(self.texts))]  # fmt: skip
         if self.recall_s is not None:
-            parts.append(f"recall {_ms(self.recall_s)}")
-        parts += [f"rerank {_ms(self.rerank_s)}", f"{sum(self.truncated)} truncated",
-                  f"{self.cache_hits} cache hits"]  # fmt: skip
+            parts.append(t("status_recall", lang, ms=_ms(self.recall_s)))
+        parts += [t("status_rerank", lang, ms=_ms(self.rerank_s)), t("status_truncated", lang, n=sum(self.truncated)),
+                  t("status_cache_hits", lang, n=self.cache_hits)]  # fmt: skip
         if self.recall:
             parts.append(self.recall)
         logger.info("Ranked %d candidates in %.0f ms", len(self.texts), self.rerank_s * 1000)
@@ -428,23 +431,25 @@ class _Ranking:
         """The first stage's order as the final ranking (no reranker): BM25, or search scores."""
         kind: ScoreKind = "keyword" if retrieval == "keyword" else "first_stage"
         table = build_table(self.texts, recall_scores, entries=self.entries, kind=kind, ranks=self.ranks)
-        scores = "keyword (BM25) scores" if kind == "keyword" else f"{LABELS[retrieval]} search scores"
-        status = f"Reranker unavailable: {scores} only · {self.recall} · recall {_ms(self.recall_s or 0.0)}"
+        scores = (t("status_keyword_scores", self.lang) if kind == "keyword"
+                  else t("status_stage_scores", self.lang, stage=LABELS[retrieval]))  # fmt: skip
+        status = t("status_recall_only", self.lang, scores=scores, recall=self.recall,
+                   ms=_ms(self.recall_s or 0.0))  # fmt: skip
         return self._result(table, kind, status, "final", Timings(recall_s=self.recall_s))
 
 
-def _recall_note(stage: FirstStage, rows: int, found: int) -> str:
+def _recall_note(stage: FirstStage, rows: int, found: int, lang: Lang = "en") -> str:
     """The status line's words on the first stage: which one, over how many rows, and why."""
-    return f"first stage: {stage.label} over {rows} FAQ rows found {found} candidates ({stage.reason})"
+    return t("status_first_stage", lang, label=stage.label, rows=rows, found=found, reason=stage.reason)
 
 
 def _recall_scores(hits: Sequence[FaqHit]) -> list[float]:
     return [hit.recall_score for hit in hits]
 
 
-def _engine_wait_note(status: EngineStatus) -> str:
+def _engine_wait_note(status: EngineStatus, lang: Lang = "en") -> str:
     if status.state == "loading":
-        return f"waiting for the reranker to finish loading ({status.loading_seconds():.0f} s so far)"
+        return t("status_waiting", lang, seconds=f"{status.loading_seconds():.0f}")
     return ""
 
 

@@ -398,6 +398,34 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "preset_finance": {"en": "Payments & charges", "zh": "付款与扣费"},
     "preset_legal": {"en": "Terms & privacy", "zh": "条款与隐私"},
     "preset_it": {"en": "Technical problems", "zh": "技术问题"},
+    # The status line's details (behind the Details toggle).
+    "status_not_reranked": {
+        "en": "Not reranked yet ({scored}/{total} scored)",
+        "zh": "尚未重排（已评分 {scored}/{total}）",
+    },
+    "status_pairs": {"en": "{n} pairs scored", "zh": "已评分 {n} 对"},
+    "status_recall": {"en": "recall {ms}", "zh": "召回 {ms}"},
+    "status_rerank": {"en": "rerank {ms}", "zh": "重排 {ms}"},
+    "status_truncated": {"en": "{n} truncated", "zh": "截断 {n} 条"},
+    "status_cache_hits": {"en": "{n} cache hits", "zh": "缓存命中 {n} 次"},
+    "status_recall_only": {
+        "en": "Reranker unavailable: {scores} only · {recall} · recall {ms}",
+        "zh": "重排模型不可用：仅有{scores} · {recall} · 召回 {ms}",
+    },
+    "status_keyword_scores": {"en": "keyword (BM25) scores", "zh": "关键词（BM25）分数"},
+    "status_stage_scores": {"en": "{stage} search scores", "zh": "{stage}检索分数"},
+    "status_first_stage": {
+        "en": "first stage: {label} over {rows} FAQ rows found {found} candidates ({reason})",
+        "zh": "第一阶段：{label}在 {rows} 条 FAQ 中找到 {found} 个候选（{reason}）",
+    },
+    "status_picked": {
+        "en": "{label} search picked {n} of them (top K = {k}).",
+        "zh": "{label}检索从中选出 {n} 条（前 K = {k}）。",
+    },
+    "status_waiting": {
+        "en": "waiting for the reranker to finish loading ({seconds} s so far)",
+        "zh": "正在等待重排模型加载完成（已 {seconds} 秒）",
+    },
 }
 
 
