@@ -231,10 +231,17 @@ def test_settings_are_remembered_in_this_browser(agent):
     agent.page.locator("#settings > button").click()
     agent.page.fill("#threshold input[type=number]", "0.8")
     agent.page.press("#threshold input[type=number]", "Enter")
-    agent.page.wait_for_timeout(500)
-    agent.page.reload()
-    agent.page.locator("#settings > button").click()
-    agent.page.wait_for_function("document.querySelector('#threshold input[type=number]').value === '0.8'")
+    threshold = "document.querySelector('#threshold input[type=number]').value"
+    for _ in range(10):  # the browser saves the settings asynchronously; a busy machine takes longer
+        agent.page.wait_for_timeout(1000)
+        agent.page.reload()
+        agent.page.wait_for_selector("#query textarea")
+        agent.page.locator("#settings > button").click()
+        agent.page.wait_for_selector("#threshold input[type=number]")
+        agent.page.wait_for_timeout(500)
+        if agent.page.evaluate(threshold) == "0.8":
+            break
+    assert agent.page.evaluate(threshold) == "0.8"
 
 
 @pytest.mark.parametrize("agent", [SETUPS[0], SETUPS[1]], ids=["en", "zh"], indirect=True)
