@@ -40,8 +40,12 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, l
     page.click("#batch-run")
     page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions answered").wait_for(timeout=60_000)
     page.click("#batch-stop")
-    time.sleep(1)  # an update already on its way may still land
     stopped = answered(page)
+    for _ in range(10):  # an update already on its way may still land: wait until it has settled
+        time.sleep(1.5)
+        if answered(page) == stopped:
+            break
+        stopped = answered(page)
     time.sleep(UPDATE_EVERY * 0.15 * 3)  # time for at least another update, had the batch gone on
     assert answered(page) == stopped
     assert not stopped.startswith(f"{QUESTIONS} of")
