@@ -207,7 +207,10 @@ class Agent:
         self.url, self.timeout_s = url, timeout_s
         self.ui = Client(url, verbose=False, download_files=False, analytics_enabled=False,
                          httpx_kwargs={"timeout": timeout_s}) if uses_ui else None  # fmt: skip
-        self.http = httpx.Client(timeout=timeout_s)
+        # One connection per request: a kept-alive connection that the server closes after its
+        # 5 s idle timeout, just as the next request goes out, fails with "Server disconnected"
+        # (a client-side race every HTTP client must retry; this one avoids it instead).
+        self.http = httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_keepalive_connections=0))
 
     def answer(self, call: Call) -> tuple[str, ...]:
         """What the app lists for ``call``, best first, in the form of ``call.expected``."""
