@@ -160,8 +160,3 @@ class EngineSlot:
         """The status once loading has finished (or after ``timeout`` seconds)."""
         self._ready.wait(timeout)
         return self.status()
-
-    def close(self) -> None:
-        scorer = self.scorer
-        if scorer is not None:
-            scorer.close()

@@ -123,13 +123,18 @@ def faq_ids(page) -> list[str]:
     )
 
 
-def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
+def search_the_english_base(page) -> None:
+    """Ask EN_QUERY of the bundled English base, as an agent does: FAQ tab, base, Search and rank."""
     page.fill("#query textarea", EN_QUERY)
     page.get_by_role("tab", name="FAQ base").click()
     page.click("#base input")
     page.get_by_role("option", name=EN_BASE).click()
     page.get_by_text("117 FAQ rows").wait_for()
     page.click("#rank-faq")
+
+
+def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
+    search_the_english_base(page)
     kb = Desk(None, "unused", export_dir=export_dir(), bases=bundled_bases()).select_base(EN_BASE).kb
     recalled = [hit.entry for hit in kb.search(EN_QUERY, top_k=20)]
     ranked = hf_scorer.rank(EN_QUERY, [e.text for e in recalled])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_browser import EN_BASE, EN_QUERY, ranked_answers
+from test_browser import EN_BASE, EN_QUERY, ranked_answers, search_the_english_base
 
 from reranker.desk import Desk
 from reranker.feedback import FeedbackStore
@@ -30,12 +30,7 @@ def page(browser, hf_scorer, store, launch_desk):
 
 
 def rank_from_the_base(page) -> list[str]:
-    page.fill("#query textarea", EN_QUERY)
-    page.get_by_role("tab", name="FAQ base").click()
-    page.click("#base input")
-    page.get_by_role("option", name=EN_BASE).click()
-    page.get_by_text("117 FAQ rows").wait_for()
-    page.click("#rank-faq")
+    search_the_english_base(page)
     ranked_answers(page)
     return page.locator("#ranked-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.faqId)")
 
