@@ -1,6 +1,6 @@
 """FAQ Rerank Desk: ``python app.py [--host H] [--port P] [--share --auth USER:PASSWORD] ...``.
 
-Parses the flags and serves (:func:`reranker.serve.serve`). ``python app.py --help`` lists
+Parses the flags and serves (:func:`reranker.server.serve.serve`). ``python app.py --help`` lists
 every flag and its ``RERANKER_*`` environment variable.
 """
 
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from reranker.config import parse_args
-from reranker.serve import serve
+from reranker.server.serve import serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:

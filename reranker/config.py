@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
+from reranker.engine.model_source import DEFAULT_MODEL
+from reranker.engine.prompt import DEFAULT_MAX_LENGTH, validate_max_length
+from reranker.engine.scorer import BACKENDS, DTYPES, Scorer, check_engine_choice, load_scorer
 from reranker.errors import InvalidInput
-from reranker.model_source import DEFAULT_MODEL
-from reranker.prompt import DEFAULT_MAX_LENGTH, validate_max_length
 from reranker.retrieval.dense import (
     DEFAULT_EMBEDDING_MODEL,
     DISABLED,
@@ -29,7 +30,6 @@ from reranker.retrieval.dense import (
     load_embedder,
 )
 from reranker.retrieval.first_stage import RETRIEVAL_MODES, Retrieval, check_retrieval
-from reranker.scorer import BACKENDS, DTYPES, Scorer, load_scorer
 
 ENV_PREFIX = "RERANKER_"
 #: Where agents' picks and per-base settings live unless --data-dir says otherwise (git-ignored).
@@ -97,10 +97,7 @@ class EngineConfig:
     kv_cache_gib: float | None = field(default_factory=_env("KV_CACHE_GIB", None, float))
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise InvalidInput(f"Unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}.")
-        if self.dtype is not None and self.dtype not in DTYPES:
-            raise InvalidInput(f"Unknown dtype {self.dtype!r}; choose one of: {', '.join(DTYPES)}.")
+        check_engine_choice(self.backend, self.dtype)
         validate_max_length(self.max_length)
         if self.kv_cache_gib is not None and self.kv_cache_gib <= 0:
             raise InvalidInput(f"kv_cache_gib must be positive, got {self.kv_cache_gib}.")

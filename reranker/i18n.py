@@ -125,6 +125,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "排序中… 已检查 {scored}/{total} 条答案。",
     },
     "no_question": {"en": "Type the customer's question first.", "zh": "请先输入客户的问题。"},
+    "error_title": {"en": "Cannot do that yet", "zh": "暂时无法完成"},
     "no_answers": {
         "en": "Paste at least one candidate answer (one per line, or separated by blank lines).",
         "zh": "请至少粘贴一条候选答案（每行一条，或用空行分隔）。",

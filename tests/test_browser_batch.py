@@ -8,10 +8,10 @@ from dataclasses import replace
 import pytest
 from test_browser import EN_BASE, SlowBackend
 
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.engine.scorer import ScoreCache
 from reranker.i18n import t
-from reranker.knowledge_base import bundled_bases
-from reranker.scorer import ScoreCache
+from reranker.knowledge.bases import bundled_bases
 from reranker.ui import export_dir
 from reranker.ui.batch_tab import UPDATE_EVERY
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from reranker import serve
 from reranker.config import AppConfig
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
 from reranker.i18n import Lang, t
-from reranker.knowledge_base import bundled_bases
-from reranker.tabular import DEFAULT_MAX_BYTES
+from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.tabular import DEFAULT_MAX_BYTES
+from reranker.server import serve
 from reranker.ui import build_demo, export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

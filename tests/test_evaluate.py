@@ -12,20 +12,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reranker.cli.evaluate import main
 from reranker.config import EngineConfig
 from reranker.errors import InvalidInput
-from reranker.evaluate import (
+from reranker.evaluation.evaluate import (
     METRICS,
     EvaluationReport,
     QueryResult,
     evaluate,
     format_report,
     load_evaluation_set,
-    main,
 )
-from reranker.knowledge_base import BUNDLED_DIR, FaqEntry, KnowledgeBase
-from reranker.labelled import LabelledQuery
-from reranker.metrics import PROBABILITY_THRESHOLDS
+from reranker.evaluation.metrics import PROBABILITY_THRESHOLDS
+from reranker.knowledge.bases import BUNDLED_DIR, FaqEntry, KnowledgeBase
+from reranker.knowledge.labelled import LabelledQuery
+from reranker.retrieval.keyword import search_base
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {
@@ -76,7 +77,7 @@ def test_reranking_reorders_the_keyword_candidates_by_the_scorers_ranking(en_set
     report = evaluate(kb, queries[:4], hf_scorer, top_k=5)
     assert report.method == "rerank"
     for labelled, result in zip(queries[:4], report.results):
-        hits = kb.search(labelled.query, top_k=5)
+        hits = search_base(kb, labelled.query, top_k=5)
         ranked = hf_scorer.rank(labelled.query, [hit.entry.text for hit in hits])
         assert result.ranked_ids == tuple(hits[doc.index].entry.id for doc in ranked)
         assert result.top_score == ranked[0].score
@@ -92,7 +93,7 @@ def test_entries_without_an_answer_are_reranked_on_their_question(hf_scorer):
     )
     query = "password reset email"
     report = evaluate(kb, [LabelledQuery(query, ("1",))], hf_scorer)
-    hits = kb.search(query)
+    hits = search_base(kb, query)
     ranked = hf_scorer.rank(query, [hit.entry.question for hit in hits])
     assert report.results[0].ranked_ids == tuple(hits[doc.index].entry.id for doc in ranked)
 

@@ -8,13 +8,14 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from reranker.batch import BatchRow, rows_table
-from reranker.desk import Desk, DeskResult, UploadCheck, assess
+from reranker.desk.batch import BatchRow, rows_table
+from reranker.desk.desk import Desk, DeskResult, assess
+from reranker.desk.results import build_table, export_csv, render_table_html
 from reranker.errors import InvalidInput
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
-from reranker.knowledge_base import FaqEntry, bundled_bases
-from reranker.presets import PRESETS
-from reranker.results import build_table, export_csv, render_table_html
+from reranker.knowledge.bases import FaqEntry, bundled_bases
+from reranker.knowledge.presets import PRESETS
+from reranker.knowledge.registry import UploadCheck
 from reranker.ui import handlers
 from reranker.ui.batch_tab import localized
 

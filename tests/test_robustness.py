@@ -27,16 +27,16 @@ from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from reranker import serve
-from reranker.api import DEFAULT_MAX_DOCUMENT_CHARS, INTERNAL_ERROR
 from reranker.config import AppConfig
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.engine.scorer import load_scorer
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import bundled_bases
-from reranker.labelled import bundled_query_sets
-from reranker.presets import get_preset
-from reranker.scorer import load_scorer
-from reranker.serve import create_server
+from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.labelled import bundled_query_sets
+from reranker.knowledge.presets import get_preset
+from reranker.server import serve
+from reranker.server.schemas import DEFAULT_MAX_DOCUMENT_CHARS, INTERNAL_ERROR
+from reranker.server.serve import create_server
 from reranker.ui import build_demo, export_dir
 
 ROOT = Path(__file__).resolve().parent.parent

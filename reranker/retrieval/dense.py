@@ -41,12 +41,12 @@ from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import numpy as np
 
-from reranker.backends.base import EmbeddingBackend
+from reranker.engine.backends.base import EmbeddingBackend
+from reranker.engine.model_source import ModelRole, resolve_model_dir
 from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.model_source import ModelRole, resolve_model_dir
 
 if TYPE_CHECKING:
-    from reranker.knowledge_base import FaqEntry
+    from reranker.knowledge.bases import FaqEntry
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def faq_text(entry: FaqEntry) -> str:
     right entry less often on the bundled English sets (MRR@10 0.896 vs 0.934, chatty 0.803 vs
     0.834; docs/retrieval.md). An entry without a question is embedded by its answer.
 
-    >>> from reranker.knowledge_base import FaqEntry
+    >>> from reranker.knowledge.bases import FaqEntry
     >>> faq_text(FaqEntry("1", "Where is my order?", "Track it in Account.", similar_questions=("Where is my parcel?",)))
     'Where is my order?\\nWhere is my parcel?'
     """
@@ -313,7 +313,7 @@ def _start_backend(
     backend: EmbeddingBackendName, directory: Path, spec: EmbeddingSpec, pad_id: int, dtype: str | None
 ) -> tuple[EmbeddingBackend, str]:
     if backend in ("auto", "vllm"):
-        from reranker.backends.vllm import VllmEmbeddingBackend
+        from reranker.engine.backends.vllm import VllmEmbeddingBackend
 
         try:
             vllm = VllmEmbeddingBackend(directory, spec.pooling, spec.normalize, spec.max_length, dtype)
@@ -328,7 +328,7 @@ def _start_backend(
             logger.warning("%s", reason)
     else:
         reason = "backend 'transformers' requested"
-    from reranker.backends.hf import TransformersEmbeddingBackend
+    from reranker.engine.backends.hf import TransformersEmbeddingBackend
 
     return TransformersEmbeddingBackend(directory, spec.pooling, spec.normalize, pad_id, dtype), reason
 
