@@ -124,7 +124,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Ranking… {scored} of {total} answers checked so far.",
         "zh": "排序中… 已检查 {scored}/{total} 条答案。",
     },
-    "no_question": {"en": "Type the customer's question first.", "zh": "请先输入客户的问题。"},
+    "no_question": {"en": "The question is empty: type the customer's question first.", "zh": "问题为空：请先输入客户的问题。"},
     "error_title": {"en": "Cannot do that yet", "zh": "暂时无法完成"},
     "no_answers": {
         "en": "Paste at least one candidate answer (one per line, or separated by blank lines).",

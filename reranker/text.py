@@ -10,7 +10,7 @@ and the API agree on the same clean input.
 >>> require_question("  ")
 Traceback (most recent call last):
 ...
-reranker.errors.InvalidInput: Type the customer's question first.
+reranker.errors.InvalidInput: The question is empty: type the customer's question first.
 """
 
 from __future__ import annotations

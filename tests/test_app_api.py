@@ -80,7 +80,7 @@ def test_rank_faq_endpoint_searches_an_uploaded_csv(client, tmp_path):
 
 
 def test_user_errors_reach_the_client_as_readable_messages(client):
-    with pytest.raises(AppError, match="Type the customer's question first"):
+    with pytest.raises(AppError, match="type the customer's question first"):
         client.predict("", "general", "", "a\nb", "lines", 0.5, api_name="/rank_pasted")
 
 

@@ -96,9 +96,9 @@ def test_an_upload_with_fewer_rows_than_lines_is_flagged(tmp_path):
 def test_a_missing_question_is_said_in_the_browsers_language(tmp_path):
     desk = Desk(None, "no model", export_dir=tmp_path, bases=bundled_bases())
     base = desk.select_base(next(iter(bundled_bases())))
-    with pytest.raises(InvalidInput, match="Type the customer's question first") as raised:
+    with pytest.raises(InvalidInput, match="type the customer's question first") as raised:
         next(desk.rank_faq_stream("  ", None, base, lang="zh"))
-    assert raised.value.message("zh") == "请先输入客户的问题。"
+    assert raised.value.message("zh") == "问题为空：请先输入客户的问题。"
 
 
 def test_errors_keep_their_english_text_and_carry_an_id_for_the_ui():

@@ -107,8 +107,8 @@ def assert_still_answers(served: Served, scorer) -> None:
 # --- pasted answers through the UI ----------------------------------------------------------------
 
 REFUSED_PASTES = {
-    "empty-query": (dict(query=""), "Type the customer's question first"),
-    "whitespace-query": (dict(query=" \t\n\u3000 "), "Type the customer's question first"),
+    "empty-query": (dict(query=""), "type the customer's question first"),
+    "whitespace-query": (dict(query=" \t\n\u3000 "), "type the customer's question first"),
     "no-candidates": (dict(text=""), "Paste at least one candidate answer"),
     "only-blank-lines": (dict(text="\n  \n\t\n"), "Paste at least one candidate answer"),
     "only-blank-lines-in-blank-line-mode": (dict(text="\n\n \n", mode="blank_lines"), "Paste at least one"),
