@@ -30,10 +30,12 @@ from reranker.retrieval.dense import (
     load_embedder,
 )
 from reranker.retrieval.first_stage import RETRIEVAL_MODES, Retrieval, check_retrieval
+from reranker.shipped import CHECKOUT
 
 ENV_PREFIX = "RERANKER_"
 #: Where agents' picks and per-base settings live unless --data-dir says otherwise (git-ignored).
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: data/ next to app.py in a checkout; data/ in the working folder for an installed package.
+DEFAULT_DATA_DIR = CHECKOUT / "data" if (CHECKOUT / "app.py").is_file() else Path("data").resolve()
 T = TypeVar("T")
 
 
@@ -264,13 +266,9 @@ class AppConfig(RetrievalConfig, EngineConfig):
         return int(self.max_upload_mb * 1024 * 1024)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Flags for ``python app.py``; a flag left out keeps the environment/default value."""
-    parser = argparse.ArgumentParser(
-        prog="app.py",
-        description="FAQ Rerank Desk: rank candidate answers to a customer's question.",
-        argument_default=argparse.SUPPRESS,
-    )
+def add_app_arguments(parser: argparse.ArgumentParser) -> None:
+    """The desk's flags (``serve``, ``python app.py``), on a parser made with ``argument_default=SUPPRESS``:
+    a flag left out keeps the environment/default value."""
 
     def add(flag: str, env: str, default: str, help_text: str, **kwargs: object) -> None:
         parser.add_argument(flag, help=f"{help_text} (env {ENV_PREFIX}{env}; default {default})", **kwargs)
@@ -334,16 +332,21 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction)  # fmt: skip
     add_engine_arguments(parser)
     add_retrieval_arguments(parser)
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
-    """Flags (``sys.argv[1:]`` when ``argv`` is None) over environment over defaults.
+    """The desk's flags (``sys.argv[1:]`` when ``argv`` is None) over environment over defaults.
 
     Exits with status 2 and a message naming the problem when a value is invalid.
     """
-    parser = build_parser()
-    given = vars(parser.parse_args(argv))
+    parser = argparse.ArgumentParser(prog="faq-rerank-desk serve", argument_default=argparse.SUPPRESS)
+    add_app_arguments(parser)
+    return app_config(parser, parser.parse_args(argv))
+
+
+def app_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> AppConfig:
+    """The :class:`AppConfig` of parsed ``serve`` flags; ``parser.error`` (exit 2) names a bad value."""
+    given = {key: value for key, value in vars(args).items() if key != "command"}
     try:
         if "auth" in given:
             given["auth"] = parse_auth(given["auth"])

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from reranker.desk.desk import Desk
     from reranker.feedback.picks import Picks
     from reranker.feedback.store import FeedbackStore
+    from reranker.knowledge.bases import KnowledgeBase
 
 # Tests never reach the Hugging Face Hub, and vLLM runs in-process with all cores.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -158,6 +159,48 @@ def vllm_scorer(tiny_model_dir):
 
 
 @pytest.fixture(scope="session")
+def en_kb() -> KnowledgeBase:
+    """The bundled English store FAQ."""
+    from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+
+    return load_faq(BUNDLED_DIR / "en_store_faq.csv")
+
+
+@pytest.fixture(scope="session")
+def zh_kb() -> KnowledgeBase:
+    """The bundled Chinese e-commerce FAQ."""
+    from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+
+    return load_faq(BUNDLED_DIR / "zh_ecommerce_faq.csv")
+
+
+@pytest.fixture
+def desk(hf_scorer) -> Desk:
+    """The desk on the tiny model and the bundled bases (a test module may define its own)."""
+    from reranker.desk.desk import Desk
+    from reranker.knowledge.bases import bundled_bases
+    from reranker.ui import export_dir
+
+    return Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
+
+
+@pytest.fixture
+def store(tmp_path) -> FeedbackStore:
+    """An empty feedback store of this test's own, in a folder not made yet (as on a first run)."""
+    from reranker.feedback.store import FeedbackStore
+
+    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+
+
+@pytest.fixture
+def picks(desk, store) -> Picks:
+    """Agents' picks on ``desk``'s bases, saved in ``store``."""
+    from reranker.feedback.picks import Picks
+
+    return Picks(store, desk.bases)
+
+
+@pytest.fixture(scope="session")
 def launch_desk() -> Iterator[Callable[..., str]]:
     """``launch_desk(desk, picks=None, **settings)``: the whole app (UI and REST API) on a free local port,
     launched as ``python app.py`` launches it, with ``settings`` as its flags.
@@ -185,6 +228,18 @@ def launch_desk() -> Iterator[Callable[..., str]]:
 
 
 @pytest.fixture(scope="session")
+def app_url(hf_scorer, launch_desk) -> str:
+    """The app on the tiny model and the bundled bases, default settings, no feedback: launched once
+    per session and shared by every test that needs no settings of its own (each browser page and
+    API client has its own Gradio session)."""
+    from reranker.desk.desk import Desk
+    from reranker.knowledge.bases import bundled_bases
+    from reranker.ui import export_dir
+
+    return launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()))
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Debian's chromium through Playwright, headless (the browser tests skip without it)."""
     if not CHROMIUM.exists():
@@ -198,3 +253,13 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), the tests on the in-process vLLM
+    engine share one worker and the browser tests another, so neither vLLM nor chromium starts twice."""
+    for item in items:
+        if "vllm_scorer" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("vllm"))
+        elif item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

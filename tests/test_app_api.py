@@ -33,8 +33,8 @@ MISSING = "Model not found: /nowhere is not a model directory."
 
 
 @pytest.fixture(scope="module")
-def client(hf_scorer, launch_desk):
-    return Client(launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())), verbose=False)
+def client(app_url):
+    return Client(app_url, verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -6,25 +6,11 @@ import pandas as pd
 import pytest
 from gradio_client import Client, handle_file
 
-from reranker.desk.desk import Desk
 from reranker.errors import InvalidInput, NotFound
-from reranker.feedback.picks import Picks
-from reranker.feedback.store import FeedbackStore
 from reranker.knowledge.bases import bundled_bases
-from reranker.ui import export_dir
 from reranker.ui.batch_tab import UPDATE_EVERY, run_batch
 
 ZH_BASE, EN_BASE = list(bundled_bases())
-
-
-@pytest.fixture
-def picks(desk, tmp_path) -> Picks:
-    return Picks(FeedbackStore(tmp_path / "feedback.sqlite3"), desk.bases)
-
-
-@pytest.fixture
-def desk(hf_scorer, tmp_path) -> Desk:
-    return Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
 
 
 @pytest.fixture
@@ -59,8 +45,8 @@ def test_missing_file_and_unknown_base_are_user_errors(desk, questions, picks):
         list(run_batch(desk, picks, str(questions), "Nope", 5))
 
 
-def test_the_batch_endpoint_answers_a_file_in_a_launched_app(desk, questions, launch_desk):
-    client = Client(launch_desk(desk), verbose=False)
+def test_the_batch_endpoint_answers_a_file_in_a_launched_app(questions, app_url):
+    client = Client(app_url, verbose=False)
     summary, table, csv_file = client.predict(handle_file(str(questions)), EN_BASE, 5, api_name="/batch")
     assert f"{UPDATE_EVERY + 2} of {UPDATE_EVERY + 2} questions answered" in summary
     assert len(pd.read_csv(csv_file, encoding="utf-8-sig")) == len(table["data"]) == UPDATE_EVERY + 2

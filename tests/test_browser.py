@@ -33,11 +33,6 @@ EVIL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app_url(hf_scorer, launch_desk):
-    return launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()))
-
-
 @pytest.fixture
 def page(browser, app_url):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -84,7 +79,9 @@ def test_candidates_show_at_once_then_scores_arrive_until_the_table_is_final(
 
 def test_stop_cancels_a_ranking_that_is_no_longer_needed(browser, hf_scorer, launch_desk):
     gated = GatedBackend(hf_scorer.backend)
-    desk = Desk(replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(), bases=bundled_bases())
+    desk = Desk(
+        replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(), bases=bundled_bases()
+    )
     outcomes: queue.Queue[str] = queue.Queue()
     desk.rank_pasted_stream = watched(desk.rank_pasted_stream, outcomes)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})

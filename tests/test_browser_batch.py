@@ -28,11 +28,15 @@ def answered(page) -> str:
     )
 
 
-def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, launch_desk, tmp_path, monkeypatch):
+def test_stop_keeps_the_rows_answered_so_far_and_their_csv(
+    browser, hf_scorer, launch_desk, tmp_path, monkeypatch
+):
     gated = GatedBackend(hf_scorer.backend)
     outcomes: queue.Queue[str] = queue.Queue()
     monkeypatch.setattr(batch_tab, "run_batch", watched(batch_tab.run_batch, outcomes))
-    desk = Desk(replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(), bases=bundled_bases())
+    desk = Desk(
+        replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(), bases=bundled_bases()
+    )
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(launch_desk(desk))
     questions = tmp_path / "questions.csv"
@@ -55,10 +59,10 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, l
     page.close()
 
 
-def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, hf_scorer, launch_desk, tmp_path):
+def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, app_url, tmp_path):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.goto(launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())))
+    page.goto(app_url)
     page.get_by_role("tab", name=t("tab_batch", "zh")).click()
     page.get_by_text("一次回答整个文件的客户问题").wait_for()
     for label in ("batch_questions", "batch_top_k", "batch_answers"):

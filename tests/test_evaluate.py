@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reranker.cli.evaluate import main
+from reranker.cli.main import main
 from reranker.config import EngineConfig
 from reranker.errors import InvalidInput
 from reranker.evaluation.evaluate import (
@@ -177,7 +177,7 @@ def test_cli_json_with_the_vllm_backend_is_the_only_thing_on_stdout(tiny_model_d
 
 
 def test_cli_text_report_shows_metrics_sweep_and_misses(capsys):
-    assert main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank"]) == 0
+    assert main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank"]) == 0
     out = capsys.readouterr().out
     assert "method: keyword search only (BM25), top 20 candidates" in out
     for name in METRICS:
@@ -202,7 +202,7 @@ def test_cli_ctrl_c_prints_the_partial_metrics(monkeypatch, capsys, hf_scorer):
             pass
 
     monkeypatch.setattr(EngineConfig, "load_scorer", lambda *args, **kwargs: InterruptedAfterTwo())
-    code = main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--json"])
+    code = main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 130
     assert payload["partial"] is True and payload["evaluated"] == 2 and payload["total"] == 57
@@ -228,8 +228,8 @@ def test_cli_unknown_ids_exit_2_with_the_invalid_input_message(tmp_path):
 def test_cli_bad_csv_and_unloadable_model_exit_2_with_one_line_each(tmp_path, capsys):
     workbook = tmp_path / "faq.csv"
     workbook.write_bytes(b"PK\x03\x04 an Excel workbook renamed to .csv")
-    assert main(["--faq", str(workbook), "--queries", str(EN_QUERIES), "--no-rerank"]) == 2
-    assert main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--model", "/nowhere"]) == 2
+    assert main(["evaluate", "--faq", str(workbook), "--queries", str(EN_QUERIES), "--no-rerank"]) == 2
+    assert main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--model", "/nowhere"]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
     assert "Model not found" in errors[1]
@@ -245,6 +245,6 @@ def test_an_interrupted_report_is_marked_partial():
 
 def test_no_rerank_never_loads_a_model(capsys):
     assert (
-        main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank", "--model", "/nowhere"]) == 0
+        main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank", "--model", "/nowhere"]) == 0
     )
     assert "keyword search only" in capsys.readouterr().out

@@ -44,9 +44,8 @@ def api(hf_scorer, store, launch_desk) -> httpx.Client:
 
 
 @pytest.fixture(scope="module")
-def api_without_feedback(hf_scorer, launch_desk) -> httpx.Client:
-    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
-    with httpx.Client(base_url=launch_desk(desk), timeout=60) as client:
+def api_without_feedback(app_url) -> httpx.Client:
+    with httpx.Client(base_url=app_url, timeout=60) as client:
         yield client
 
 

@@ -40,11 +40,6 @@ def spawn_writer(path: Path, writer: str, count: int) -> subprocess.Popen[str]:
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> FeedbackStore:
-    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
-
-
 def test_a_record_keeps_everything_the_desk_showed(store):
     shown = (ShownAnswer("en-004", 0.91, 1), ShownAnswer("en-005", 0.40, 2))
     record_id = record(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from reranker.cli.evaluate import main
+from reranker.cli.main import main
 from reranker.config import AppConfig, parse_args
 from reranker.desk.desk import Desk
 from reranker.desk.pipeline import first_stage, search_and_rank
@@ -26,11 +26,6 @@ ZH = "中文电商 FAQ (zh_ecommerce_faq.csv)"
 CHATTY = "shoes too small want a 10 instead of a 9"
 ANSWER_ID = "en-028"
 FAST = ["--backend", "transformers", "--dtype", "float32"]
-
-
-@pytest.fixture(scope="module")
-def en_kb():
-    return load_faq(BUNDLED_DIR / "en_store_faq.csv")
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +201,7 @@ def test_app_started_offline_with_the_minilm_directory_serves_hybrid(launch_desk
 def evaluate_json(capsys, *flags: str) -> dict:
     argv = ["--faq", str(BUNDLED_DIR / "en_store_faq.csv"),
             "--queries", str(BUNDLED_DIR / "en_store_queries_chatty.csv"), "--no-rerank", "--json", *FAST, *flags]  # fmt: skip
-    assert main(argv) == 0
+    assert main(["evaluate", *argv]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -221,7 +216,7 @@ def test_evaluate_cli_compares_first_stages_with_the_same_json_keys(capsys, mini
 def test_evaluate_cli_with_an_explicit_first_stage_and_no_embedder_exits_2(capsys):
     argv = ["--faq", str(BUNDLED_DIR / "en_store_faq.csv"), "--queries", str(BUNDLED_DIR / "en_store_queries.csv"),
             "--no-rerank", "--retrieval", "hybrid", "--embedding-model", "/nowhere"]  # fmt: skip
-    assert main(argv) == 2
+    assert main(["evaluate", *argv]) == 2
     assert "/nowhere" in capsys.readouterr().err
 
 

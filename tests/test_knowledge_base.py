@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reranker.errors import InvalidInput
-from reranker.knowledge.bases import FaqEntry, KnowledgeBase, bundled_bases, load_faq
+from reranker.knowledge.bases import FaqEntry, KnowledgeBase, load_faq
 from reranker.knowledge.tabular import read_table
 from reranker.retrieval.keyword import search_base
 
@@ -18,16 +18,6 @@ def write(tmp_path: Path, content: str | bytes, name: str = "faq.csv", encoding:
     path = tmp_path / name
     path.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
     return path
-
-
-@pytest.fixture(scope="module")
-def zh_kb() -> KnowledgeBase:
-    return load_faq(bundled_bases()["中文电商 FAQ (zh_ecommerce_faq.csv)"])
-
-
-@pytest.fixture(scope="module")
-def en_kb() -> KnowledgeBase:
-    return load_faq(bundled_bases()["English store FAQ (en_store_faq.csv)"])
 
 
 # Reading CSV files

@@ -7,8 +7,8 @@ import pytest
 
 from reranker.desk.desk import Desk
 from reranker.desk.results import build_table, render_table_html
-from reranker.feedback.picks import Picks, RecentRequests, Shown
-from reranker.feedback.store import FeedbackStore, ShownAnswer
+from reranker.feedback.picks import RecentRequests, Shown
+from reranker.feedback.store import ShownAnswer
 from reranker.knowledge.bases import FaqEntry, bundled_bases
 from reranker.ui import export_dir
 from reranker.ui.picks import record, shown_of, threshold_in_use, undo
@@ -18,12 +18,8 @@ ENTRIES = [FaqEntry('a"1', "Shipping?", "3-5 days."), FaqEntry("b2", "Refund?", 
 
 
 @pytest.fixture
-def picks(desk, tmp_path) -> Picks:
-    return Picks(FeedbackStore(tmp_path / "feedback.sqlite3"), desk.bases)
-
-
-@pytest.fixture
-def desk(tmp_path) -> Desk:
+def desk() -> Desk:
+    """A desk without a model (keyword search only): the picks need no scores. ``picks`` is conftest's."""
     return Desk(None, "no model", export_dir=export_dir(), bases=bundled_bases())
 
 

@@ -9,30 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from reranker.desk.desk import Desk
 from reranker.errors import InvalidInput
 from reranker.feedback.picks import Picks
-from reranker.feedback.store import FeedbackStore
 from reranker.i18n import t
 from reranker.knowledge.bases import bundled_bases
 from reranker.knowledge.labelled import bundled_query_sets, load_queries
-from reranker.ui import export_dir
 from reranker.ui.evaluate_tab import AGENTS_PICKS, picks_file, run_evaluation
 from reranker.ui.threshold_panel import apply_threshold, recommend
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH_BASE, EN_BASE = list(bundled_bases())
 EN_QUERIES = next(path for path in bundled_query_sets().values() if path.name == "en_store_queries.csv")
-
-
-@pytest.fixture
-def desk(hf_scorer) -> Desk:
-    return Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
-
-
-@pytest.fixture
-def picks(desk, tmp_path) -> Picks:
-    return Picks(FeedbackStore(tmp_path / "feedback.sqlite3"), desk.bases)
 
 
 def record_bundled_labels(picks: Picks, answerable: int) -> int:

@@ -1,4 +1,4 @@
-"""``python -m reranker evaluate`` (also ``python -m reranker.evaluate``): measure a labelled query set.
+"""``faq-rerank-desk evaluate`` (also ``python -m reranker.evaluate``): measure a labelled query set.
 
 The evaluation itself is :mod:`reranker.evaluation.evaluate`; this module parses the flags, loads
 the engines, shows progress on stderr and prints the report (or JSON).
@@ -47,11 +47,11 @@ from reranker.retrieval.first_stage import Retrieval, index_base
 logger = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m reranker evaluate",
-        description="Measure how often the first stage (and reranking) puts the right FAQ answer first.",
-    )
+DESCRIPTION = "Measure how often the first stage (and reranking) puts the right FAQ answer first."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``evaluate`` command's flags (the engine's and the first stage's are shared with ``serve``)."""
     parser.add_argument("--faq", type=Path, required=True, help="FAQ CSV (id, question, answer, ...)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--queries", type=Path, help="labelled queries CSV (query, relevant_ids)")
@@ -79,12 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     add_engine_arguments(parser)
     add_retrieval_arguments(parser)
-    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``evaluate``: the report (or ``--json``) on stdout; 2 on bad input, 130 when interrupted."""
     engine = engine_config(parser, args)
     stage = retrieval_config(parser, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

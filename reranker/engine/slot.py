@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from reranker.engine.loader import load_in_background
 from reranker.engine.scorer import Scorer
-from reranker.errors import ModelUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -124,24 +124,12 @@ class EngineSlot:
     def load_in_background(cls, load: Callable[[], Scorer]) -> EngineSlot:
         """Start ``load`` in a daemon thread; :class:`ModelUnavailable` makes it unavailable."""
         slot = cls.loading()
-        threading.Thread(target=slot._load, args=(load,), name="reranker-loader", daemon=True).start()
+        load_in_background(load, "reranker", slot._loaded)
         return slot
 
-    def _load(self, load: Callable[[], Scorer]) -> None:
-        started = time.monotonic()
-        try:
-            scorer = load()
-        except ModelUnavailable as exc:
-            logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
-            self._finish(EngineStatus("unavailable", error=str(exc)))
-        except Exception as exc:  # a bug: keep its traceback in the log, tell users it failed
-            logger.exception("Loading the reranker failed unexpectedly")
-            self._finish(
-                EngineStatus("unavailable", error=f"Loading failed ({type(exc).__name__}); see the log.")
-            )
-        else:
-            logger.info("The reranker is ready after %.1f s", time.monotonic() - started)
-            self._finish(EngineStatus("ready", scorer=scorer))
+    def _loaded(self, scorer: Scorer | None, error: str | None) -> None:
+        self._finish(EngineStatus("ready", scorer=scorer) if scorer is not None
+                     else EngineStatus("unavailable", error=error))  # fmt: skip
 
     def _finish(self, status: EngineStatus) -> None:
         with self._lock:

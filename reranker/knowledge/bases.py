@@ -26,13 +26,14 @@ from reranker.knowledge.tabular import (
     require_column,
     split_pipes,
 )
+from reranker.shipped import shipped
 from reranker.text import clean
 
 logger = logging.getLogger(__name__)
 #: Keyword-search candidates handed to the reranker unless the user picks another number.
 DEFAULT_TOP_K = 20
 
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "knowledge_base"
+BUNDLED_DIR = shipped("knowledge_base")
 
 # Accepted header names (traditional Chinese after simplified), compared ignoring case, spaces,
 # "_" and "-".

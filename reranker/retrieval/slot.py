@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from reranker.errors import ModelUnavailable
+from reranker.engine.loader import load_in_background
 from reranker.knowledge.bases import KnowledgeBase
 from reranker.retrieval.dense import DEFAULT_CACHE_DIR, DenseIndex, Embedder
 from reranker.retrieval.first_stage import LABELS, FirstStage, Retrieval, dense_unsuitable, index_base
@@ -77,20 +77,11 @@ class DenseSlot:
                            cache_dir: str | Path | None = DEFAULT_CACHE_DIR) -> DenseSlot:  # fmt: skip
         """Start ``load`` in a daemon thread; :class:`ModelUnavailable` leaves keyword search, with the reason."""
         slot = cls(configured, "loading", cache_dir=cache_dir)
-        threading.Thread(target=slot._load, args=(load,), name="embedder-loader", daemon=True).start()
+        load_in_background(load, "embedding model", slot._loaded)
         return slot
 
-    def _load(self, load: Callable[[], Embedder | None]) -> None:
-        try:
-            embedder = load()
-        except ModelUnavailable as exc:
-            logger.error("The embedding model could not be loaded; serving keyword search only. %s", exc)
-            self._finish(None, str(exc))
-        except Exception as exc:  # a bug: keep its traceback in the log, tell users it failed
-            logger.exception("Loading the embedding model failed unexpectedly")
-            self._finish(None, f"Loading failed ({type(exc).__name__}); see the log.")
-        else:
-            self._finish(embedder, None if embedder is not None else "No embedding model is configured.")
+    def _loaded(self, embedder: Embedder | None, error: str | None) -> None:
+        self._finish(embedder, error if embedder is not None or error else "No embedding model is configured.")
 
     def _finish(self, embedder: Embedder | None, error: str | None) -> None:
         with self._lock:

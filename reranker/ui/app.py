@@ -11,7 +11,6 @@ script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launc
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import gradio as gr
 
@@ -19,6 +18,7 @@ from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.feedback.picks import Picks
 from reranker.i18n import t
+from reranker.shipped import shipped
 from reranker.ui import handlers
 from reranker.ui import picks as pick_panel
 from reranker.ui.batch_tab import build_batch_tab
@@ -26,7 +26,7 @@ from reranker.ui.evaluate_tab import build_evaluate_tab
 from reranker.ui.i18n import I18N
 from reranker.ui.rerank_tab import PLAIN, UI_ONLY, RerankTab, build_rerank_tab
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
+ASSETS = shipped("assets")
 CSS_PATHS = [ASSETS / "style.css"]
 HEAD = f"<script>{(ASSETS / 'desk.js').read_text(encoding='utf-8')}</script>"
 # System fonts only: support desks often run offline, and the page should fetch nothing external.

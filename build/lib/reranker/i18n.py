@@ -1,0 +1,466 @@
+"""Every sentence the desk and its UI show, in English and Chinese, keyed by message id.
+
+One catalogue for both: the desk renders banners, tables and CSV headers with :func:`t`, and
+the UI hands the same catalogue to ``gr.I18n`` for its labels (the browser picks the
+language). To add a string, add one key with both languages to :data:`MESSAGES`; a test checks
+that every key has every language. The instruction sent to the model is never translated.
+
+>>> t("checked", "en", n=20, seconds=1.2)
+'20 answers checked in 1.20 s'
+>>> t("checked", "zh", n=20, seconds=1.2)
+'已检查 20 条答案，用时 1.20 秒'
+>>> language_of("zh-CN,zh;q=0.9,en;q=0.8"), language_of("en-GB"), language_of(None)
+('zh', 'en', 'en')
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+Lang = Literal["en", "zh"]
+LANGUAGES: tuple[Lang, ...] = ("en", "zh")
+
+MESSAGES: dict[str, dict[Lang, str]] = {
+    # Page and panels
+    "app_title": {"en": "FAQ Rerank Desk", "zh": "FAQ 答案排序台"},
+    "app_tagline": {
+        "en": "Put the right answer first: paste candidate answers or search an FAQ base.",
+        "zh": "把最合适的答案排在最前：粘贴候选答案，或在 FAQ 库中搜索。",
+    },
+    "tab_rerank": {"en": "Rerank", "zh": "排序"},
+    "tab_evaluate": {"en": "Evaluate", "zh": "评估"},
+    "tab_batch": {"en": "Batch", "zh": "批量"},
+    "tab_paste": {"en": "Paste answers", "zh": "粘贴答案"},
+    "tab_faq": {"en": "FAQ base", "zh": "FAQ 库"},
+    "question": {"en": "Customer question", "zh": "客户问题"},
+    "question_hint": {
+        "en": "Ctrl+Enter ranks · Alt+N starts a new ticket",
+        "zh": "Ctrl+Enter 排序 · Alt+N 新工单",
+    },
+    "new_ticket": {"en": "New ticket", "zh": "新工单"},
+    "split": {"en": "How are the answers separated?", "zh": "答案之间如何分隔？"},
+    "split_lines": {"en": "One answer per line", "zh": "每行一条答案"},
+    "split_blank": {"en": "Blank line between answers", "zh": "答案之间空一行"},
+    "pasted": {"en": "Candidate answers", "zh": "候选答案"},
+    "pasted_hint": {"en": "Paste the answers you are choosing between.", "zh": "粘贴要比较的答案。"},
+    "rank_pasted": {"en": "Rank answers", "zh": "排序答案"},
+    "rank_faq": {"en": "Search and rank", "zh": "搜索并排序"},
+    "source": {"en": "Answers come from", "zh": "答案来源"},
+    "source_bundled": {"en": "A bundled FAQ base", "zh": "内置 FAQ 库"},
+    "source_upload": {"en": "My uploaded CSV", "zh": "我上传的 CSV"},
+    "base": {"en": "FAQ base", "zh": "FAQ 库"},
+    "upload": {
+        "en": "Upload an FAQ CSV (question, answer, id, category)",
+        "zh": "上传 FAQ CSV（问题、答案、编号、分类）",
+    },
+    "settings": {"en": "Settings (remembered in this browser)", "zh": "设置（本浏览器会记住）"},
+    "threshold": {"en": "Confidence threshold", "zh": "置信度阈值"},
+    "threshold_info": {
+        "en": "Below this score the question goes to a human agent.",
+        "zh": "最高分低于此值时，问题转人工处理。",
+    },
+    "top_k": {
+        "en": "FAQ entries to check (top K of the first stage)",
+        "zh": "检查的 FAQ 条数（第一阶段检索前 K 条）",
+    },
+    "preset": {"en": "Kind of question", "zh": "问题类型"},
+    "override": {
+        "en": "Custom instruction (replaces the preset when filled in)",
+        "zh": "自定义指令（填写后代替上面的类型）",
+    },
+    "examples": {"en": "Examples", "zh": "示例"},
+    "best": {"en": "Best answer (you can edit it before copying)", "zh": "最佳答案（复制前可编辑）"},
+    "best_unsure": {
+        "en": "Not confident, check before sending",
+        "zh": "把握不足，发送前请核对",
+    },
+    "stop": {"en": "Stop", "zh": "停止"},
+    "download": {"en": "Download CSV", "zh": "下载 CSV"},
+    "placeholder": {"en": "Ranked answers appear here.", "zh": "排序后的答案显示在这里。"},
+    "stale": {
+        "en": "Out of date: the ticket changed since these results. Rank again.",
+        "zh": "已过期：工单在这些结果之后有改动，请重新排序。",
+    },
+    "results_for": {
+        "en": "For: {question} · {base} · {instruction}",
+        "zh": "针对：{question} · {base} · {instruction}",
+    },
+    "custom_instruction": {"en": "custom instruction", "zh": "自定义指令"},
+    "pasted_source": {"en": "pasted answers", "zh": "粘贴的答案"},
+    "instruction_sent": {"en": "instruction sent to the model", "zh": "发送给模型的指令"},
+    "details": {"en": "Details", "zh": "详情"},
+    "copy": {"en": "Copy", "zh": "复制"},
+    "copied": {"en": "Copied", "zh": "已复制"},
+    # The Evaluate tab
+    "eval_queries": {"en": "Labelled queries", "zh": "带标注的问题集"},
+    "eval_upload": {"en": "…or upload your own CSVs", "zh": "…或上传自己的 CSV"},
+    "eval_faq_csv": {"en": "FAQ CSV (id, question, answer)", "zh": "FAQ CSV（编号、问题、答案）"},
+    "eval_queries_csv": {
+        "en": "Labelled queries CSV (query, relevant_ids joined by |)",
+        "zh": "带标注的问题 CSV（问题、用 | 连接的正确编号）",
+    },
+    "eval_top_k": {
+        "en": "Candidates per query (first-stage top K)",
+        "zh": "每个问题的候选数（第一阶段前 K 条）",
+    },
+    "eval_run": {"en": "Run evaluation", "zh": "开始评估"},
+    "eval_details": {"en": "Details: metrics, trade-off and misses", "zh": "详情：指标、取舍曲线与未命中"},
+    "eval_metrics": {
+        "en": "Metrics (recall@k: right answer in the top k)",
+        "zh": "指标（recall@k：正确答案在前 k 条）",
+    },
+    "eval_bars": {"en": "Metrics by method", "zh": "各方法的指标"},
+    "eval_curve": {
+        "en": '"No confident answer" trade-off: each point is one threshold',
+        "zh": "“没有可信答案”的取舍：每个点是一个阈值",
+    },
+    "eval_misses": {"en": "Queries where the right answer was not first", "zh": "正确答案未排第一的问题"},
+    # Desk messages
+    "checked": {
+        "en": "{n} answers checked in {seconds:.2f} s",
+        "zh": "已检查 {n} 条答案，用时 {seconds:.2f} 秒",
+    },
+    "ranking": {
+        "en": "Ranking… {scored} of {total} answers checked so far.",
+        "zh": "排序中… 已检查 {scored}/{total} 条答案。",
+    },
+    "no_question": {"en": "The question is empty: type the customer's question first.", "zh": "问题为空：请先输入客户的问题。"},
+    "error_title": {"en": "Cannot do that yet", "zh": "暂时无法完成"},
+    "no_answers": {
+        "en": "Paste at least one candidate answer (one per line, or separated by blank lines).",
+        "zh": "请至少粘贴一条候选答案（每行一条，或用空行分隔）。",
+    },
+    "no_match": {
+        "en": "No FAQ entry matches this question. Hand it to a human agent.",
+        "zh": "没有匹配此问题的 FAQ 条目，请转人工处理。",
+    },
+    "keyword_only": {
+        "en": "Keyword scores (BM25) only: the reranker is unavailable, so these answers are ordered by "
+        "shared words, not judged for relevance, and there is no confidence score. Read the best match "
+        "before sending it.",
+        "zh": "仅有关键词分数（BM25）：排序模型不可用，答案只按共同词语排列，未判断相关性，也没有置信度。发送前请先阅读最佳匹配。",
+    },
+    "first_stage_only": {
+        "en": "Search scores only: the reranker is unavailable, so these answers are ordered by the first stage "
+        "(keyword and dense search), not judged for relevance, and there is no confidence score. Read the best "
+        "match before sending it.",
+        "zh": "仅有检索分数：排序模型不可用，答案按第一阶段（关键词与向量检索）排列，未判断相关性，也没有置信度。发送前请先阅读最佳匹配。",
+    },
+    "not_confident": {
+        "en": "No confident answer: the best score is {score:.3f}, below the {threshold:.2f} threshold. "
+        "Hand this question to a human agent.",
+        "zh": "没有可信的答案：最高分 {score:.3f}，低于阈值 {threshold:.2f}。请转人工处理。",
+    },
+    "confident": {
+        "en": "Confident answer: the best score is {score:.3f} (threshold {threshold:.2f}).",
+        "zh": "可信的答案：最高分 {score:.3f}（阈值 {threshold:.2f}）。",
+    },
+    "stopped": {
+        "en": "Stopped. The table keeps the scores that had arrived; rank again for the full order.",
+        "zh": "已停止。表格保留已到达的分数；重新排序可得到完整顺序。",
+    },
+    "upload_rejected": {
+        "en": "This upload cannot be used: {reason} Still in use: {fallback}.",
+        "zh": "无法使用此上传文件：{reason} 目前仍在使用：{fallback}。",
+    },
+    "nothing_in_use": {
+        "en": "nothing yet, upload a CSV or choose a bundled base",
+        "zh": "暂无，请上传 CSV 或选择内置库",
+    },
+    "no_upload": {
+        "en": "Upload a CSV first, or choose a bundled FAQ base.",
+        "zh": "请先上传 CSV，或选择内置 FAQ 库。",
+    },
+    "upload_rows": {"en": "{name}: {rows} FAQ rows read.", "zh": "{name}：读取到 {rows} 条 FAQ。"},
+    "upload_mismatch": {
+        "en": "Check the file: it has {lines} lines after the header but {rows} rows were read. "
+        'An unclosed quote (") joins lines into one row.',
+        "zh": '请检查文件：表头之后有 {lines} 行，但只读取到 {rows} 条。未闭合的引号（"）会把多行并成一条。',
+    },
+    "candidate_one": {"en": "{n} candidate", "zh": "{n} 条候选答案"},
+    "candidate_many": {"en": "{n} candidates", "zh": "{n} 条候选答案"},
+    "duplicate_one": {"en": "{n} duplicate", "zh": "{n} 条重复"},
+    "duplicate_many": {"en": "{n} duplicates", "zh": "{n} 条重复"},
+    "empty_line_one": {"en": "{n} empty line", "zh": "{n} 个空行"},
+    "empty_line_many": {"en": "{n} empty lines", "zh": "{n} 个空行"},
+    "list_sep": {"en": ", ", "zh": "、"},
+    "removed": {"en": " ({what} removed)", "zh": "（已去掉{what}）"},
+    "over_cap": {
+        "en": "; only the first {cap} are kept (the limit per request), {n} more were left out",
+        "zh": "；只保留前 {cap} 条（每次请求的上限），另外 {n} 条未计入",
+    },
+    "base_rows": {"en": "{label}: {n} FAQ rows{skipped}.", "zh": "{label}：{n} 条 FAQ{skipped}。"},
+    "rows_skipped": {"en": " ({n} empty rows skipped)", "zh": "（跳过 {n} 个空行）"},
+    # The ranked table and its CSV
+    "col_rank": {"en": "Rank", "zh": "名次"},
+    "col_score": {"en": "Score", "zh": "分数"},
+    "col_keyword": {"en": "Keyword score (BM25)", "zh": "关键词分数（BM25）"},
+    "col_search": {"en": "Search score (first stage)", "zh": "检索分数（第一阶段）"},
+    "col_keyword_rank": {"en": "Keyword rank", "zh": "关键词名次"},
+    "col_dense_rank": {"en": "Dense rank", "zh": "向量检索名次"},
+    "col_answer": {"en": "Answer", "zh": "答案"},
+    "col_faq_question": {"en": "FAQ question", "zh": "FAQ 问题"},
+    "col_faq_id": {"en": "FAQ id", "zh": "FAQ 编号"},
+    "col_category": {"en": "Category", "zh": "分类"},
+    "col_truncated": {"en": "Truncated", "zh": "已截断"},
+    "col_actions": {"en": "Actions", "zh": "操作"},
+    "pick_answers": {"en": "Answers it", "zh": "就是这条"},
+    "pick_none": {"en": "None of these", "zh": "都不对"},
+    "badge_best": {"en": "Best", "zh": "最佳"},
+    "badge_unsure": {"en": "Not confident", "zh": "把握不足"},
+    "not_scored_yet": {"en": "not reranked yet", "zh": "尚未排序"},
+    "partial_caption": {
+        "en": "Not reranked yet ({scored}/{total} scored): scored answers move to the top as their scores arrive.",
+        "zh": "尚未排完（已评分 {scored}/{total}）：评分到达后答案会移到上方。",
+    },
+    "no_candidates": {"en": "No candidates to show.", "zh": "没有可显示的候选答案。"},
+    "cut_note": {
+        "en": "Cut to fit the model's max length before scoring.",
+        "zh": "评分前已截断到模型最大长度。",
+    },
+    "no_score": {"en": "no score", "zh": "无分数"},
+    "stage_rank_kw": {"en": "kw #{rank}", "zh": "关键词 #{rank}"},
+    "stage_rank_dense": {"en": "dense #{rank}", "zh": "向量 #{rank}"},
+    "stage_ranks_title": {
+        "en": "Where keyword search (kw) and dense search ranked this entry",
+        "zh": "关键词检索与向量检索分别把此条目排在第几",
+    },
+    "uploaded_label": {"en": "{name} (uploaded)", "zh": "{name}（上传）"},
+    # The pick panel
+    "undo": {"en": "Undo", "zh": "撤销"},
+    "picks_faq_only": {
+        "en": "Picks are recorded for FAQ-base searches only: pasted answers and uploaded files have no "
+        "FAQ ids in a base the desk serves.",
+        "zh": "只记录 FAQ 库搜索中的选择：粘贴的答案和上传的文件在本台的库里没有 FAQ 编号。",
+    },
+    "nothing_to_pick": {
+        "en": "Search an FAQ base first, then mark the answer that answers the question.",
+        "zh": "请先搜索 FAQ 库，再标出能回答问题的那条答案。",
+    },
+    "saved_answers": {"en": "Saved: {chosen} answers it.", "zh": "已保存：{chosen} 能回答这个问题。"},
+    "saved_none": {"en": "Saved: none of these answers it.", "zh": "已保存：这些答案都不对。"},
+    "nothing_to_undo": {"en": "Nothing to undo.", "zh": "没有可撤销的操作。"},
+    "undone": {"en": "Undone: the pick was removed.", "zh": "已撤销：这次选择已删除。"},
+    "stored_threshold": {
+        "en": "Using the threshold {threshold:.2f} stored for {base} (set in the Evaluate tab).",
+        "zh": "正在使用为 {base} 保存的阈值 {threshold:.2f}（在“评估”页设置）。",
+    },
+    # The Batch tab
+    "batch_intro": {
+        "en": "Answer a whole file of customer questions: each gets the best FAQ answer and its score, "
+        "and is marked **confident** or **escalate** (send it to a human).",
+        "zh": "一次回答整个文件的客户问题：每个问题得到最佳 FAQ 答案及其分数，并标为**可信**或**转人工**。",
+    },
+    "batch_questions": {
+        "en": "Questions CSV (a 'question' column, or one question per line)",
+        "zh": "问题 CSV（含 question 列，或每行一个问题）",
+    },
+    "batch_top_k": {
+        "en": "Candidates per question (keyword top K)",
+        "zh": "每个问题的候选数（关键词检索前 K 条）",
+    },
+    "batch_run": {"en": "Answer the questions", "zh": "回答这些问题"},
+    "batch_answers": {"en": "Answers", "zh": "答案"},
+    "batch_progress": {"en": "Answering", "zh": "回答中"},
+    "batch_no_file": {
+        "en": "Upload a CSV of questions (a 'question' column, or one question per line).",
+        "zh": "请上传问题 CSV（含 question 列，或每行一个问题）。",
+    },
+    "batch_summary": {
+        "en": "{answered} of {total} questions answered: {confident} confident, {escalate} to escalate "
+        "(threshold {threshold:.2f}, {source}).",
+        "zh": "已回答 {answered}/{total} 个问题：{confident} 个可信，{escalate} 个需转人工（阈值 {threshold:.2f}，{source}）。",
+    },
+    "batch_stored": {"en": "stored for this base", "zh": "此库保存的阈值"},
+    "batch_default": {"en": "the default", "zh": "默认值"},
+    "batch_row_failed": {"en": "- Row {row} not answered: {error}", "zh": "- 第 {row} 行未回答：{error}"},
+    # The Batch table and its CSV: in English, the column names and verdicts of ``python -m reranker answer``
+    "batch_col_row": {"en": "row", "zh": "行号"},
+    "batch_col_question": {"en": "question", "zh": "问题"},
+    "batch_col_faq_id": {"en": "faq_id", "zh": "FAQ 编号"},
+    "batch_col_faq_question": {"en": "faq_question", "zh": "FAQ 问题"},
+    "batch_col_answer": {"en": "answer", "zh": "答案"},
+    "batch_col_score": {"en": "score", "zh": "分数"},
+    "batch_col_verdict": {"en": "verdict", "zh": "结论"},
+    "batch_col_error": {"en": "error", "zh": "错误"},
+    "batch_confident": {"en": "confident", "zh": "可信"},
+    "batch_escalate": {"en": "escalate", "zh": "转人工"},
+    # The threshold goal (Evaluate tab)
+    "goal_heading": {"en": "### Which threshold meets your goal?", "zh": "### 哪个阈值能达到你的目标？"},
+    "goal_caught": {
+        "en": 'Send at least this % of "none of these" to a human',
+        "zh": "“都不对”的问题至少有这个百分比转人工",
+    },
+    "goal_escalated": {
+        "en": "Escalate at most this % of answerable questions",
+        "zh": "可回答的问题最多有这个百分比转人工",
+    },
+    "goal_not_yet": {
+        "en": "Run an evaluation with reranking on a query set that has both answerable and out-of-scope questions.",
+        "zh": "请在同时含有可回答和超出范围问题的问题集上运行带排序的评估。",
+    },
+    "goal_apply": {"en": "Apply to this base", "zh": "应用到此库"},
+    "goal_not_upload": {
+        "en": "A threshold is stored for one of the desk's bases, not an uploaded FAQ file.",
+        "zh": "阈值只能保存给本台的内置库，不能保存给上传的 FAQ 文件。",
+    },
+    "goal_stored": {
+        "en": "Stored: the desk and the API now use {threshold:.2f} for {base}.",
+        "zh": "已保存：排序台和 API 现在对 {base} 使用 {threshold:.2f}。",
+    },
+    # Errors the desk shows (their English text is also what the API and the CLI say)
+    "err_threshold": {
+        "en": "The threshold must be between 0 and 1, got {threshold}.",
+        "zh": "阈值必须在 0 到 1 之间，收到的是 {threshold}。",
+    },
+    "err_no_base": {
+        "en": "Pick an FAQ base (available: {known}) or upload a CSV file.",
+        "zh": "请选择一个 FAQ 库（可选：{known}），或上传 CSV 文件。",
+    },
+    "err_top_k": {
+        "en": "The number of candidates must be at least 1, got {top_k}.",
+        "zh": "候选数至少为 1，收到的是 {top_k}。",
+    },
+    "err_csv_empty": {
+        "en": "{name} is empty. Upload a CSV file with a header row and data rows.",
+        "zh": "{name} 是空的。请上传带表头行和数据行的 CSV 文件。",
+    },
+    "err_csv_parse": {
+        "en": "{name} could not be read as CSV ({error}). Wrap values that contain the "
+        "separator or line breaks in double quotes.",
+        "zh": "{name} 无法按 CSV 读取（{error}）。含分隔符或换行的值请用双引号括起来。",
+    },
+    "err_csv_no_rows": {
+        "en": "{name} has a header row but no data rows.",
+        "zh": "{name} 只有表头行，没有数据行。",
+    },
+    "err_csv_column": {
+        "en": "{name} has no {role} column. Columns found: {found}. Name the {role} column one of: {accepted}.",
+        "zh": "{name} 没有{role}列。找到的列：{found}。请把{role}列命名为以下之一：{accepted}。",
+    },
+    "err_csv_too_large": {
+        "en": "{name} is {size}; the limit is {limit}. Split it into smaller files.",
+        "zh": "{name} 大小为 {size}，上限是 {limit}。请拆分成较小的文件。",
+    },
+    "err_csv_binary": {
+        "en": "{name} looks like an Excel/binary file, not CSV text. Save it as CSV "
+        "(in Excel: File > Save As > CSV UTF-8) and upload that file.",
+        "zh": "{name} 看起来是 Excel 或二进制文件，不是 CSV 文本。请另存为 CSV（Excel 中：文件 > 另存为 > CSV UTF-8）后上传。",
+    },
+    "err_csv_encoding": {
+        "en": "{name} is not UTF-8 or GBK text, so its characters can't be read. Save it as CSV UTF-8 and upload it again.",
+        "zh": "{name} 不是 UTF-8 或 GBK 文本，无法读取其中的字符。请另存为 CSV UTF-8 后重新上传。",
+    },
+    "err_csv_no_entries": {
+        "en": "{name} has no row with a question or an answer.",
+        "zh": "{name} 中没有含问题或答案的行。",
+    },
+    "err_pasted_unavailable": {
+        "en": "Reranking is unavailable, so pasted answers cannot be ranked: {error} "
+        "Use the FAQ base tab for keyword search, or restart the app with a working --model.",
+        "zh": "排序模型不可用，无法对粘贴的答案排序：{error} 请在“FAQ 库”页使用关键词搜索，或用可用的 --model 重启应用。",
+    },
+    "err_unavailable": {
+        "en": "The reranker could not be loaded: {error}",
+        "zh": "排序模型无法加载：{error}",
+    },
+    "err_upload_gone": {
+        "en": "The uploaded file is gone from the server; upload it again.",
+        "zh": "上传的文件已不在服务器上，请重新上传。",
+    },
+    "calib_effect": {
+        "en": "sends {caught} of {unanswerable} unanswerable questions to a human and escalates "
+        "{escalated} of {answerable} answerable ones",
+        "zh": "会把 {unanswerable} 个无法回答的问题中的 {caught} 个转人工，并把 {answerable} 个可回答的问题中的 {escalated} 个转人工",
+    },
+    "calib_goal": {
+        "en": "at least {min_caught:.0%} of unanswerable questions to a human, "
+        "at most {max_escalated:.0%} of answerable ones escalated",
+        "zh": "无法回答的问题至少 {min_caught:.0%} 转人工，可回答的问题最多 {max_escalated:.0%} 转人工",
+    },
+    "calib_met": {
+        "en": "A threshold of {threshold:.2f} {effect}. That meets the goal: {goal}.",
+        "zh": "阈值 {threshold:.2f} {effect}。这达到了目标：{goal}。",
+    },
+    "calib_not_met": {
+        "en": "No threshold meets the goal ({goal}). The closest is {threshold:.2f}: it {effect}.",
+        "zh": "没有阈值能达到目标（{goal}）。最接近的是 {threshold:.2f}：它{effect}。",
+    },
+    "err_calib_both": {
+        "en": "A threshold needs both kinds of labelled question: some answered by an FAQ and some "
+        'marked "none of these" (got {answerable} and {none}). Record more picks in the desk, then try again.',
+        "zh": "计算阈值需要两类带标注的问题：一些由 FAQ 回答，一些标为“都不对”（现有 {answerable} 和 {none} 个）。请在排序台记录更多选择后再试。",
+    },
+    # Instruction presets (the instruction itself stays English: it is what the model reads)
+    "preset_general": {"en": "General questions", "zh": "一般问题"},
+    "preset_orders": {"en": "Orders & shipping", "zh": "订单与发货"},
+    "preset_refunds": {"en": "Refunds & returns", "zh": "退款与退货"},
+    "preset_account": {"en": "Account & sign-in", "zh": "账户与登录"},
+    "preset_finance": {"en": "Payments & charges", "zh": "付款与扣费"},
+    "preset_legal": {"en": "Terms & privacy", "zh": "条款与隐私"},
+    "preset_it": {"en": "Technical problems", "zh": "技术问题"},
+    # The status line's details (behind the Details toggle).
+    "status_not_reranked": {
+        "en": "Not reranked yet ({scored}/{total} scored)",
+        "zh": "尚未重排（已评分 {scored}/{total}）",
+    },
+    "status_pairs": {"en": "{n} pairs scored", "zh": "已评分 {n} 对"},
+    "status_recall": {"en": "recall {ms}", "zh": "召回 {ms}"},
+    "status_rerank": {"en": "rerank {ms}", "zh": "重排 {ms}"},
+    "status_truncated": {"en": "{n} truncated", "zh": "截断 {n} 条"},
+    "status_cache_hits": {"en": "{n} cache hits", "zh": "缓存命中 {n} 次"},
+    "status_recall_only": {
+        "en": "Reranker unavailable: {scores} only · {recall} · recall {ms}",
+        "zh": "重排模型不可用：仅有{scores} · {recall} · 召回 {ms}",
+    },
+    "status_keyword_scores": {"en": "keyword (BM25) scores", "zh": "关键词（BM25）分数"},
+    "status_stage_scores": {"en": "{stage} search scores", "zh": "{stage}检索分数"},
+    "status_first_stage": {
+        "en": "first stage: {label} over {rows} FAQ rows found {found} candidates ({reason})",
+        "zh": "第一阶段：{label}在 {rows} 条 FAQ 中找到 {found} 个候选（{reason}）",
+    },
+    "status_picked": {
+        "en": "{label} search picked {n} of them (top K = {k}).",
+        "zh": "{label}检索从中选出 {n} 条（前 K = {k}）。",
+    },
+    "status_waiting": {
+        "en": "waiting for the reranker to finish loading ({seconds} s so far)",
+        "zh": "正在等待重排模型加载完成（已 {seconds} 秒）",
+    },
+}
+
+
+def t(key: str, lang: Lang = "en", **params: object) -> str:
+    """The message ``key`` in ``lang`` with ``params`` filled in (``KeyError`` for an unknown key)."""
+    text = MESSAGES[key][lang]
+    return text.format(**params) if params else text
+
+
+def t_count(key: str, lang: Lang, n: int) -> str:
+    """``key_one`` or ``key_many`` by ``n`` (English needs both; Chinese says the same twice)."""
+    return t(f"{key}_{'one' if n == 1 else 'many'}", lang, n=n)
+
+
+def language_of(accept_language: str | None) -> Lang:
+    """The language of ours the browser prefers most (its Accept-Language header, q-values honoured).
+
+    A language counts by its primary subtag (``zh-TW`` is ``zh``); ``en`` when none of ours is listed.
+
+    >>> language_of("zh-CN,zh;q=0.9,en;q=0.8"), language_of("fr-FR,zh;q=0.9,en;q=0.5"), language_of("en;q=0.1,zh-TW;q=0.5")
+    ('zh', 'zh', 'zh')
+    >>> language_of("en-US,en;q=0.9,zh-CN;q=0.8"), language_of(None), language_of("zh;q=0")
+    ('en', 'en', 'en')
+    """
+    for tag, quality in parse_accept_header(accept_language, LanguageAccept):  # best first
+        primary = tag.lower().replace("_", "-").split("-")[0]
+        if quality > 0 and primary in LANGUAGES:
+            return primary  # type: ignore[return-value]
+    return "en"
+
+
+def catalogue(lang: Lang) -> dict[str, str]:
+    """Every message in one language: what ``gr.I18n`` takes."""
+    return {key: texts[lang] for key, texts in MESSAGES.items()}

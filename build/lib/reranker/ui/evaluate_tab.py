@@ -1,0 +1,367 @@
+"""The "Evaluate" tab: keyword, dense and hybrid search, and reranking, side by side on a labelled query set.
+
+``build_evaluate_tab`` only lays out widgets and wires one event; the tables and plots come
+from the plain functions below (tested without a browser), and the evaluation itself from
+:func:`reranker.evaluation.evaluate.evaluate`.
+
+>>> with gr.Blocks() as demo, gr.Tab("Evaluate"):
+...     build_evaluate_tab(lambda: None)     # no scorer yet: keyword search only
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from reranker.desk.desk import Desk
+from reranker.engine.scorer import Scorer
+from reranker.errors import InvalidInput, RerankError
+from reranker.evaluation.calibration import recommend_for_report
+from reranker.evaluation.evaluate import (
+    DEFAULT_TOP_K,
+    METRICS,
+    EvaluationReport,
+    evaluate,
+    load_evaluation_set,
+)
+from reranker.feedback.picks import Picks
+from reranker.knowledge.bases import KnowledgeBase, bundled_bases
+from reranker.knowledge.labelled import LabelledQuery, bundled_query_sets
+from reranker.retrieval.dense import DenseIndex
+from reranker.retrieval.first_stage import Retrieval
+from reranker.ui.i18n import I18N, lang_of, user_error
+from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
+
+METHOD = "Method"
+METRIC = "Metric"
+VALUE = "Value"
+BAR = "Bar"
+QUERIES = "In-scope queries"
+THRESHOLD = "Threshold"
+IN_SCOPE_FLAGGED = "In-scope wrongly flagged (%)"
+OUT_OF_SCOPE_CAUGHT = "Out-of-scope caught (%)"
+QUERY = "Query"
+EXPECTED = "Expected"
+GOT = "Got"
+RIGHT_RANK = "Right answer's rank"
+
+METRICS_COLUMNS = [METHOD, *METRICS, QUERIES]
+MISSES_COLUMNS = [QUERY, EXPECTED, GOT, RIGHT_RANK]
+
+METHOD_LABELS = {
+    "keyword": "Keyword only (BM25)",
+    "dense": "Dense only (embeddings)",
+    "hybrid": "Hybrid (keyword + dense)",
+    "rerank": "Keyword + rerank",
+}
+# Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
+BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHOD_LABELS]
+MAX_TOP_K = 100
+DECIMALS = 3
+#: The query set made of the agents' picks in the chosen base (from the store of picks).
+AGENTS_PICKS = "Agents' picks in this base"
+
+
+def paired_query_set(base_name: str | None) -> str | None:
+    """The bundled query set written for this bundled FAQ base (``x_faq.csv`` -> ``x_queries.csv``).
+
+    >>> paired_query_set("English store FAQ (en_store_faq.csv)")
+    'English store test queries (en_store_queries.csv)'
+    """
+    base = bundled_bases().get(base_name or "")
+    if base is None:
+        return None
+    wanted = base.name.replace("_faq", "_queries")
+    return next((name for name, path in bundled_query_sets().items() if path.name == wanted), None)
+
+
+def choose_sources(
+    base_name: str | None,
+    query_set_name: str | None,
+    faq_upload: str | None,
+    queries_upload: str | None,
+    bases: Mapping[str, Path] | None = None,
+) -> tuple[Path, Path]:
+    """The FAQ and queries files to use: an uploaded file replaces the chosen base (of ``bases``,
+    default the bundled ones) or query set."""
+    faq = Path(faq_upload) if faq_upload else (bases or bundled_bases()).get(base_name or "")
+    queries = Path(queries_upload) if queries_upload else bundled_query_sets().get(query_set_name or "")
+    if faq is None:
+        raise InvalidInput("Choose a bundled FAQ base or upload an FAQ CSV.")
+    if queries is None:
+        raise InvalidInput("Choose a bundled query set or upload a labelled queries CSV.")
+    return faq, queries
+
+
+def method_label(report: EvaluationReport) -> str:
+    """The row's name: "Keyword only (BM25)", ..., "Hybrid + rerank"."""
+    if report.method == "rerank":
+        return f"{report.retrieval.capitalize()} + rerank"
+    return METHOD_LABELS[report.method]
+
+
+def picks_file(picks: Picks, export_dir: Path, base_name: str | None) -> Path:
+    """The agents' picks in the desk's base, written as a labelled queries CSV to evaluate."""
+    path = export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
+    text = picks.export(base_name or "")
+    if text.count("\n") < 2:
+        raise InvalidInput(f"No agent has recorded a pick in {base_name} yet: use the desk's "
+                           '"Answers it" and "None of these" buttons, then evaluate again.')  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def compare(
+    kb: KnowledgeBase,
+    queries: Sequence[LabelledQuery],
+    scorer: Scorer | None,
+    top_k: int = DEFAULT_TOP_K,
+    progress: Callable[[int, int], None] | None = None,
+    index: DenseIndex | None = None,
+) -> list[EvaluationReport]:
+    """Keyword search alone; with the base's dense ``index`` also dense and hybrid; with a scorer,
+    the best first stage (hybrid, or keyword without an index) + reranking, on the same queries."""
+    reports = [evaluate(kb, queries, None, top_k)]
+    if index is not None:
+        reports += [
+            evaluate(kb, queries, None, top_k, retrieval=mode, index=index) for mode in ("dense", "hybrid")
+        ]
+    if scorer is not None:
+        retrieval: Retrieval = "keyword" if index is None else "hybrid"
+        reports.append(
+            evaluate(kb, queries, scorer, top_k, progress=progress, retrieval=retrieval, index=index)
+        )
+    return reports
+
+
+def verdict(reports: Sequence[EvaluationReport]) -> str:
+    """The answer first, in plain words: does reranking help, and which threshold to use.
+
+    The threshold comes from :func:`reranker.evaluation.calibration.recommend_for_report` (the same
+    calibration as the threshold goal below), when there are out-of-scope questions to judge by.
+    """
+    if len(reports) < 2:
+        return ""
+    keyword, rerank = (report.metrics()["queries"] - len(report.misses()) for report in reports[:2])
+    if rerank > keyword:
+        text = (
+            f"**Reranking helps**: the right answer comes first for {rerank} questions instead of {keyword}."
+        )
+    elif rerank < keyword:
+        text = f"**Reranking does not help here**: the right answer comes first for {rerank} questions, {keyword} without it."
+    else:
+        text = f"**Reranking changes nothing here**: the right answer comes first for {rerank} questions either way."
+    if reports[-1].out_of_scope:
+        try:
+            text += f" **Suggested threshold:** {recommend_for_report(reports[-1]).sentence}"
+        except RerankError as exc:
+            text += f" {exc}"
+    return text
+
+
+def summary(reports: Sequence[EvaluationReport], top_k: int) -> str:
+    """The verdict (:func:`verdict`), then how many queries, how often the right answer came first, and any caveat."""
+    first = reports[0]
+    metrics = first.metrics()
+    lines = [verdict(reports)] if len(reports) > 1 else []
+    lines += [
+        f"{metrics['queries']} in-scope and {len(first.out_of_scope)} out-of-scope queries, "
+        f"top {top_k} candidates per query."
+    ]
+    for report in reports:
+        in_scope = report.metrics()["queries"]
+        right = in_scope - len(report.misses())
+        lines.append(f"{method_label(report)}: right answer first for {right} of {in_scope}.")
+    if not any(report.method == "dense" for report in reports):
+        lines.append("No embedding model is loaded, so dense and hybrid search were not evaluated.")
+    if reports[-1].method != "rerank":
+        lines.append(
+            "The reranker is not loaded, so reranking was not evaluated. Start the app "
+            "with a model to compare it with reranking."
+        )
+    lines.append(f"The misses below are those of {method_label(reports[-1]).lower()}.")
+    return " ".join(lines)
+
+
+def metrics_table(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+    """One row per method: its metrics (rounded) and the number of in-scope queries."""
+    rows = []
+    for report in reports:
+        metrics = report.metrics()
+        row: dict[str, object] = {METHOD: method_label(report)}
+        row |= {name: _round(metrics[name]) for name in METRICS}
+        row[QUERIES] = metrics["queries"]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=METRICS_COLUMNS)
+
+
+def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+    """Long format for the bar chart: one row per (method, metric), labelled in ``BAR``."""
+    rows = []
+    for report in reports:
+        metrics = report.metrics()
+        for name in METRICS:
+            rows.append(
+                {
+                    METHOD: method_label(report),
+                    METRIC: name,
+                    VALUE: _round(metrics[name]),
+                    BAR: f"{name} {report.method}",
+                }
+            )
+    return pd.DataFrame(rows, columns=[METHOD, METRIC, VALUE, BAR])
+
+
+def tradeoff(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+    """The threshold sweep as percentages, so BM25 and reranker thresholds share one plot.
+
+    Empty when the query set has no out-of-scope or no in-scope queries.
+    """
+    rows = []
+    for report in reports:
+        in_scope, out_of_scope = len(report.in_scope), len(report.out_of_scope)
+        if not in_scope or not out_of_scope:
+            continue
+        for point in report.threshold_sweep():
+            rows.append(
+                {
+                    METHOD: method_label(report),
+                    THRESHOLD: _round(point.threshold),
+                    IN_SCOPE_FLAGGED: round(100 * point.in_scope_flagged / in_scope, 1),
+                    OUT_OF_SCOPE_CAUGHT: round(100 * point.out_of_scope_flagged / out_of_scope, 1),
+                }
+            )
+    return pd.DataFrame(rows, columns=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT])
+
+
+def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
+    """Queries whose first answer was wrong: the expected ids, what came first, the right rank."""
+    rows = [
+        {
+            QUERY: miss.query,
+            EXPECTED: " | ".join(miss.expected),
+            GOT: f"{miss.got}: {kb.by_id(miss.got).question}" if miss.got else "nothing found",
+            RIGHT_RANK: str(miss.rank) if miss.rank else f"not in top {report.top_k}",
+        }
+        for miss in report.misses()
+    ]
+    return pd.DataFrame(rows, columns=MISSES_COLUMNS)
+
+
+def run_evaluation(
+    get_scorer: Callable[[], Scorer | None],
+    desk: Desk | None,
+    picks: Picks | None,
+    sources: tuple[str | None, str | None, str | None, str | None],
+    top_k: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Scores | None]:
+    """The tab's outputs for (base, query set, FAQ upload, queries upload), and the top scores
+    that the threshold goal needs (None without reranking or without both kinds of question)."""
+    base_name, query_set_name, faq_upload, queries_upload = sources
+    if desk is not None and picks is not None and query_set_name == AGENTS_PICKS and not queries_upload:
+        queries_upload = str(picks_file(picks, desk.export_dir, base_name))
+    bases = None if desk is None else desk.bases.paths
+    kb, queries = load_evaluation_set(
+        *choose_sources(base_name, query_set_name, faq_upload, queries_upload, bases)
+    )
+    index = None if desk is None else desk.dense.index_now(kb)
+    reports = compare(kb, queries, get_scorer(), top_k, progress, index)
+    return (
+        summary(reports, top_k),
+        metrics_table(reports),
+        metric_bars(reports),
+        tradeoff(reports),
+        misses_table(reports[-1], kb),
+        report_scores(reports[-1]),
+    )
+
+
+def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None,
+                       picks: Picks | None = None) -> None:  # fmt: skip
+    """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``).
+
+    With the ``desk``: its bases; with ``picks``, the agents' picks of each as a query set (when
+    recording is on), and the threshold goal with "Apply to this base".
+    """
+    bases = bundled_bases() if desk is None else desk.bases.paths
+    query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
+    first_base = next(iter(bases), None)
+
+    def run(
+        base_name: str | None,
+        query_set_name: str | None,
+        faq_upload: str | None,
+        queries_upload: str | None,
+        top_k: float,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
+    ) -> tuple[Any, ...]:
+        try:
+            outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
+                                     int(top_k), lambda done, total: progress((done, total), desc="Reranking"))  # fmt: skip
+        except RerankError as exc:
+            raise user_error(exc, lang_of(request)) from exc
+        return outputs if picks is not None else outputs[:-1]
+
+    def pair_query_set(base_name: str | None) -> gr.Dropdown:
+        paired = paired_query_set(base_name)
+        return gr.Dropdown(value=paired) if paired else gr.Dropdown()
+
+    gr.Markdown(
+        "Does reranking put the right answer first on **your** questions? Run a labelled query "
+        "set (or the agents' picks) through keyword, dense and hybrid search alone, and through "
+        "hybrid search + reranking."
+    )
+    with gr.Row():
+        base = gr.Dropdown(list(bases), value=first_base, label=I18N("base"), elem_id="eval-base")
+        query_set = gr.Dropdown(query_sets, value=paired_query_set(first_base),
+                                label=I18N("eval_queries"), elem_id="eval-queries")  # fmt: skip
+    with gr.Accordion(I18N("eval_upload"), open=False), gr.Row():
+        faq_upload = gr.File(label=I18N("eval_faq_csv"), file_types=[".csv"], type="filepath")
+        queries_upload = gr.File(label=I18N("eval_queries_csv"),
+                                 file_types=[".csv"], type="filepath")  # fmt: skip
+    top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label=I18N("eval_top_k"))
+    button = gr.Button(I18N("eval_run"), variant="primary", elem_id="eval-run")
+    outputs = build_report_widgets()
+    if picks is not None:
+        panel = build_threshold_panel(picks)
+        outputs.append(panel.scores)
+        wire_threshold_panel(picks, panel, base, faq_upload)
+
+    base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
+                api_visibility="private")  # fmt: skip
+    button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
+                 show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
+
+
+def build_report_widgets() -> list[gr.components.Component]:
+    """The summary, metrics table, bar chart, trade-off curve and misses table, in that order."""
+    note = gr.Markdown(elem_id="eval-summary")
+    with gr.Accordion(I18N("eval_details"), open=False, elem_id="eval-details"):
+        return [note, *build_metric_widgets()]
+
+
+def build_metric_widgets() -> list[gr.components.Component]:
+    """The metrics table, bar chart, trade-off curve and misses table (under the verdict's details)."""
+    metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label=I18N("eval_metrics"),
+                           interactive=False)  # fmt: skip
+    with gr.Row():
+        bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, sort=BAR_ORDER, y_lim=[0, 1], x_title="Metric and method",
+                          x_label_angle=-40, label=I18N("eval_bars"))  # fmt: skip
+        curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100],
+                            y_lim=[0, 100], tooltip=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT],
+                            label=I18N("eval_curve"))  # fmt: skip
+    misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label=I18N("eval_misses"),
+                          interactive=False, wrap=True)  # fmt: skip
+    return [metrics, bars, curve, misses]
+
+
+def _round(value: float | int | None) -> float | None:
+    return None if value is None else round(float(value), DECIMALS)
