@@ -50,7 +50,8 @@ sys.path.insert(0, str(ROOT))
 from reranker import load_scorer  # noqa: E402
 from reranker.config import AppConfig  # noqa: E402
 from reranker.desk.desk import Desk  # noqa: E402
-from reranker.engine.scorer import ScoreCache, Scorer  # noqa: E402
+from reranker.engine.cache import ScoreCache  # noqa: E402
+from reranker.engine.scorer import Scorer  # noqa: E402
 from reranker.knowledge.bases import KnowledgeBase, bundled_bases, load_faq  # noqa: E402
 from reranker.knowledge.labelled import bundled_query_sets, load_queries  # noqa: E402
 from reranker.knowledge.presets import get_preset  # noqa: E402

@@ -5,8 +5,9 @@
 >>> scorer.score("Where is my order?", ["It ships within 24 hours.", "Reset your password."])  # doctest: +SKIP
 """
 
+from reranker.engine.load import load_scorer
 from reranker.engine.prompt import DEFAULT_INSTRUCTION
-from reranker.engine.scorer import RankedDocument, Scorer, ScoreResult, load_scorer
+from reranker.engine.scorer import RankedDocument, Scorer, ScoreResult
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable, RerankError
 
 __all__ = [

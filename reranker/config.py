@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
+from reranker.engine.load import BACKENDS, DTYPES, check_engine_choice, load_scorer
 from reranker.engine.model_source import DEFAULT_MODEL
 from reranker.engine.prompt import DEFAULT_MAX_LENGTH, validate_max_length
-from reranker.engine.scorer import BACKENDS, DTYPES, Scorer, check_engine_choice, load_scorer
+from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput
 from reranker.retrieval.dense import (
     DEFAULT_EMBEDDING_MODEL,

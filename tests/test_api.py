@@ -22,7 +22,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from reranker.engine.backends.base import Backend
-from reranker.engine.scorer import ScoreCache, Scorer
+from reranker.engine.cache import ScoreCache
+from reranker.engine.scorer import Scorer
 from reranker.server.api import create_api
 from reranker.server.schemas import INTERNAL_ERROR
 from reranker.server.serve import add_api_routes, create_server

@@ -10,7 +10,7 @@ from conftest import GatedBackend, SlowBackend, watched
 from playwright.sync_api import expect
 
 from reranker.desk.desk import Desk
-from reranker.engine.scorer import ScoreCache
+from reranker.engine.cache import ScoreCache
 from reranker.i18n import t
 from reranker.knowledge.bases import bundled_bases
 from reranker.retrieval.keyword import search_base
@@ -64,7 +64,7 @@ def test_candidates_show_at_once_then_scores_arrive_until_the_table_is_final(
     page.fill("#pasted textarea", "\n".join(candidates))
     page.click("#rank-pasted")
 
-    page.wait_for_selector('#ranked-table table[data-state="partial"]', timeout=5000)
+    page.wait_for_selector('#ranked-table table[data-state="partial"]')
     assert page.locator("#ranked-table tbody tr").count() == len(candidates)
     assert "Not reranked yet" in page.inner_text("#ranked-table caption")
     page.wait_for_function(

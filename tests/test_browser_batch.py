@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from test_browser import EN_BASE
 
 from reranker.desk.desk import Desk
-from reranker.engine.scorer import ScoreCache
+from reranker.engine.cache import ScoreCache
 from reranker.i18n import t
 from reranker.knowledge.bases import bundled_bases
 from reranker.ui import batch_tab, export_dir

@@ -13,7 +13,8 @@ from cohere.errors import NotFoundError, UnauthorizedError
 
 from reranker.config import AppConfig, parse_args
 from reranker.desk.desk import Desk
-from reranker.engine.scorer import ScoreCache, Scorer
+from reranker.engine.cache import ScoreCache
+from reranker.engine.scorer import Scorer
 from reranker.knowledge.bases import bundled_bases
 from reranker.ui import export_dir
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from reranker.desk.desk import Desk
 from reranker.desk.results import ANSWER, FAQ_ID, SCORE
-from reranker.engine.scorer import ScoreCache
+from reranker.engine.cache import ScoreCache
 from reranker.engine.slot import EngineSlot
 from reranker.errors import ModelUnavailable
 from reranker.knowledge.bases import bundled_bases

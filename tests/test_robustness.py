@@ -29,7 +29,7 @@ from gradio_client.exceptions import AppError
 
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
-from reranker.engine.scorer import load_scorer
+from reranker.engine.load import load_scorer
 from reranker.errors import InvalidInput
 from reranker.knowledge.bases import bundled_bases
 from reranker.knowledge.labelled import bundled_query_sets

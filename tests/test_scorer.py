@@ -11,7 +11,8 @@ import torch
 
 from reranker import InvalidInput, ModelUnavailable, load_scorer
 from reranker.engine.backends import hf as hf_backend
-from reranker.engine.scorer import ScoreCache, Scorer
+from reranker.engine.cache import ScoreCache
+from reranker.engine.scorer import Scorer
 from reranker.errors import BackendFailure
 from tests.reference import model_card_scores
 

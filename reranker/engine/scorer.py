@@ -1,4 +1,7 @@
-"""``load_scorer()`` and ``Scorer``: load Qwen3-Reranker once, score (query, document) pairs.
+"""``Scorer``: score (query, document) pairs with a loaded Qwen3-Reranker (see :mod:`reranker.engine.load`).
+
+The text is scored exactly as given, as the model card's code and ``vllm serve`` score it;
+repeats are answered from a :class:`~reranker.engine.cache.ScoreCache`.
 
 >>> scorer = load_scorer()                                   # doctest: +SKIP
 >>> scorer.score("Where is my order?", ["It ships in 24 hours.", "Reset your password."])  # doctest: +SKIP
@@ -8,41 +11,25 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Literal, get_args
 
 import torch
-from cachetools import LRUCache
 
 from reranker.engine.backends.base import Backend
-from reranker.engine.model_source import DEFAULT_MODEL, resolve_model_dir
+from reranker.engine.cache import ScoreCache, cache_keys
 from reranker.engine.prompt import (
-    DEFAULT_MAX_LENGTH,
-    NO_TOKEN,
-    YES_TOKEN,
     PromptEncoder,
     resolve_instruction,
-    validate_max_length,
 )
-from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
+from reranker.errors import BackendFailure, InvalidInput
 from reranker.text import require_question
 
 logger = logging.getLogger(__name__)
-#: What vLLM's start-up raises when it cannot start (see :func:`_start_vllm`).
-VLLM_START_ERRORS = (ValueError, RuntimeError, ImportError, OSError, MemoryError)
-
-BackendName = Literal["auto", "vllm", "transformers", "remote"]
-BACKENDS: tuple[str, ...] = get_args(BackendName)
-DTYPES = ("auto", "float32", "bfloat16", "float16")
-DEFAULT_CACHE_SIZE = 10_000
 #: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
 OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
 
@@ -103,12 +90,6 @@ class Ranking(Sequence[RankedDocument]):
         return self.items[position]
 
 
-@dataclass
-class CacheStats:
-    hits: int = 0
-    misses: int = 0
-
-
 @dataclass(frozen=True)
 class ScoreResult:
     """Scores of one request, in input order, with what it cost."""
@@ -129,47 +110,6 @@ class ScoreResult:
     def total_tokens(self) -> int:
         """Prompt tokens of every pair, cached ones included (what the request would cost uncached)."""
         return sum(d.tokens for d in self.documents)
-
-
-class ScoreCache:
-    """A bounded LRU of (instruction, query, document) -> (score, truncated, tokens); thread-safe.
-
-    Keys are 16-byte hashes (:func:`cache_keys`), so the cache holds no texts: its memory is
-    bounded by ``max_entries`` whatever the size of the documents.
-    """
-
-    def __init__(self, max_entries: int = DEFAULT_CACHE_SIZE) -> None:
-        self.max_entries = max_entries
-        self._entries: LRUCache[bytes, tuple[float, bool, int]] = LRUCache(maxsize=max(max_entries, 1))
-        self._lock = threading.Lock()
-        self.stats = CacheStats()
-
-    def peek(self, key: bytes) -> bool:
-        """Whether ``key`` is cached, without counting a hit or a miss."""
-        with self._lock:
-            return key in self._entries
-
-    def get(self, key: bytes) -> tuple[float, bool, int] | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is None:
-                self.stats.misses += 1
-            else:
-                self.stats.hits += 1
-            return value
-
-    def put(self, key: bytes, value: tuple[float, bool, int]) -> None:
-        if self.max_entries <= 0:
-            return
-        with self._lock:
-            self._entries[key] = value
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 @dataclass
@@ -303,21 +243,6 @@ class Scorer:
         self.backend.close()
 
 
-def check_engine_choice(backend: str, dtype: str | None) -> None:
-    """:class:`InvalidInput` listing the choices for an unknown backend or dtype (None: the default).
-
-    >>> check_engine_choice("vllm", "bfloat16")
-    >>> check_engine_choice("tensorrt", None)
-    Traceback (most recent call last):
-    ...
-    reranker.errors.InvalidInput: Unknown backend 'tensorrt'; choose one of: auto, vllm, transformers, remote.
-    """
-    if backend not in BACKENDS:
-        raise InvalidInput(f"Unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}.")
-    if dtype is not None and dtype not in DTYPES:
-        raise InvalidInput(f"Unknown dtype {dtype!r}; choose one of: {', '.join(DTYPES)}.")
-
-
 def batch_sizes(total: int, first_batch: int, max_batch: int) -> list[int]:
     """Sizes that cover ``total`` items: ``first_batch``, doubling up to ``max_batch``."""
     sizes, size = [], first_batch
@@ -334,133 +259,3 @@ def _check_texts(query: object, documents: object) -> None:
         raise InvalidInput("Candidates must be a list of texts.")
 
 
-def cache_keys(instruction: str, query: str, documents: Sequence[str]) -> list[bytes]:
-    """One 16-byte BLAKE2b key per document for the score cache.
-
-    Raises ``InvalidInput`` for text that is not valid Unicode (an unpaired UTF-16 surrogate,
-    which JSON can carry as ``"\\ud83d"``): no tokenizer can encode it.
-    """
-    head = hashlib.blake2b(digest_size=16)
-    for part in (_utf8(instruction, "The instruction"), _utf8(query, "The question")):
-        head.update(len(part).to_bytes(8, "little") + part)
-    keys = []
-    for number, doc in enumerate(documents, start=1):
-        key = head.copy()
-        key.update(_utf8(doc, f"Candidate {number}"))
-        keys.append(key.digest())
-    return keys
-
-
-def _utf8(text: str, what: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInput(
-            f"{what} contains U+{ord(text[exc.start]):04X}, half of a UTF-16 surrogate pair, which "
-            "is not valid text. Send it as valid UTF-8 (an emoji was probably cut in half)."
-        ) from None
-
-
-def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendName = "auto",
-                dtype: str | None = None, max_length: int = DEFAULT_MAX_LENGTH,
-                cache_size: int = DEFAULT_CACHE_SIZE, remote_url: str | None = None,
-                concurrency: int = 2, kv_cache_gib: float | None = None) -> Scorer:  # fmt: skip
-    """Load the reranker once; reuse the returned :class:`Scorer` for every request.
-
-    ``model``: a Hugging Face id or a local directory (default ``$RERANKER_MODEL`` or
-    ``Qwen/Qwen3-Reranker-0.6B``). ``backend``: "vllm" (in-process engine), "transformers",
-    "auto" (vLLM when it starts, else transformers: the cause is logged as a warning and kept
-    in ``scorer.fallback_cause``), or "remote" (a ``vllm serve`` at ``remote_url``; the prompts
-    are still built here, with the model's tokenizer). ``dtype``: None/"auto" (bf16 where the
-    hardware has it, else fp32), "float32", "bfloat16" or "float16". ``concurrency``: requests
-    scored at once, which vLLM's CPU KV cache is sized for (``kv_cache_gib`` overrides it).
-
-    >>> scorer = load_scorer("/models/Qwen3-Reranker-0.6B", backend="transformers")  # doctest: +SKIP
-    >>> scorer.backend_name                                                           # doctest: +SKIP
-    'transformers'
-    """
-    check_engine_choice(backend, dtype)
-    validate_max_length(max_length)
-    model_id = str(model or DEFAULT_MODEL)
-    directory = resolve_model_dir(model_id)
-    encoder = PromptEncoder(_load_tokenizer(directory), max_length)
-    yes_id, no_id = _answer_token_ids(encoder.tokenizer, model_id)
-
-    def start_vllm() -> Backend:
-        return _start_vllm(directory, dtype, max_length, concurrency, kv_cache_gib)
-
-    reason, fallback_cause = f"backend {backend!r} requested", None
-    engine: Backend
-    if backend == "auto":
-        try:
-            engine, reason = start_vllm(), "auto: vLLM started"
-        except ModelUnavailable as exc:
-            fallback_cause = str(exc)
-            reason = f"auto: vLLM could not start, so the slower transformers engine runs ({exc})"
-            logger.warning("%s", reason)
-            engine = _start_transformers(directory, yes_id, no_id, dtype)
-    elif backend == "remote":
-        engine = _start_remote(remote_url or "", model_id, max_length)
-    elif backend == "vllm":
-        engine = start_vllm()
-    else:
-        engine = _start_transformers(directory, yes_id, no_id, dtype)
-    logger.info("Loaded %s with the %s backend (%s; %s)", model_id, engine.name, engine.description, reason)
-    return Scorer(backend=engine, encoder=encoder, model=model_id, backend_reason=reason,
-                  fallback_cause=fallback_cause, cache=ScoreCache(cache_size))  # fmt: skip
-
-
-def _load_tokenizer(directory: Path):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(directory)
-    except (OSError, ValueError) as exc:
-        raise ModelUnavailable(f"The tokenizer in {directory} cannot be loaded ({exc}).") from exc
-
-
-def _answer_token_ids(tokenizer, model_id: str) -> tuple[int, int]:
-    ids = tokenizer.convert_tokens_to_ids([YES_TOKEN, NO_TOKEN])
-    if any(i is None or i == tokenizer.unk_token_id for i in ids):
-        raise ModelUnavailable(
-            f"{model_id!r} has no single tokens for 'yes' and 'no': it is not a Qwen3 reranker."
-        )
-    return ids[0], ids[1]
-
-
-def _start_vllm(directory: Path, dtype: str | None, max_length: int, concurrency: int,
-                kv_cache_gib: float | None) -> Backend:  # fmt: skip
-    """Start vLLM in-process; a failure to start becomes :class:`ModelUnavailable` with its cause.
-
-    vLLM's start-up raises ValueError (a KV cache too small, an unsupported config), RuntimeError
-    (a kernel, a worker that died), ImportError or OSError (a broken install, a missing library)
-    and MemoryError: those are start-up failures, logged with their traceback at WARNING, and
-    ``auto`` may fall back. Anything else (a TypeError, an AttributeError: a bug in our own
-    :class:`VllmBackend`) is raised as it is, so it is fixed rather than hidden by a fallback.
-    """
-    from reranker.engine.backends.vllm import VllmBackend
-
-    try:
-        return VllmBackend(directory, dtype, max_length, sequences=concurrency, kv_cache_gib=kv_cache_gib)
-    except VLLM_START_ERRORS as exc:
-        logger.warning("vLLM failed to start", exc_info=True)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise ModelUnavailable(
-            f"vLLM could not start the model ({type(exc).__name__}: {first_line})"
-        ) from exc
-
-
-def _start_transformers(directory: Path, yes_id: int, no_id: int, dtype: str | None) -> Backend:
-    from reranker.engine.backends.hf import TransformersBackend
-
-    return TransformersBackend(directory, yes_id=yes_id, no_id=no_id, dtype=dtype)
-
-
-def _start_remote(url: str, model_id: str, max_length: int) -> Backend:
-    if not url:
-        raise InvalidInput(
-            "The remote backend needs the vLLM server's address: pass --remote-url http://HOST:PORT."
-        )
-    from reranker.engine.backends.remote import RemoteBackend
-
-    return RemoteBackend(url, model_id, max_length=max_length)
