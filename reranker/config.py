@@ -310,6 +310,13 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         dest="served_model_name",
     )
+    _add_capacity_arguments(add)
+    add_engine_arguments(parser)
+    add_retrieval_arguments(parser)
+
+
+def _add_capacity_arguments(add: Callable[..., None]) -> None:
+    """What the desk serves and how much: the bases, limits, queue, sessions, the store."""
     add("--kb", "KB", "the bundled samples", "FAQ CSV to offer first in the FAQ base tab", type=Path)
     add(
         "--max-candidates",
@@ -331,8 +338,6 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         "per-base thresholds", type=Path, dest="data_dir")  # fmt: skip
     add("--feedback", "FEEDBACK", "on", "record agents' picks (--no-feedback: record nothing)",
         action=argparse.BooleanOptionalAction)  # fmt: skip
-    add_engine_arguments(parser)
-    add_retrieval_arguments(parser)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> AppConfig:

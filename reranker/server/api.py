@@ -303,6 +303,21 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     router = APIRouter(route_class=route_class)
     access = access or ApiAccess(api_key=api_key)
     auth = [] if access.open else [Depends(access_check(access))]
+    _add_routes(router, service, telemetry, auth, first_stage)
+    if desk is not None:
+        add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES)
+    api = FastAPI(
+        title="FAQ Rerank Desk API",
+        description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',
+    )
+    api.include_router(router)
+    api.state.telemetry = telemetry
+    return api
+
+
+def _add_routes(router: APIRouter, service: RankingService, telemetry: Telemetry, auth: list[Any],
+                first_stage: Callable[[], tuple[str, str]]) -> None:  # fmt: skip
+    """The rerank routes (v1, v2), ``/v1/models``, ``/metrics`` and ``/health`` on ``router``."""
     started = int(time.time())
 
     # Sync routes: FastAPI runs them in its threadpool, so scoring never blocks the event loop.
@@ -331,14 +346,4 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     @router.get("/health", response_model=HealthResponse, summary="Is the model loaded?",
                 responses={503: {"model": HealthResponse, "description": "Loading, or no model"}})  # fmt: skip
     async def health() -> JSONResponse:
-        return _health(engine_status(), *first_stage())
-
-    if desk is not None:
-        add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES)
-    api = FastAPI(
-        title="FAQ Rerank Desk API",
-        description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',
-    )
-    api.include_router(router)
-    api.state.telemetry = telemetry
-    return api
+        return _health(service.engine_status(), *first_stage())
