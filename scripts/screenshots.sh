@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Refreshes the README's pictures, assets/screenshot-en.png and assets/screenshot-zh.png, by running
 # the screenshot test with DESK_SCREENSHOT_DIR=assets (the test suite itself writes them to a
-# temporary folder and never touches assets/). Needs Debian's chromium (`apt-get install -y chromium`).
+# temporary folder and never touches assets/). Needs Debian's chromium and a Chinese font
+# (`apt-get install -y chromium fonts-noto-cjk`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
   echo "scripts/screenshots.sh: /usr/bin/chromium is missing (apt-get install -y chromium)" >&2
+  exit 1
+fi
+if ! fc-list :lang=zh 2>/dev/null | grep -q .; then  # else the Chinese screenshot shows empty boxes
+  echo "scripts/screenshots.sh: no Chinese font (apt-get install -y fonts-noto-cjk)" >&2
   exit 1
 fi
 bash scripts/setup.sh --dev

@@ -255,6 +255,7 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), the tests on the in-process vLLM
     engine share one worker and the browser tests another, so neither vLLM nor chromium starts twice."""
