@@ -113,8 +113,21 @@ def test_an_error_popup_is_in_the_browsers_language():
     def fails(request):
         raise InvalidInput.of("no_question")
 
-    with pytest.raises(gr.Error, match="请先输入客户的问题"):
+    with pytest.raises(gr.Error, match="请先输入客户的问题") as raised:
         fails(gr.Request(headers={"accept-language": "zh-CN"}))
+    assert raised.value.title == "暂时无法完成"
+
+
+def test_a_user_error_logs_one_line_and_no_traceback(caplog):
+    @handlers.user_errors
+    def fails(request):
+        raise InvalidInput.of("no_question")
+
+    with caplog.at_level("INFO"), pytest.raises(gr.Error) as raised:
+        fails(gr.Request(headers={"accept-language": "en-US"}))
+    assert raised.value.print_exception is False  # Gradio's queue then prints no traceback
+    [record] = [r for r in caplog.records if "question is empty" in r.getMessage()]
+    assert record.exc_info is None and "\n" not in record.getMessage()
 
 
 @pytest.mark.parametrize(
