@@ -68,3 +68,31 @@ def test_auto_falls_back_to_transformers_loudly_when_vllm_cannot_start(tiny_mode
 def test_an_explicit_vllm_backend_that_cannot_start_fails_with_the_cause(tiny_model_dir):
     with pytest.raises(ModelUnavailable, match="vLLM could not start the model"):
         load_scorer(tiny_model_dir, backend="vllm", dtype="float32", kv_cache_gib=0.0001)
+
+
+class _BrokenVllmBackend:
+    """Stands in for ``VllmBackend`` to see what ``auto`` does with each kind of failure."""
+
+    error: Exception = RuntimeError("the CPU worker died")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise self.error
+
+
+def test_auto_falls_back_when_vllm_cannot_start(tiny_model_dir, monkeypatch):
+    import reranker.engine.backends.vllm as vllm_backend
+
+    monkeypatch.setattr(vllm_backend, "VllmBackend", _BrokenVllmBackend)
+    scorer = load_scorer(tiny_model_dir, backend="auto", dtype="float32")
+    assert scorer.backend_name == "transformers" and "the CPU worker died" in scorer.fallback_cause
+
+
+def test_a_bug_in_our_vllm_backend_is_raised_not_hidden_by_a_fallback(tiny_model_dir, monkeypatch):
+    import reranker.engine.backends.vllm as vllm_backend
+
+    class Buggy(_BrokenVllmBackend):
+        error = TypeError("__init__() got an unexpected keyword argument 'sequences'")
+
+    monkeypatch.setattr(vllm_backend, "VllmBackend", Buggy)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        load_scorer(tiny_model_dir, backend="auto", dtype="float32")
