@@ -38,10 +38,11 @@ from reranker.evaluation.evaluate import (
     load_evaluation_set,
     rank_queries,
 )
+from reranker.evaluation.replay import format_replay, replay, replay_picks
 from reranker.feedback.picks import FEEDBACK_FILE, open_store
 from reranker.knowledge.bases import DEFAULT_TOP_K, KnowledgeBase, load_faq
-from reranker.knowledge.labelled import LabelledQuery
-from reranker.retrieval.dense import DenseIndex
+from reranker.knowledge.labelled import LabelledQuery, load_queries
+from reranker.retrieval.dense import DenseIndex, Embedder
 from reranker.retrieval.first_stage import Retrieval, index_base
 
 logger = logging.getLogger(__name__)
@@ -77,12 +78,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--instruction", default=None, help="reranker instruction (default: the built-in one)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--replay-picks", type=float, default=None, dest="replay_picks", metavar="SHARE",
+                        help="replay the first SHARE of the queries as agents' picks (each query becomes a "
+                        "phrasing of its first relevant entry), then report the first stage on the rest "
+                        "before and after: keyword, and hybrid when an embedding model loads")  # fmt: skip
+    parser.add_argument("--learn-from", type=Path, default=None, dest="learn_from", metavar="QUERIES_CSV",
+                        help="replay this labelled set as the picks (instead of a share of --queries) and "
+                        "report on all of --queries (e.g. last month's picks, this month's questions)")  # fmt: skip
     add_engine_arguments(parser)
     add_retrieval_arguments(parser)
 
 
+def run_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``evaluate --replay-picks``: what learning phrasings from picks is worth, before -> after."""
+    engine = engine_config(parser, args)
+    stage = retrieval_config(parser, args)
+    try:
+        kb, queries = load_evaluation_set(args.faq, args.queries or _picks(args))
+        check_top_k(args.top_k)
+        with stdout_to_stderr():
+            embedder = _replay_embedder(stage, engine)
+        index_for = None if embedder is None else (lambda base: index_base(embedder, base))
+        retrievals: list[Retrieval] = ["keyword"] if embedder is None else ["keyword", "hybrid"]
+        if args.learn_from is not None:
+            picks = load_queries(args.learn_from, known_ids={entry.id for entry in kb.entries})
+            results = replay(kb, picks, queries, retrievals, args.top_k, index_for)
+        else:
+            results = replay_picks(kb, queries, args.replay_picks, retrievals, args.top_k, index_for)
+    except RerankError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"replay": [result.row() for result in results]}, ensure_ascii=False))
+    else:
+        source = f"the picks of {args.learn_from}" if args.learn_from else f"the first {args.replay_picks:.0%} as picks"
+        print(format_replay(results, f"FAQ: {args.faq} ({len(kb)} entries)   queries: {args.queries}   replaying {source}"))
+    return 0
+
+
+def _replay_embedder(stage: RetrievalConfig, engine: EngineConfig) -> Embedder | None:
+    """The embedding model for the hybrid replay; None (keyword only, with a warning) when it cannot load."""
+    try:
+        return stage.load_embedder(engine.backend, engine.dtype)
+    except ModelUnavailable as exc:
+        logger.warning("Replaying keyword search only: the embedding model is not available. %s", exc)
+        return None
+
+
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """``evaluate``: the report (or ``--json``) on stdout; 2 on bad input, 130 when interrupted."""
+    if args.replay_picks is not None or args.learn_from is not None:
+        return run_replay(parser, args)
     engine = engine_config(parser, args)
     stage = retrieval_config(parser, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
