@@ -1,0 +1,1 @@
+"""Evaluation: metrics, reports, threshold calibration, first-stage comparison, the replay of agents' picks."""
