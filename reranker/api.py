@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException
 
 from reranker.engine import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable, NotFound, RerankError
+from reranker.evidence import CHUNKS_SCORED, EVIDENCE, Evidence
 from reranker.faq_api import add_faq_routes
 from reranker.scorer import RankedDocument, Ranking, Scorer
 from reranker.telemetry import CONTENT_TYPE, Telemetry
@@ -54,8 +55,9 @@ logger = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 DEFAULT_MAX_DOCUMENTS = 1000
-#: Characters in a query or instruction. Documents have no such limit: a long one is cut to the
-#: model's max length and flagged in ``meta.truncated``, like any too-long document.
+#: Characters in a query or instruction. Documents have no such limit: a long one is scored in
+#: overlapping windows of the model's max length, and cut (flagged in ``meta.truncated``) only
+#: beyond the whole-document limit (:data:`reranker.prompt.MAX_WINDOWS` windows).
 DEFAULT_MAX_DOCUMENT_CHARS = 100_000
 #: Request bodies larger than this are refused with 413 before they are read whole.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -95,6 +97,11 @@ class _RankingRequest(BaseModel):
         default=None,
         description="Optional; a served name (GET /v1/models), the model's path or id, or its basename.",
     )
+    return_evidence: Annotated[bool, Field(strict=True)] = Field(
+        default=False,
+        description="Give each result the passage that earned its score (the best window of a long "
+        "document; the whole text of a short one) as evidence {start, end, text}.",
+    )
 
 
 class RerankRequest(_RankingRequest):
@@ -125,6 +132,8 @@ class RerankResult(BaseModel):
     index: int = Field(description="Position of the document in the request.")
     relevance_score: float = Field(description='P("yes"): the probability that the document answers.')
     document: DocumentObject | None = None
+    chunks_scored: int = CHUNKS_SCORED
+    evidence: Evidence | None = EVIDENCE
 
 
 class ApiVersion(BaseModel):
@@ -148,7 +157,10 @@ class CohereMeta(BaseModel):
 
 class RerankMeta(CohereMeta):
     backend: str
-    truncated: list[int] = Field(description="Indices of documents cut to fit the model's max length.")
+    truncated: list[int] = Field(
+        description="Indices of documents cut: longer than the whole-document limit (16 windows of "
+        "the model's max length), or than max_tokens_per_doc."
+    )
     elapsed_ms: float
 
 
@@ -167,6 +179,8 @@ class RerankResponse(BaseModel):
 class RerankV2Result(BaseModel):
     index: int = Field(description="Position of the document in the request.")
     relevance_score: float = Field(description='P("yes"): the probability that the document answers.')
+    chunks_scored: int = CHUNKS_SCORED
+    evidence: Evidence | None = EVIDENCE
 
 
 class RerankV2Response(BaseModel):
@@ -528,7 +542,7 @@ class RankingService:
         )
 
 
-def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
+def _rerank_v1(ranked: Ranked, return_documents: bool, return_evidence: bool) -> RerankResponse:
     return RerankResponse(
         id=ranked.id,
         model=ranked.model,
@@ -537,6 +551,8 @@ def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
                 index=d.index,
                 relevance_score=d.score,
                 document=DocumentObject(text=d.text) if return_documents else None,
+                chunks_scored=d.chunks_scored,
+                evidence=Evidence.of(d) if return_evidence else None,
             )
             for d in ranked.results
         ],
@@ -550,15 +566,23 @@ def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
     )
 
 
-def _rerank_v2(ranked: Ranked) -> RerankV2Response:
+def _rerank_v2(ranked: Ranked, return_evidence: bool) -> RerankV2Response:
     warnings = None
     if ranked.truncated:
         warnings = [
-            f"Documents {ranked.truncated} were cut to fit max_tokens_per_doc or the model's max length."
+            f"Documents {ranked.truncated} were cut to fit max_tokens_per_doc or the whole-document limit."
         ]
     return RerankV2Response(
         id=ranked.id,
-        results=[RerankV2Result(index=d.index, relevance_score=d.score) for d in ranked.results],
+        results=[
+            RerankV2Result(
+                index=d.index,
+                relevance_score=d.score,
+                chunks_scored=d.chunks_scored,
+                evidence=Evidence.of(d) if return_evidence else None,
+            )
+            for d in ranked.results
+        ],
         meta=CohereMeta(**ranked.cohere_meta("2"), warnings=warnings),
     )
 
@@ -635,13 +659,17 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                  dependencies=auth, responses=ERROR_RESPONSES,
                  summary="Rank documents by relevance to a query (Jina, Cohere v1)")  # fmt: skip
     def rerank(request: RerankRequest) -> RerankResponse:
-        return _rerank_v1(service.rank("/v1/rerank", request), request.return_documents)
+        return _rerank_v1(
+            service.rank("/v1/rerank", request), request.return_documents, request.return_evidence
+        )
 
     @router.post("/v2/rerank", response_model=RerankV2Response, response_model_exclude_none=True,
                  dependencies=auth, responses=ERROR_RESPONSES,
                  summary="Rank documents by relevance to a query (Cohere v2)")  # fmt: skip
     def rerank_v2(request: RerankV2Request) -> RerankV2Response:
-        return _rerank_v2(service.rank("/v2/rerank", request, request.max_tokens_per_doc))
+        return _rerank_v2(
+            service.rank("/v2/rerank", request, request.max_tokens_per_doc), request.return_evidence
+        )
 
     @router.get("/v1/models", response_model=ModelList, dependencies=auth, responses=ERROR_RESPONSES,
                 summary="The names a request's model may use")  # fmt: skip

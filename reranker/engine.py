@@ -131,6 +131,7 @@ class EngineSlot:
         started = time.monotonic()
         try:
             scorer = load()
+            scorer.warm_up()  # the first agent's query must not be the slow one
         except ModelUnavailable as exc:
             logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
             self._finish(EngineStatus("unavailable", error=str(exc)))

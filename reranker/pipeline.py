@@ -44,6 +44,9 @@ class FaqHit:
     dense_rank: int | None = None
     dense_score: float | None = None
     recall_score: float = 0.0
+    #: Windows the reranker scored the answer in (0: not reranked), and the best one's offsets.
+    chunks_scored: int = 0
+    evidence: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,8 @@ def search_and_rank(kb: KnowledgeBase, query: str, scorer: Scorer | None, top_k:
     if scorer is None or not hits:
         return FaqRanking(tuple(hits), reranked=False, recall_s=recall_s, retrieval=retrieval)
     result = scorer.score_detailed(query, [hit.entry.text for hit in hits], instruction)
-    scored = [replace(h, score=d.score, truncated=d.truncated) for h, d in zip(hits, result.documents)]
+    scored = [replace(h, score=d.score, truncated=d.truncated, chunks_scored=d.chunks_scored,
+                      evidence=d.evidence) for h, d in zip(hits, result.documents)]  # fmt: skip
     order = score_order([hit.score for hit in scored])
     return FaqRanking(tuple(scored[i] for i in order), reranked=True, recall_s=recall_s,
                       rerank_s=result.elapsed_s, cache_hits=result.cache_hits, retrieval=retrieval)  # fmt: skip

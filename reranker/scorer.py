@@ -41,19 +41,35 @@ BackendName = Literal["auto", "vllm", "transformers", "remote"]
 BACKENDS: tuple[str, ...] = get_args(BackendName)
 DTYPES = ("auto", "float32", "bfloat16", "float16")
 DEFAULT_CACHE_SIZE = 10_000
+#: The warm-up request (:meth:`Scorer.warm_up`): a desk's top 20, answers of FAQ length.
+WARM_UP_ANSWERS = 20
+WARM_UP_QUERY = "My parcel has not arrived yet, what should I do?"
+WARM_UP_SENTENCE = "Orders ship within 24 hours and arrive in 3-5 business days; track them in your account."
 #: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
 OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
 
 
 @dataclass(frozen=True)
 class RankedDocument:
-    """One scored candidate. ``index`` is its position in the input; ``tokens``, its prompt's length."""
+    """One scored candidate. ``index`` is its position in the input; ``tokens``, its prompts' length.
+
+    A candidate longer than one window is scored window by window (``chunks_scored``); its score
+    is the best window's, and ``evidence`` is where that window sits in ``text``: ``(start, end)``
+    character offsets (for a candidate of one window, the whole text).
+    """
 
     index: int
     score: float
     text: str
     truncated: bool = False
     tokens: int = 0
+    chunks_scored: int = 1
+    evidence: tuple[int, int] | None = None
+
+    @property
+    def evidence_text(self) -> str:
+        """The passage that earned the score (the whole text for a one-window candidate)."""
+        return self.text if self.evidence is None else self.text[self.evidence[0] : self.evidence[1]]
 
 
 def normalise(text: str) -> str:
@@ -141,8 +157,12 @@ class ScoreResult:
         return sum(d.tokens for d in self.documents)
 
 
+#: What the engine gives for one document: score, truncated, tokens, windows scored, best window.
+Scored = tuple[float, bool, int, int, tuple[int, int]]
+
+
 class ScoreCache:
-    """A bounded LRU of (instruction, query, document) -> (score, truncated, tokens); thread-safe.
+    """A bounded LRU of (instruction, query, document) -> :data:`Scored`; thread-safe.
 
     Keys are 16-byte hashes (:func:`cache_keys`), so the cache holds no texts: its memory is
     bounded by ``max_entries`` whatever the size of the documents.
@@ -150,7 +170,7 @@ class ScoreCache:
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_SIZE) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[bytes, tuple[float, bool, int]] = OrderedDict()
+        self._entries: OrderedDict[bytes, Scored] = OrderedDict()
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
@@ -159,7 +179,7 @@ class ScoreCache:
         with self._lock:
             return key in self._entries
 
-    def get(self, key: bytes) -> tuple[float, bool, int] | None:
+    def get(self, key: bytes) -> Scored | None:
         with self._lock:
             value = self._entries.get(key)
             if value is None:
@@ -169,7 +189,7 @@ class ScoreCache:
             self.stats.hits += 1
             return value
 
-    def put(self, key: bytes, value: tuple[float, bool, int]) -> None:
+    def put(self, key: bytes, value: Scored) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:
@@ -252,23 +272,33 @@ class Scorer:
                 self.cache.put(key, value)
             found = [hit if hit is not None else fresh[key] for key, hit in zip(keys, found)]
         results = [
-            RankedDocument(index=i, score=score, text=doc, truncated=truncated, tokens=tokens)
-            for i, (doc, (score, truncated, tokens)) in enumerate(zip(documents, found))
+            RankedDocument(
+                index=i,
+                score=score,
+                text=doc,
+                truncated=truncated,
+                tokens=tokens,
+                chunks_scored=chunks,
+                evidence=_as_sent(doc, text, best),
+            )
+            for i, (doc, text, (score, truncated, tokens, chunks, best)) in enumerate(
+                zip(documents, texts, found)
+            )
         ]
         return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
 
     def score_in_batches(self, query: str, documents: Sequence[str], instruction: str | None = None,
-                         first_batch: int = 2, max_batch: int = 16) -> Iterator[ScoreResult]:  # fmt: skip
+                         first_batch: int = 2, max_batch: int = 64) -> Iterator[ScoreResult]:  # fmt: skip
         """Score ``documents`` a batch at a time, yielding each batch as soon as it is scored.
 
-        Cached documents come first, in one batch; then batches of ``first_batch`` documents,
-        doubling up to ``max_batch``: the first scores arrive quickly, and later batches are
-        large enough to keep the engine efficient. Each yielded :class:`ScoreResult` holds that
+        Cached documents come first, in one batch; then ``first_batch`` documents, then the rest
+        ``max_batch`` at a time: the first scores arrive quickly, and the rest cost what one
+        request of them would (each engine call has a fixed cost). Each yielded :class:`ScoreResult` holds that
         batch's documents with their indices in ``documents``; scores are exactly
         :meth:`score_detailed`'s. A caller that stops iterating stops after the current batch.
 
         >>> batch_sizes(7, first_batch=1, max_batch=4)
-        [1, 2, 4]
+        [1, 4, 2]
         """
         if not 1 <= first_batch <= max_batch:
             raise ValueError("batch sizes must satisfy 1 <= first_batch <= max_batch")
@@ -292,39 +322,83 @@ class Scorer:
                 elapsed_s=result.elapsed_s,
             )
 
+    def warm_up(self) -> float:
+        """Run the engine once on a request shaped like an agent's; the seconds it took.
+
+        The first request after start pays one-off costs (kernels picked and memory laid out for
+        its shapes). The app's loader runs this before it reports ready, so no agent pays them:
+        :data:`WARM_UP_ANSWERS` answers of FAQ length (50-300 tokens), in the desk's batches
+        (``first_batch``, then the rest). Scores and cached prefixes are thrown away.
+        """
+        started = time.perf_counter()
+        answers = [" ".join([WARM_UP_SENTENCE] * (2 + 3 * (i % 7))) for i in range(WARM_UP_ANSWERS)]
+        prompts = [
+            w.token_ids
+            for doc in self.encoder.encode_windows(WARM_UP_QUERY, answers, None)
+            for w in doc.windows
+        ]
+        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
+            start = 0
+            for size in batch_sizes(len(prompts), 2, len(prompts)):
+                self.backend.score_token_ids(prompts[start : start + size])
+                start += size
+            self.backend.reset_prefix_cache()
+        elapsed = time.perf_counter() - started
+        logger.info("Warmed up the %s engine in %.1f s", self.backend.name, elapsed)
+        return elapsed
+
     def reset_caches(self) -> None:
         """Forget every cached score and the engine's cached prompt prefixes (for benchmarks)."""
         self.cache.clear()
         self.backend.reset_prefix_cache()
 
-    def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool, int]]:
-        encoded = self.encoder.encode(query, documents, instruction)
+    def _compute(self, query: str, documents: list[str], instruction: str) -> list[Scored]:
+        """Score every window of every document in one engine call; a document gets its best window's score."""
+        encoded = self.encoder.encode_windows(query, documents, instruction)
+        prompts = [window.token_ids for doc in encoded for window in doc.windows]
         with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
             try:
-                scores = self.backend.score_token_ids([e.token_ids for e in encoded])
+                scores = self.backend.score_token_ids(prompts)
             except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
                 logger.exception("The %s engine ran out of memory", self.backend.name)
                 raise BackendFailure(
                     f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
                     "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
                 ) from exc
-        if len(scores) != len(documents):
+        if len(scores) != len(prompts):
             raise BackendFailure(
-                f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates."
+                f"The {self.backend.name} engine returned {len(scores)} scores for {len(prompts)} prompts."
             )
-        return [(float(s), e.truncated, len(e.token_ids)) for s, e in zip(scores, encoded)]
+        computed, position = [], 0
+        for doc in encoded:
+            own = [float(s) for s in scores[position : position + len(doc.windows)]]
+            position += len(doc.windows)
+            best = max(range(len(own)), key=lambda i: (not math.isnan(own[i]), own[i]))  # first of equals
+            window = doc.windows[best]
+            tokens = sum(len(w.token_ids) for w in doc.windows)
+            computed.append((own[best], doc.truncated, tokens, len(doc.windows), (window.start, window.end)))
+        return computed
 
     def close(self) -> None:
         self.backend.close()
 
 
+def _as_sent(document: str, normalised: str, span: tuple[int, int]) -> tuple[int, int]:
+    """A span of the normalised text as offsets into the document as sent (which may carry
+    surrounding whitespace). Where NFC changed the text itself, the offsets stay the NFC text's."""
+    lead = len(document) - len(document.lstrip())
+    if document[lead : lead + len(normalised)] != normalised:
+        return span
+    return span[0] + lead, span[1] + lead
+
+
 def batch_sizes(total: int, first_batch: int, max_batch: int) -> list[int]:
-    """Sizes that cover ``total`` items: ``first_batch``, doubling up to ``max_batch``."""
+    """Sizes that cover ``total`` items: ``first_batch``, then ``max_batch`` at a time."""
     sizes, size = [], first_batch
     while total > 0:
         sizes.append(min(size, total))
         total -= sizes[-1]
-        size = min(size * 2, max_batch)
+        size = max_batch
     return sizes
 
 

@@ -35,6 +35,7 @@ from reranker.errors import InvalidInput
 from reranker.knowledge_base import bundled_bases
 from reranker.labelled import bundled_query_sets
 from reranker.presets import get_preset
+from reranker.prompt import MAX_WINDOWS
 from reranker.scorer import load_scorer
 from reranker.serve import create_server
 from reranker.ui import build_demo, export_dir
@@ -209,7 +210,8 @@ def test_odd_but_usable_pastes_are_ranked_and_shown_as_text(served, hf_scorer, t
 
 def test_a_truncated_candidate_is_marked_in_the_table(served, hf_scorer):
     _, _, table_html, _, _, _ = rank_pasted(served, QUERY, f"{BIG}\nOrders ship within 24 hours.")
-    assert html.unescape(table_html).count("Cut to fit the model's max length") == 1
+    assert html.unescape(table_html).count("Longer than the whole-document limit: its end was cut") == 1
+    assert html.unescape(table_html).count(f"scored in {MAX_WINDOWS} windows") == 1
     assert_still_answers(served, hf_scorer)
 
 
@@ -295,7 +297,9 @@ def test_markup_in_csv_cells_is_escaped_in_every_column(served, hf_scorer, tmp_p
 
 def test_a_top_k_above_the_sliders_maximum_is_refused(served, hf_scorer):
     with pytest.raises(AppError, match="Value 101 is greater than maximum value 100"):
-        served.client.predict(SHIPPING, "general", "", "bundled", EN_BASE, None, 101, 0.5, api_name="/rank_faq")
+        served.client.predict(
+            SHIPPING, "general", "", "bundled", EN_BASE, None, 101, 0.5, api_name="/rank_faq"
+        )
     assert_still_answers(served, hf_scorer)
 
 
@@ -407,11 +411,14 @@ def test_a_huge_top_n_returns_every_document(served, hf_scorer):
     assert_still_answers(served, hf_scorer)
 
 
-@pytest.mark.parametrize("size", [DEFAULT_MAX_DOCUMENT_CHARS, 1_000_000], ids=["100k", "1MB"])
-def test_a_huge_document_is_cut_and_flagged_never_refused(served, hf_scorer, size):
+@pytest.mark.parametrize(
+    "size, cut", [(DEFAULT_MAX_DOCUMENT_CHARS, []), (1_000_000, [1])], ids=["100k", "1MB"]
+)
+def test_a_huge_document_is_chunked_cut_beyond_the_limit_and_never_refused(served, hf_scorer, size, cut):
     response = rerank_rest(served, json={"query": QUERY, "documents": ["short", "x" * size]})
     assert response.status_code == 200
-    assert response.json()["meta"]["truncated"] == [1]
+    assert response.json()["meta"]["truncated"] == cut
+    assert next(r for r in response.json()["results"] if r["index"] == 1)["chunks_scored"] > 1
     assert_still_answers(served, hf_scorer)
 
 
@@ -448,7 +455,9 @@ def test_an_engine_crash_in_the_ui_is_a_bare_error_and_the_next_request_works(se
     assert_still_answers(served, hf_scorer)
 
 
-def test_an_engine_crash_in_the_api_is_a_logged_500_and_the_next_request_works(served, hf_scorer, monkeypatch):
+def test_an_engine_crash_in_the_api_is_a_logged_500_and_the_next_request_works(
+    served, hf_scorer, monkeypatch
+):
     fail_once(monkeypatch, hf_scorer.backend)
     response = rerank_rest(served, json={"query": "engine failure seen by the API", "documents": DOCS})
     assert response.status_code == 500
