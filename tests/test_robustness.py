@@ -51,6 +51,8 @@ NORMAL_CANDIDATES = [
 ZH_BASE, EN_BASE = list(bundled_bases())
 ZH_QUERIES, EN_QUERIES = list(bundled_query_sets())
 ANSWER_CELL = re.compile(r'<div class="answer">(.*?)</div>', re.S)
+#: The highlight around a long answer's best passage (the browser shows the text inside it).
+EVIDENCE_MARK = re.compile(r'</?mark(?: class="evidence")?>')
 FAQ_ID_CELL = re.compile(r'<td class="faq-id">([^<]*)')  # the id; the stage ranks follow it in the cell
 TIMEOUT = 60
 
@@ -80,7 +82,7 @@ def served(hf_scorer, launch_desk) -> Served:
 
 def shown_answers(table_html: str) -> list[str]:
     """The answer texts of the ranked table, top row first, as the browser displays them."""
-    return [html.unescape(cell) for cell in ANSWER_CELL.findall(table_html)]
+    return [html.unescape(EVIDENCE_MARK.sub("", cell)) for cell in ANSWER_CELL.findall(table_html)]
 
 
 def rank_pasted(served: Served, query: str, text: str, mode: str = "lines", threshold: float = 0.5):
