@@ -311,12 +311,17 @@ def spawn(pipeline: str, model_dir: Path, dtype: str, repeats: int, env: dict[st
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cpu_name() -> str:
+    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), "unknown CPU")  # fmt: skip
+
+
 def machine_line() -> str:
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")  # fmt: skip
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+    return (
+        f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+    )
 
 
 def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str) -> str:
@@ -427,9 +432,11 @@ def main() -> None:
 
     model_dir = make_model("qwen3-0.6b-shape")
     repeats = 1 if args.quick else args.repeats
-    sections = [measure_kind(model_dir, repeats, {}, "This machine")]
+    sections = [measure_kind(model_dir, repeats, {}, cpu_name())]
     if args.emulate_avx2:
-        sections.append(measure_kind(model_dir, repeats, AVX2_ENV, "Same machine limited to AVX2 (emulated)"))
+        sections.append(
+            measure_kind(model_dir, repeats, AVX2_ENV, f"{cpu_name()} limited to AVX2 (emulated)")
+        )
     report = "\n".join(sections)
     print(report)
     with args.out.open("a", encoding="utf-8") as handle:
