@@ -18,6 +18,12 @@ app picks on this CPU (``--dtype auto``: bf16 with native bf16 matmuls, else fp3
                 (vLLM in-process, KV cache sized from the model), plus the desk's FAQ stream:
                 time to the first rows on screen, first scores, final table
   ours-fp32     ``ours`` in fp32, for its memory (on a bf16 machine; skipped where fp32 is the pick)
+  ours-before   ``ours`` with the defaults before issue 20 (8,192-token pairs, KV cache for 2 of them,
+                desk batches of 2, 4, 8, 16, no warm-up): the baseline for memory, start-up and the desk
+
+``ours`` starts as the app does (load, then warm up), then times the desk's first FAQ query after
+start, then alternates the desk (click to final table) and one ``POST /v1/faq/search`` of the same
+question, so that their ratio is measured under the same load.
 
 Also measured in this run: the machine's matmul peak in that dtype. "Share of peak" counts only
 the tokens that must be computed (each answer plus the prompt's suffix; the shared system prompt,
@@ -105,10 +111,10 @@ def hf_plain(model_dir: Path, dtype: str):
     return score
 
 
-def app_scorer(model_dir: Path, backend: str, dtype: str):
+def app_scorer(model_dir: Path, backend: str, dtype: str, **settings):
     from reranker import load_scorer
 
-    scorer = load_scorer(model_dir, backend=backend, dtype=dtype)  # type: ignore[arg-type]
+    scorer = load_scorer(model_dir, backend=backend, dtype=dtype, **settings)  # type: ignore[arg-type]
     print(f"{backend}: {scorer.backend_name} ({scorer.backend.description})", file=sys.stderr)
 
     def score(query: str, docs: list[str]) -> list[float]:
@@ -139,45 +145,94 @@ def through_the_api(scorer):
     return score
 
 
-def desk_timeline(scorer, lang: str, repeats: int) -> dict[str, float]:
-    """FAQ mode, top 20: seconds to the first rows on screen, the first scores, the final table."""
+def make_desk(scorer):
     import tempfile
 
     from reranker.desk.desk import Desk
     from reranker.knowledge.bases import bundled_bases
 
-    desk = Desk(scorer, export_dir=Path(tempfile.mkdtemp()), bases=bundled_bases())
-    base = desk.select_base(next(n for n, p in desk.bases.paths.items() if p.name.startswith(lang)))
-    runs = []
-    for _ in range(repeats):
-        scorer.reset_caches()
-        began, marks = time.perf_counter(), {}
-        for result in desk.rank_faq_stream(QUESTIONS[lang], None, base, top_k=TOP_K):
-            now = time.perf_counter() - began
-            marks.setdefault("first_rows_s", now)
-            if result.scored and "first_scores_s" not in marks:
-                marks["first_scores_s"] = now
-            marks["final_s"] = now
-        runs.append(marks)
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    return Desk(scorer, export_dir=Path(tempfile.mkdtemp()), bases=bundled_bases())
+
+
+def base_name(desk, lang: str) -> str:
+    return next(n for n, p in desk.bases.paths.items() if p.name.startswith(lang))
+
+
+def desk_once(desk, lang: str) -> dict[str, float]:
+    """One FAQ-mode query, top 20, cold: seconds to the first rows, the first scores, the final table."""
+    desk.scorer.reset_caches()
+    base = desk.select_base(base_name(desk, lang))
+    began, marks = time.perf_counter(), {}
+    for result in desk.rank_faq_stream(QUESTIONS[lang], None, base, top_k=TOP_K):
+        now = time.perf_counter() - began
+        marks.setdefault("first_rows_s", now)
+        if result.scored and "first_scores_s" not in marks:
+            marks["first_scores_s"] = now
+        marks["final_s"] = now
+    return marks
+
+
+def faq_search_once(client, desk, lang: str) -> float:
+    """One ``POST /v1/faq/search`` of the same question, cold: seconds to the answer."""
+    desk.scorer.reset_caches()
+    began = time.perf_counter()
+    response = client.post("/v1/faq/search", json={"query": QUESTIONS[lang], "base": base_name(desk, lang),
+                                                   "top_k": TOP_K})  # fmt: skip
+    response.raise_for_status()
+    return time.perf_counter() - began
+
+
+def desk_timeline(scorer, lang: str, repeats: int) -> dict[str, float]:
+    """The desk's FAQ stream and ``/v1/faq/search`` of the same question, alternated; medians."""
+    from fastapi.testclient import TestClient
+
+    from reranker.server.api import create_api
+
+    desk = make_desk(scorer)
+    client = TestClient(create_api(lambda: scorer, desk=desk))
+    runs, searches = [], []
+    for _ in range(max(repeats, 3)):
+        runs.append(desk_once(desk, lang))
+        searches.append(faq_search_once(client, desk, lang))
+    marks = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    marks["faq_search_s"] = statistics.median(searches)
+    marks["ratios"] = [run["final_s"] / search for run, search in zip(runs, searches)]
+    return marks
+
+
+def before_issue_20(model_dir: Path, dtype: str):
+    """The app's engine with the defaults before issue 20: 8,192-token pairs, KV cache for 2."""
+    import json as json_
+
+    import reranker.desk.desk
+    from reranker.engine.backends.vllm import CPU_PREFIX_BLOCK_SIZE, GIB, kv_bytes_per_token
+
+    reranker.desk.desk.FIRST_BATCH, reranker.desk.desk.MAX_BATCH = 2, 16  # batches of 2, 4, 8, 16
+    config = json_.loads((model_dir / "config.json").read_text())
+    tokens = 2 * (8192 // CPU_PREFIX_BLOCK_SIZE + 1) * CPU_PREFIX_BLOCK_SIZE
+    kv_gib = tokens * kv_bytes_per_token(config, 2 if dtype == "bfloat16" else 4) / GIB
+    return app_scorer(model_dir, "auto", dtype, max_length=8192, kv_cache_gib=kv_gib)
 
 
 def run_worker(pipeline: str, model_dir: Path, dtype: str, repeats: int) -> dict[str, object]:
     started = time.perf_counter()
     engine = None
+    report: dict[str, object] = {"pipeline": pipeline, "dtype": dtype}
     if pipeline == "hf-plain":
         score = hf_plain(model_dir, dtype)
     elif pipeline == "transformers":
         score = app_scorer(model_dir, "transformers", dtype)
     else:
-        engine = app_scorer(model_dir, "auto", dtype).scorer  # type: ignore[attr-defined]
+        if pipeline == "ours-before":
+            engine = before_issue_20(model_dir, dtype).scorer  # type: ignore[attr-defined]
+        else:
+            engine = app_scorer(model_dir, "auto", dtype).scorer  # type: ignore[attr-defined]
+            report["warm_up_s"] = engine.warm_up()  # as the app's loader does before it is ready
+        report["loaded_s"] = time.perf_counter() - started
+        report["first_desk"] = desk_once(make_desk(engine), "en")  # the first query after start
         score = through_the_api(engine)
     score(*workload("en"))  # the first call pays one-off costs
-    report: dict[str, object] = {
-        "pipeline": pipeline,
-        "dtype": dtype,
-        "startup_s": time.perf_counter() - started,
-    }
+    report["startup_s"] = time.perf_counter() - started
     for lang in ("en", "zh"):
         query, docs = workload(lang)
         times = []
@@ -257,12 +312,17 @@ def spawn(pipeline: str, model_dir: Path, dtype: str, repeats: int, env: dict[st
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cpu_name() -> str:
+    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), "unknown CPU")  # fmt: skip
+
+
 def machine_line() -> str:
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")  # fmt: skip
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+    return (
+        f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__}"
+    )
 
 
 def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str) -> str:
@@ -282,6 +342,7 @@ def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str)
     }
     if dtype != "float32":
         reports["ours-fp32"] = spawn("ours", model_dir, "float32", repeats, env)
+    reports["ours-before"] = spawn("ours-before", model_dir, dtype, repeats, env)
     peak_after = json.loads(subprocess.run([sys.executable, __file__, "--peak", dtype], capture_output=True,
                                            text=True, check=True, env={**os.environ, **env}).stdout)  # fmt: skip
     peak = max(peak_before, peak_after)  # a job that stole a core during one measurement lowers it
@@ -307,7 +368,7 @@ def render(label: str, kind: dict, peak: float, reports: dict[str, dict], flops:
     for lang in ("en", "zh"):
         for name, report in reports.items():
             latency = report[lang]
-            ratio = f"{latency / ours[lang]:.2f}×" if name not in ("ours", "ours-fp32") else "—"
+            ratio = f"{latency / ours[lang]:.2f}×" if not name.startswith("ours") else "—"
             share = ""
             if name == "ours":
                 gflops = flops[lang] / latency / 1e9
@@ -315,18 +376,30 @@ def render(label: str, kind: dict, peak: float, reports: dict[str, dict], flops:
             lines.append(f"| {lang} | {name} | {report['dtype']} | {latency:.2f} s | {ratio} | {share} |")
     lines += [
         "",
-        "| desk, FAQ mode, top 20 | first rows on screen | first scores | final table |",
-        "|---|---:|---:|---:|",
+        "| desk, FAQ mode, top 20 | pipeline | first rows on screen | first scores | final table "
+        "| one `/v1/faq/search` | desk / search (median; each pair) |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for lang, marks in ours["desk"].items():
+    for name, report in reports.items():
+        if "first_desk" not in report:
+            continue
+        first = report["first_desk"]
+        lines.append(f"| en, first query after start | {name} | {first['first_rows_s']:.2f} s | "
+                     f"{first['first_scores_s']:.2f} s | {first['final_s']:.2f} s | | |")  # fmt: skip
+        for lang, marks in report["desk"].items():
+            each = ", ".join(f"{r:.2f}" for r in marks["ratios"])
+            lines.append(
+                f"| {lang} | {name} | {marks['first_rows_s']:.2f} s | {marks['first_scores_s']:.2f} s | "
+                f"{marks['final_s']:.2f} s | {marks['faq_search_s']:.2f} s | "
+                f"{statistics.median(marks['ratios']):.2f}× ({each}) |"
+            )
+    lines += ["", "| pipeline | dtype | start-up (load, warm-up, first call) | warm-up | peak RSS |",
+              "|---|---|---:|---:|---:|"]  # fmt: skip
+    for name, r in reports.items():
+        warm_up = f"{r['warm_up_s']:.1f} s" if "warm_up_s" in r else "—"
         lines.append(
-            f"| {lang} | {marks['first_rows_s']:.2f} s | {marks['first_scores_s']:.2f} s | {marks['final_s']:.2f} s |"
+            f"| {name} | {r['dtype']} | {r['startup_s']:.1f} s | {warm_up} | {r['peak_rss_gb']:.2f} GB |"
         )
-    lines += ["", "| pipeline | dtype | start-up (load + first call) | peak RSS |", "|---|---|---:|---:|"]
-    lines += [
-        f"| {name} | {r['dtype']} | {r['startup_s']:.1f} s | {r['peak_rss_gb']:.2f} GB |"
-        for name, r in reports.items()
-    ]
     return "\n".join(lines) + "\n"
 
 
@@ -360,9 +433,11 @@ def main() -> None:
 
     model_dir = make_model("qwen3-0.6b-shape")
     repeats = 1 if args.quick else args.repeats
-    sections = [measure_kind(model_dir, repeats, {}, "This machine")]
+    sections = [measure_kind(model_dir, repeats, {}, cpu_name())]
     if args.emulate_avx2:
-        sections.append(measure_kind(model_dir, repeats, AVX2_ENV, "Same machine limited to AVX2 (emulated)"))
+        sections.append(
+            measure_kind(model_dir, repeats, AVX2_ENV, f"{cpu_name()} limited to AVX2 (emulated)")
+        )
     report = "\n".join(sections)
     print(report)
     with args.out.open("a", encoding="utf-8") as handle:

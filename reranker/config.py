@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from reranker.engine.load import BACKENDS, DTYPES, check_engine_choice, load_scorer
 from reranker.engine.model_source import DEFAULT_MODEL
-from reranker.engine.prompt import DEFAULT_MAX_LENGTH, validate_max_length
+from reranker.engine.prompt import DEFAULT_MAX_LENGTH, MAX_WINDOWS, validate_max_length
 from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput
 from reranker.retrieval.dense import (
@@ -132,7 +132,8 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     add("--remote-url", "REMOTE_URL", "none", "address of a `vllm serve` running the reranker, for "
         "--backend remote", metavar="URL", dest="remote_url")  # fmt: skip
     add("--dtype", "DTYPE", "auto", "model weights precision", choices=DTYPES)
-    add("--max-length", "MAX_LENGTH", str(DEFAULT_MAX_LENGTH), "tokens per (question, answer) pair",
+    add("--max-length", "MAX_LENGTH", str(DEFAULT_MAX_LENGTH), "tokens per window: a longer answer is scored "
+        f"in overlapping windows, at most {MAX_WINDOWS}; beyond them it is cut",
         type=int, dest="max_length")  # fmt: skip
     add("--kv-cache-gib", "KV_CACHE_GIB", "sized from the model, --max-length, the concurrency and the "
         "free memory", "vLLM's CPU KV cache in GiB", type=float, dest="kv_cache_gib")  # fmt: skip

@@ -206,6 +206,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "col_faq_id": {"en": "FAQ id", "zh": "FAQ 编号"},
     "col_category": {"en": "Category", "zh": "分类"},
     "col_truncated": {"en": "Truncated", "zh": "已截断"},
+    "col_passage": {"en": "Best passage", "zh": "最佳段落"},
     "col_actions": {"en": "Actions", "zh": "操作"},
     "pick_answers": {"en": "Answers it", "zh": "就是这条"},
     "pick_none": {"en": "None of these", "zh": "都不对"},
@@ -218,8 +219,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "no_candidates": {"en": "No candidates to show.", "zh": "没有可显示的候选答案。"},
     "cut_note": {
-        "en": "Cut to fit the model's max length before scoring.",
-        "zh": "评分前已截断到模型最大长度。",
+        "en": "Longer than the whole-document limit: its end was cut before scoring.",
+        "zh": "超过整篇长度上限：评分前已截去结尾。",
+    },
+    "evidence_note": {
+        "en": "Long answer: scored in {n} windows; the highlighted passage scored best.",
+        "zh": "长答案：分 {n} 个窗口评分，高亮段落得分最高。",
     },
     "no_score": {"en": "no score", "zh": "无分数"},
     "stage_rank_kw": {"en": "kw #{rank}", "zh": "关键词 #{rank}"},

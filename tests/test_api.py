@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 
 from reranker.engine.backends.base import Backend
 from reranker.engine.cache import ScoreCache
+from reranker.engine.prompt import MAX_WINDOWS
 from reranker.engine.scorer import Scorer
 from reranker.server.api import create_api
 from reranker.server.schemas import INTERNAL_ERROR
@@ -88,13 +89,16 @@ def test_documents_may_be_objects_with_a_text_field(client):
 
 def test_return_documents_false_leaves_out_the_texts(client):
     results = rerank(client, return_documents=False).json()["results"]
-    assert all(set(r) == {"index", "relevance_score"} for r in results)
+    assert all(set(r) == {"index", "relevance_score", "chunks_scored"} for r in results)
 
 
-def test_truncated_documents_are_listed_in_meta(client):
-    long_doc = "Our return policy covers unused items in their original packaging. " * 1000
-    body = rerank(client, documents=["Unused items only.", long_doc]).json()
-    assert body["meta"]["truncated"] == [1]
+def test_documents_beyond_the_whole_document_limit_are_listed_in_meta(client):
+    long_doc = "Our return policy covers unused items in their original packaging. " * 300
+    huge_doc = long_doc * 10
+    body = rerank(client, documents=["Unused items only.", long_doc, huge_doc]).json()
+    assert body["meta"]["truncated"] == [2]
+    chunks = {r["index"]: r["chunks_scored"] for r in body["results"]}
+    assert chunks[0] == 1 and 1 < chunks[1] < MAX_WINDOWS and chunks[2] == MAX_WINDOWS
 
 
 @pytest.mark.parametrize("name", ["full id", "basename"])

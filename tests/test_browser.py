@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from reranker.desk.desk import Desk
 from reranker.engine.cache import ScoreCache
+from reranker.engine.prompt import PromptEncoder
 from reranker.i18n import t
 from reranker.knowledge.bases import bundled_bases
 from reranker.retrieval.keyword import search_base
@@ -135,6 +136,39 @@ def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
     assert faq_ids(page) == [recalled[d.index].id for d in ranked]
     ranks = page.locator("#ranked-table td.faq-id .stage-ranks").all_inner_texts()
     assert ranks == [f"kw #{d.index + 1}" for d in ranked]  # under each id: where keyword search put it
+
+
+LONG_ANSWER = " ".join(
+    [f"Store note {n}: the shop in district {n} opens at nine and closes at six." for n in range(30)]
+    + ["Refunds reach the original payment method within 5-7 business days."]
+    + [f"Parking note {n}: level {n} of the garage is free for two hours." for n in range(30)]
+)
+
+
+@pytest.fixture(scope="module")
+def windowed_app_url(hf_scorer, launch_desk):
+    """An app whose windows are 256 tokens, so a few paragraphs make a long answer."""
+    windowed = replace(hf_scorer, encoder=PromptEncoder(hf_scorer.encoder.tokenizer, 256), cache=ScoreCache())
+    return launch_desk(Desk(windowed, export_dir=export_dir(), bases=bundled_bases())), windowed
+
+
+def test_a_long_answer_shows_the_passage_that_earned_its_score(browser, windowed_app_url):
+    url, scorer = windowed_app_url
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url)
+    page.fill("#query textarea", "How long do refunds take?")
+    page.fill("#pasted textarea", "\n".join(["Refunds take 5-7 business days.", LONG_ANSWER]))
+    page.click("#rank-pasted")
+    page.wait_for_selector('#ranked-table table.rank-table[data-state="final"]')
+    [ranked] = [d for d in scorer.rank("How long do refunds take?", [LONG_ANSWER]) if d.chunks_scored > 1]
+    row = page.locator("#ranked-table tbody tr", has=page.locator("mark.evidence"))
+    assert row.count() == 1
+    assert row.locator("mark.evidence").inner_text() == ranked.evidence_text
+    assert row.locator(".answer").inner_text() == LONG_ANSWER  # the whole answer, the passage marked in it
+    assert f"scored in {ranked.chunks_scored} windows" in row.locator(".evidence-note").inner_text()
+    background = row.locator("mark.evidence").evaluate("m => getComputedStyle(m).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent")
+    page.close()
 
 
 def test_markup_in_candidates_is_shown_as_text_and_never_runs(page):

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from reranker import ModelUnavailable, load_scorer
-from reranker.engine.backends.vllm import GIB, kv_bytes_per_token, plan_kv_cache
+from reranker.engine.backends.vllm import CPU_STEP_TOKENS, GIB, kv_bytes_per_token, plan_kv_cache
 
 # Qwen3-0.6B's config.json (the fields the KV cache depends on).
 QWEN3_06B = {"num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
@@ -24,19 +24,25 @@ def test_head_dim_defaults_to_hidden_size_over_heads():
     assert kv_bytes_per_token(config, 2) == 2 * 28 * 8 * 64 * 2
 
 
-def test_the_cache_holds_a_full_length_pair_per_concurrent_request_in_either_dtype():
+def test_the_cache_holds_one_engine_step_or_the_concurrent_windows_in_either_dtype():
     for dtype_bytes in (2, 4):
-        plan = plan_kv_cache(bytes_per_token=kv_bytes_per_token(QWEN3_06B, dtype_bytes), max_length=8192,
-                             sequences=2, free_bytes=20 * GIB)  # fmt: skip
-        assert plan.sequences == 2
-        assert plan.bytes >= 2 * 8192 * kv_bytes_per_token(QWEN3_06B, dtype_bytes)
-    # fp32 needs 1.75 GiB per 8,192-token pair: the old fixed 1 GiB could not start vLLM at all.
-    assert plan.bytes / 2 > 1.75 * GIB
+        per_token = kv_bytes_per_token(QWEN3_06B, dtype_bytes)
+        step = plan_kv_cache(bytes_per_token=per_token, max_length=1024, sequences=2, free_bytes=20 * GIB)
+        assert (
+            CPU_STEP_TOKENS <= step.tokens <= 1.25 * CPU_STEP_TOKENS and step.bytes == step.tokens * per_token
+        )
+        windows = plan_kv_cache(bytes_per_token=per_token, max_length=8192, sequences=2, free_bytes=20 * GIB)
+        assert windows.tokens >= 2 * 8192
+    # The old default (2 x 8,192 tokens) took 1.76 GiB in bf16; a step of FAQ answers takes under 0.5 GiB.
+    assert (
+        plan_kv_cache(bytes_per_token=112 * 1024, max_length=1024, sequences=2, free_bytes=20 * GIB).bytes
+        < 0.5 * GIB
+    )
 
 
-def test_a_small_machine_gets_fewer_concurrent_pairs_not_a_failure():
+def test_a_small_machine_gets_a_smaller_cache_not_a_failure():
     plan = plan_kv_cache(bytes_per_token=224 * 1024, max_length=8192, sequences=2, free_bytes=5 * GIB)
-    assert plan.sequences == 1
+    assert 8192 < plan.tokens < 2 * 8192 and plan.bytes <= 0.4 * 5 * GIB
 
 
 def test_too_little_memory_for_one_pair_names_the_fix():

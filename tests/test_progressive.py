@@ -53,8 +53,8 @@ def test_pasted_answers_appear_unscored_in_paste_order_then_in_batches(fresh_sco
     assert first.state == "partial" and first.scored == 0 and first.total == 10
     assert first.table[ANSWER].tolist() == ANSWERS
     assert first.best_answer == "" and first.csv_path is None
-    assert [s.scored for s in steps] == [0, 2, 6, 10]  # batches of 2, then 4, then the last 4
-    assert [s.state for s in steps[:-1]] == ["partial"] * 3 and steps[-1].state == "final"
+    assert [s.scored for s in steps] == [0, 2, 10]  # 2 at once, then the other 8 in one engine call
+    assert [s.state for s in steps[:-1]] == ["partial"] * 2 and steps[-1].state == "final"
 
 
 def test_scored_rows_lead_in_score_order_while_the_rest_keep_paste_order(fresh_scorer, tmp_path):

@@ -41,7 +41,9 @@ PAIRS = [
     ("Where is my order?", "To reset your password, click 'Forgot password' on the sign-in page."),
     ("How do I get my money back?", "Refunds are issued to the original payment method within 5-7 days."),
     ("How do I get my money back?", "订单 shipped via SF Express，tracking number 在 App 里查看。"),
-    ("How do I get my money back?", ("Our return policy covers unused items. " * 300).strip()),
+    # Long, but one window (1,024 tokens): the model card's code scores it whole, with full-vocabulary
+    # logits at every position (2,100 tokens of it took 13 GB).
+    ("How do I get my money back?", ("Our return policy covers unused items. " * 100).strip()),
 ]
 
 

@@ -129,7 +129,7 @@ def test_html_keyword_scores_have_no_probability_colour_scale():
 
 def test_html_notes_truncated_answers():
     rendered = render_table_html(build_table(["long answer"], [0.4], truncated=[True]))
-    assert "Cut to fit the model" in rendered
+    assert "Longer than the whole-document limit: its end was cut" in rendered
 
 
 def test_html_of_an_empty_table_says_so():

@@ -30,6 +30,7 @@ from gradio_client.exceptions import AppError
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.engine.load import load_scorer
+from reranker.engine.prompt import MAX_WINDOWS
 from reranker.errors import InvalidInput
 from reranker.knowledge.bases import bundled_bases
 from reranker.knowledge.labelled import bundled_query_sets
@@ -50,6 +51,8 @@ NORMAL_CANDIDATES = [
 ZH_BASE, EN_BASE = list(bundled_bases())
 ZH_QUERIES, EN_QUERIES = list(bundled_query_sets())
 ANSWER_CELL = re.compile(r'<div class="answer">(.*?)</div>', re.S)
+#: The highlight around a long answer's best passage (the browser shows the text inside it).
+EVIDENCE_MARK = re.compile(r'</?mark(?: class="evidence")?>')
 FAQ_ID_CELL = re.compile(r'<td class="faq-id">([^<]*)')  # the id; the stage ranks follow it in the cell
 TIMEOUT = 60
 
@@ -79,7 +82,7 @@ def served(hf_scorer, launch_desk) -> Served:
 
 def shown_answers(table_html: str) -> list[str]:
     """The answer texts of the ranked table, top row first, as the browser displays them."""
-    return [html.unescape(cell) for cell in ANSWER_CELL.findall(table_html)]
+    return [html.unescape(EVIDENCE_MARK.sub("", cell)) for cell in ANSWER_CELL.findall(table_html)]
 
 
 def rank_pasted(served: Served, query: str, text: str, mode: str = "lines", threshold: float = 0.5):
@@ -209,7 +212,8 @@ def test_odd_but_usable_pastes_are_ranked_and_shown_as_text(served, hf_scorer, t
 
 def test_a_truncated_candidate_is_marked_in_the_table(served, hf_scorer):
     _, _, table_html, _, _, _ = rank_pasted(served, QUERY, f"{BIG}\nOrders ship within 24 hours.")
-    assert html.unescape(table_html).count("Cut to fit the model's max length") == 1
+    assert html.unescape(table_html).count("Longer than the whole-document limit: its end was cut") == 1
+    assert html.unescape(table_html).count(f"scored in {MAX_WINDOWS} windows") == 1
     assert_still_answers(served, hf_scorer)
 
 
@@ -295,7 +299,9 @@ def test_markup_in_csv_cells_is_escaped_in_every_column(served, hf_scorer, tmp_p
 
 def test_a_top_k_above_the_sliders_maximum_is_refused(served, hf_scorer):
     with pytest.raises(AppError, match="Value 101 is greater than maximum value 100"):
-        served.client.predict(SHIPPING, "general", "", "bundled", EN_BASE, None, 101, 0.5, api_name="/rank_faq")
+        served.client.predict(
+            SHIPPING, "general", "", "bundled", EN_BASE, None, 101, 0.5, api_name="/rank_faq"
+        )
     assert_still_answers(served, hf_scorer)
 
 
@@ -407,11 +413,14 @@ def test_a_huge_top_n_returns_every_document(served, hf_scorer):
     assert_still_answers(served, hf_scorer)
 
 
-@pytest.mark.parametrize("size", [DEFAULT_MAX_DOCUMENT_CHARS, 1_000_000], ids=["100k", "1MB"])
-def test_a_huge_document_is_cut_and_flagged_never_refused(served, hf_scorer, size):
+@pytest.mark.parametrize(
+    "size, cut", [(DEFAULT_MAX_DOCUMENT_CHARS, []), (1_000_000, [1])], ids=["100k", "1MB"]
+)
+def test_a_huge_document_is_chunked_cut_beyond_the_limit_and_never_refused(served, hf_scorer, size, cut):
     response = rerank_rest(served, json={"query": QUERY, "documents": ["short", "x" * size]})
     assert response.status_code == 200
-    assert response.json()["meta"]["truncated"] == [1]
+    assert response.json()["meta"]["truncated"] == cut
+    assert next(r for r in response.json()["results"] if r["index"] == 1)["chunks_scored"] > 1
     assert_still_answers(served, hf_scorer)
 
 
@@ -448,7 +457,9 @@ def test_an_engine_crash_in_the_ui_is_a_bare_error_and_the_next_request_works(se
     assert_still_answers(served, hf_scorer)
 
 
-def test_an_engine_crash_in_the_api_is_a_logged_500_and_the_next_request_works(served, hf_scorer, monkeypatch):
+def test_an_engine_crash_in_the_api_is_a_logged_500_and_the_next_request_works(
+    served, hf_scorer, monkeypatch
+):
     fail_once(monkeypatch, hf_scorer.backend)
     response = rerank_rest(served, json={"query": "engine failure seen by the API", "documents": DOCS})
     assert response.status_code == 500

@@ -114,14 +114,14 @@ def test_rank_sorts_by_score_and_keeps_input_indices(hf_scorer):
     assert len(hf_scorer.rank(SHIPPING_ZH, DOCS_ZH, top_k=2)) == 2
 
 
-def test_truncation_is_reported_and_matches_model_card_truncation(tiny_model_dir):
+def test_a_long_document_is_chunked_and_only_the_whole_document_limit_cuts_it(tiny_model_dir):
     scorer = load_scorer(tiny_model_dir, backend="transformers", dtype="float32", max_length=256)
-    result = scorer.score_detailed("What is the return policy?", ["Unused items only.", LONG_DOC])
-    assert result.truncated == [1]
-    reference = model_card_scores(
-        tiny_model_dir, ["What is the return policy?"] * 2, ["Unused items only.", LONG_DOC], max_length=256
-    )
-    assert max(abs(a - b) for a, b in zip(result.scores, reference)) <= 1e-4
+    huge = " ".join([LONG_DOC] * 4)
+    result = scorer.score_detailed("What is the return policy?", ["Unused items only.", LONG_DOC, huge])
+    assert result.truncated == [2]
+    assert [d.chunks_scored for d in result.documents][:2] == [1, 5] and result.documents[
+        2
+    ].chunks_scored == 16
 
 
 def test_repeated_request_is_answered_from_the_cache(tiny_model_dir):

@@ -50,6 +50,9 @@ class FaqHit:
     dense_rank: int | None = None
     dense_score: float | None = None
     recall_score: float = 0.0
+    #: Windows the reranker scored the answer in (0: not reranked), and the best one's offsets.
+    chunks_scored: int = 0
+    evidence: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,8 @@ def stream_search_and_rank(kb: KnowledgeBase, query: str, scorer: Callable[[], S
     rerank_s, cache_hits, done = 0.0, 0, 0
     for batch in batches:
         for doc in batch.documents:
-            scored[doc.index] = replace(scored[doc.index], score=doc.score, truncated=doc.truncated)
+            scored[doc.index] = replace(scored[doc.index], score=doc.score, truncated=doc.truncated,
+                                         chunks_scored=doc.chunks_scored, evidence=doc.evidence)
         rerank_s, cache_hits, done = rerank_s + batch.elapsed_s, cache_hits + batch.cache_hits, done + len(batch.documents)
         order = score_order([hit.score for hit in scored])
         yield FaqRanking(tuple(scored[i] for i in order), reranked=done == len(scored), recall_s=recall_s,

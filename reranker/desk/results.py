@@ -40,6 +40,10 @@ FAQ_QUESTION = "FAQ question"
 FAQ_ID = "FAQ id"
 CATEGORY = "Category"
 TRUNCATED = "Truncated"
+#: (start, end, windows) of the passage that earned a long answer's score; None for a one-window
+#: answer. Shown as a highlight in the HTML table; the CSV carries the passage (:data:`PASSAGE`).
+EVIDENCE = "Evidence"
+PASSAGE = "Best passage"
 SCORE_DECIMALS = 3
 
 # Red -> amber -> green (Tailwind's 400 shades). Each pill also sets its own dark text colour,
@@ -53,7 +57,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: The message id of each column's header (the table keeps English column names inside).
 HEADER_KEYS = {RANK: "col_rank", SCORE: "col_score", KEYWORD_SCORE: "col_keyword", SEARCH_SCORE: "col_search",
                ANSWER: "col_answer", FAQ_QUESTION: "col_faq_question", FAQ_ID: "col_faq_id", CATEGORY: "col_category",
-               TRUNCATED: "col_truncated", KEYWORD_RANK: "col_keyword_rank", DENSE_RANK: "col_dense_rank"}  # fmt: skip
+               TRUNCATED: "col_truncated", PASSAGE: "col_passage", KEYWORD_RANK: "col_keyword_rank", DENSE_RANK: "col_dense_rank"}  # fmt: skip
 
 
 def score_column(kind: ScoreKind) -> str:
@@ -69,6 +73,7 @@ def build_table(
     truncated: Sequence[bool] | None = None,
     kind: ScoreKind = "reranker",
     ranks: Sequence[tuple[int | None, int | None]] | None = None,
+    evidence: Sequence[tuple[int, int, int] | None] | None = None,
 ) -> pd.DataFrame:
     """Candidates sorted by score, best first (ties keep input order), scores to 3 decimals.
 
@@ -77,7 +82,9 @@ def build_table(
     score (BM25)"), Answer; with ``entries`` also FAQ
     question, FAQ id and Category; with ``ranks`` ((keyword rank, dense rank) per text, None where
     that stage did not find it) also Keyword rank and Dense rank; with reranker scores also
-    Truncated (the answer was cut to fit the model's max length).
+    Truncated (the answer was longer than the whole-document limit and its end was cut). With
+    ``evidence`` ((start, end, windows) of the best window per text, None for a one-window answer)
+    where any answer was scored in windows, also Evidence.
     """
     if len(scores) != len(texts) or (entries is not None and len(entries) != len(texts)):
         raise ValueError("texts, scores and entries must have the same length")
@@ -100,6 +107,8 @@ def build_table(
         columns[DENSE_RANK] = pd.array([ranks[i][1] for i in order], dtype="Int64")
     if kind == "reranker":
         columns[TRUNCATED] = [bool(flags[i]) for i in order]
+    if evidence is not None and any(span is not None for span in evidence):
+        columns[EVIDENCE] = [evidence[i] for i in order]
     return pd.DataFrame(columns)
 
 
@@ -174,7 +183,10 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
         if pending
         else _score_cell(score, kind, lang)
     )
-    answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
+    span = row.get(EVIDENCE)
+    answer = f'<div class="answer">{_answer_html(str(row[ANSWER]), span)}</div>'
+    if span:
+        answer += f'<div class="note evidence-note">{_escape(t("evidence_note", lang, n=span[2]))}</div>'
     if row.get(TRUNCATED):
         answer += f'<div class="note">{_escape(t("cut_note", lang))}</div>'
     if has_faq and row.get(FAQ_QUESTION):
@@ -204,6 +216,15 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     cells.append(f'<td class="actions">{actions}</td>')
     row_class = "best" if is_best else "pending" if pending else ""
     return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'
+
+
+def _answer_html(text: str, span: tuple[int, int, int] | None) -> str:
+    """The answer, escaped, with the passage that earned its score in ``<mark class="evidence">``."""
+    if not span:
+        return _escape(text)
+    start, end, _ = span
+    return (f'{_escape(text[:start])}<mark class="evidence">{_escape(text[start:end])}</mark>'
+            f"{_escape(text[end:])}")  # fmt: skip
 
 
 def _ranks_note(row: dict[str, object], lang: Lang) -> str:
@@ -268,6 +289,11 @@ def export_csv(table: pd.DataFrame, directory: Path, *, max_age_s: float = EXPOR
         except FileNotFoundError:  # another request removed it first
             continue
     path = directory / f"{EXPORT_PREFIX}{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}.csv"
+    if EVIDENCE in table.columns:
+        passages = [
+            text[span[0] : span[1]] if span else "" for text, span in zip(table[ANSWER], table[EVIDENCE])
+        ]
+        table = table.drop(columns=[EVIDENCE]).assign(**{PASSAGE: passages})
     headers = {column: t(HEADER_KEYS[column], lang) for column in table.columns if column in HEADER_KEYS}
     write_csv(table.rename(columns=headers), path)
     return path

@@ -1,9 +1,9 @@
-"""The score cache: (instruction, query, document) -> (score, truncated, tokens), bounded, thread-safe.
+"""The score cache: (instruction, query, document) -> :data:`Scored`, bounded, thread-safe.
 
 >>> cache = ScoreCache(max_entries=2)
 >>> [key] = cache_keys("instruction", "query", ["document"])
->>> cache.put(key, (0.9, False, 42)); cache.get(key), cache.stats.hits
-((0.9, False, 42), 1)
+>>> cache.put(key, (0.9, False, 42, 1, (0, 8))); cache.get(key), cache.stats.hits
+((0.9, False, 42, 1, (0, 8)), 1)
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from cachetools import LRUCache
 from reranker.errors import InvalidInput
 
 DEFAULT_CACHE_SIZE = 10_000
+#: What the engine gives for one document: score, truncated, tokens, windows scored, best window.
+Scored = tuple[float, bool, int, int, tuple[int, int]]
 
 
 @dataclass
@@ -27,7 +29,7 @@ class CacheStats:
 
 
 class ScoreCache:
-    """A bounded LRU of (instruction, query, document) -> (score, truncated, tokens); thread-safe.
+    """A bounded LRU of (instruction, query, document) -> :data:`Scored`; thread-safe.
 
     Keys are 16-byte hashes (:func:`cache_keys`), so the cache holds no texts: its memory is
     bounded by ``max_entries`` whatever the size of the documents.
@@ -35,7 +37,7 @@ class ScoreCache:
 
     def __init__(self, max_entries: int = DEFAULT_CACHE_SIZE) -> None:
         self.max_entries = max_entries
-        self._entries: LRUCache[bytes, tuple[float, bool, int]] = LRUCache(maxsize=max(max_entries, 1))
+        self._entries: LRUCache[bytes, Scored] = LRUCache(maxsize=max(max_entries, 1))
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
@@ -44,7 +46,7 @@ class ScoreCache:
         with self._lock:
             return key in self._entries
 
-    def get(self, key: bytes) -> tuple[float, bool, int] | None:
+    def get(self, key: bytes) -> Scored | None:
         with self._lock:
             value = self._entries.get(key)
             if value is None:
@@ -53,7 +55,7 @@ class ScoreCache:
                 self.stats.hits += 1
             return value
 
-    def put(self, key: bytes, value: tuple[float, bool, int]) -> None:
+    def put(self, key: bytes, value: Scored) -> None:
         if self.max_entries <= 0:
             return
         with self._lock:

@@ -9,6 +9,8 @@ True
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,16 +29,34 @@ NO_TOKEN = "no"
 
 MIN_MAX_LENGTH = 128
 MAX_MAX_LENGTH = 32768
-DEFAULT_MAX_LENGTH = 8192
+#: Tokens per window (``--max-length``): a prompt of system, instruction, question and (a passage
+#: of) the answer. FAQ answers (50-300 tokens) fit one window whole; a longer answer is scored in
+#: overlapping windows, up to :data:`MAX_WINDOWS` of them (about 15,000 tokens of answer).
+DEFAULT_MAX_LENGTH = 1024
 #: A document longer than (token budget x this) characters is cut by characters before it is
 #: tokenised, so a 1 MB answer is never tokenised whole: it is cut, flagged, and scored like
 #: any other. Text averages 1-4 characters per token; only a document made mostly of runs of
 #: spaces (the longest Qwen tokens, up to 128 characters) could lose text that would have fit.
 MAX_CHARS_PER_TOKEN = 16
+#: The whole-document limit: an answer longer than one window is scored in at most this many
+#: windows (so up to about MAX_WINDOWS x max_length tokens); text beyond them is cut and flagged.
+MAX_WINDOWS = 16
+#: Consecutive windows share up to this share of a window's document tokens (whole sentences), so
+#: a passage that straddles a boundary is seen whole by one of them.
+WINDOW_OVERLAP = 1 / 8
+#: Tokens a window keeps free for the few that tokenising the window on its own may add at its edges.
+WINDOW_SLACK = 8
+#: A sentence ends after . ! ? ; followed by a space (English), after 。！？；… (Chinese, no space
+#: needed), or at a line break; closing quotes and brackets stay with their sentence.
+_SENTENCE_END = re.compile(r"[.!?;][\"')\]’”]*\s+|[。！？；…!?]+[”’」』）)]*\s*|\n\s*")
 
 
 class Tokenizer(Protocol):
-    """The slice of a Hugging Face tokenizer this module needs."""
+    """The slice of a Hugging Face (fast) tokenizer this module needs."""
+
+    def __call__(
+        self, text: str, add_special_tokens: bool = ..., return_offsets_mapping: bool = ...
+    ) -> dict: ...
 
     def encode(self, text: str, add_special_tokens: bool = ...) -> list[int]: ...
 
@@ -49,6 +69,48 @@ class EncodedPair:
 
     token_ids: list[int]
     truncated: bool
+
+
+@dataclass(frozen=True)
+class Window:
+    """One scored passage of a document: its prompt's token ids and where it sits in the document.
+
+    ``start``/``end`` are character offsets into the document (``document[start:end]`` is the
+    passage the model saw).
+    """
+
+    token_ids: list[int]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class EncodedDocument:
+    """A document's prompts: one window when it fits ``max_length``, else overlapping windows.
+
+    ``truncated``: the document is longer than :data:`MAX_WINDOWS` windows, and its end was cut.
+    """
+
+    windows: list[Window]
+    truncated: bool
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of each sentence of ``text``, covering it whole (separators stay with
+    the sentence they end).
+
+    >>> text = "Ships in 24h. Track it online! 通常24小时内发出。请耐心等待"
+    >>> [text[s:e] for s, e in sentence_spans(text)]
+    ['Ships in 24h. ', 'Track it online! ', '通常24小时内发出。', '请耐心等待']
+    """
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.end() > start:
+            spans.append((start, match.end()))
+            start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
 
 
 def resolve_instruction(instruction: str | None) -> str:
@@ -121,6 +183,86 @@ class PromptEncoder:
                 pair_ids = pair_ids[: self.pair_budget]
             encoded.append(EncodedPair(self.prefix_ids + pair_ids + self.suffix_ids, truncated))
         return encoded
+
+    def encode_windows(
+        self, query: str, documents: Sequence[str], instruction: str | None = None
+    ) -> list[EncodedDocument]:
+        """Every document as the prompts it is scored by, in input order: never cut, but chunked.
+
+        A document that fits ``max_length`` is one window with exactly :meth:`encode`'s token
+        ids (the model card's prompt). A longer one is split on sentence boundaries into
+        overlapping windows of at most ``max_length`` tokens each, every window encoded as a
+        document of its own; only beyond :data:`MAX_WINDOWS` windows is the rest cut (flagged).
+
+        >>> from transformers import AutoTokenizer
+        >>> from reranker.testing.make_model import make_model
+        >>> enc = PromptEncoder(AutoTokenizer.from_pretrained(make_model("tiny")), max_length=128)
+        >>> [doc] = enc.encode_windows("Returns?", ["Unused items can be returned. " * 20])
+        >>> len(doc.windows) > 1, doc.truncated, max(len(w.token_ids) for w in doc.windows) <= 128
+        (True, False, True)
+        """
+        fitting = self.encode(query, documents, instruction)  # also checks the query leaves room
+        head_tokens = len(
+            self.tokenizer.encode(format_pair(query, "", instruction), add_special_tokens=False)
+        )
+        encoded = []
+        for document, pair in zip(documents, fitting):
+            if not pair.truncated:
+                encoded.append(EncodedDocument([Window(pair.token_ids, 0, len(document))], False))
+            else:
+                encoded.append(self._chunk(query, document, instruction, self.pair_budget - head_tokens))
+        return encoded
+
+    def _chunk(self, query: str, document: str, instruction: str | None, room: int) -> EncodedDocument:
+        """Overlapping sentence-aligned windows of ``document``, each with at most ``room`` tokens."""
+        limit = room * MAX_CHARS_PER_TOKEN * MAX_WINDOWS
+        text = document[:limit]
+        offsets = [start for start, _ in self.tokenizer(text, add_special_tokens=False,
+                                                        return_offsets_mapping=True)["offset_mapping"]]  # fmt: skip
+        budget = max(1, room - WINDOW_SLACK)
+
+        def tokens(start: int, end: int) -> int:
+            return bisect.bisect_left(offsets, end) - bisect.bisect_left(offsets, start)
+
+        pieces = []  # sentences, a sentence longer than a window split at token boundaries
+        for start, end in sentence_spans(text):
+            while tokens(start, end) > budget:
+                cut = offsets[bisect.bisect_left(offsets, start) + budget]
+                pieces.append((start, cut))
+                start = cut
+            pieces.append((start, end))
+        windows: list[Window] = []
+        first = 0
+        while first < len(pieces) and len(windows) < MAX_WINDOWS:
+            last = first
+            while last + 1 < len(pieces) and tokens(pieces[first][0], pieces[last + 1][1]) <= budget:
+                last += 1
+            windows.append(self._window(query, text, pieces[first][0], pieces[last][1], instruction))
+            if last + 1 == len(pieces):
+                break
+            first = self._overlap_start(pieces, first, last, tokens, budget)
+        covered = windows[-1].end >= len(text.rstrip())
+        return EncodedDocument(windows, truncated=len(text) < len(document) or not covered)
+
+    @staticmethod
+    def _overlap_start(pieces: list[tuple[int, int]], first: int, last: int, tokens, budget: int) -> int:
+        """Where the window after ``pieces[first..last]`` starts: with its last sentences, up to
+        :data:`WINDOW_OVERLAP` of the budget (at least the last one, if it takes at most half)."""
+        start = last + 1
+        while start - 1 > first:
+            overlap = tokens(pieces[start - 1][0], pieces[last][1])
+            if overlap > budget * WINDOW_OVERLAP and not (start == last + 1 and overlap <= budget // 2):
+                break
+            start -= 1
+        return start
+
+    def _window(self, query: str, text: str, start: int, end: int, instruction: str | None) -> Window:
+        """The prompt of ``text[start:end]`` (surrounding whitespace left out), as a document of its own."""
+        passage = text[start:end]
+        start += len(passage) - len(passage.lstrip())
+        end = start + len(passage.strip())
+        [pair] = self.encode(query, [text[start:end]], instruction)
+        return Window(pair.token_ids, start, end)
 
     def cut_documents(self, documents: Sequence[str], max_tokens: int) -> tuple[list[str], list[int]]:
         """Each document cut to its first ``max_tokens`` tokens, and the indices of those cut.

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from reranker.engine.backends.base import Backend
-from reranker.engine.cache import ScoreCache, cache_keys
+from reranker.engine.cache import ScoreCache, Scored, cache_keys
 from reranker.engine.prompt import (
     PromptEncoder,
     resolve_instruction,
@@ -30,19 +30,35 @@ from reranker.errors import BackendFailure, InvalidInput
 from reranker.text import require_question
 
 logger = logging.getLogger(__name__)
+#: The warm-up request (:meth:`Scorer.warm_up`): a desk's top 20, answers of FAQ length.
+WARM_UP_ANSWERS = 20
+WARM_UP_QUERY = "My parcel has not arrived yet, what should I do?"
+WARM_UP_SENTENCE = "Orders ship within 24 hours and arrive in 3-5 business days; track them in your account."
 #: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
 OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
 
 
 @dataclass(frozen=True)
 class RankedDocument:
-    """One scored candidate. ``index`` is its position in the input; ``tokens``, its prompt's length."""
+    """One scored candidate. ``index`` is its position in the input; ``tokens``, its prompts' length.
+
+    A candidate longer than one window is scored window by window (``chunks_scored``); its score
+    is the best window's, and ``evidence`` is where that window sits in ``text``: ``(start, end)``
+    character offsets (for a candidate of one window, the whole text).
+    """
 
     index: int
     score: float
     text: str
     truncated: bool = False
     tokens: int = 0
+    chunks_scored: int = 1
+    evidence: tuple[int, int] | None = None
+
+    @property
+    def evidence_text(self) -> str:
+        """The passage that earned the score (the whole text for a one-window candidate)."""
+        return self.text if self.evidence is None else self.text[self.evidence[0] : self.evidence[1]]
 
 
 def score_order(scores: Sequence[float | None]) -> list[int]:
@@ -117,7 +133,9 @@ class Scorer:
     """Scores documents against a query with a loaded Qwen3-Reranker.
 
     Thread-safe: engine calls are serialised (neither vLLM's ``LLM`` nor a torch model may be
-    driven from two threads at once); repeats are answered from an LRU cache.
+    driven from two threads at once), and requests that arrive while the engine is busy are
+    scored together in its next call, each getting its own scores back in its own order;
+    repeats are answered from an LRU cache.
     """
 
     backend: Backend
@@ -129,6 +147,7 @@ class Scorer:
     fallback_cause: str | None = None
     cache: ScoreCache = field(default_factory=ScoreCache)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _queue: _EngineQueue = field(default_factory=lambda: _EngineQueue(), repr=False)
 
     @property
     def backend_name(self) -> str:
@@ -178,23 +197,31 @@ class Scorer:
                 self.cache.put(key, value)
             found = [hit if hit is not None else fresh[key] for key, hit in zip(keys, found)]
         results = [
-            RankedDocument(index=i, score=score, text=doc, truncated=truncated, tokens=tokens)
-            for i, (doc, (score, truncated, tokens)) in enumerate(zip(documents, found))
+            RankedDocument(
+                index=i,
+                score=score,
+                text=doc,
+                truncated=truncated,
+                tokens=tokens,
+                chunks_scored=chunks,
+                evidence=best,
+            )
+            for i, (doc, (score, truncated, tokens, chunks, best)) in enumerate(zip(texts, found))
         ]
         return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
 
     def score_in_batches(self, query: str, documents: Sequence[str], instruction: str | None = None,
-                         first_batch: int = 2, max_batch: int = 16) -> Iterator[ScoreResult]:  # fmt: skip
+                         first_batch: int = 2, max_batch: int = 64) -> Iterator[ScoreResult]:  # fmt: skip
         """Score ``documents`` a batch at a time, yielding each batch as soon as it is scored.
 
-        Cached documents come first, in one batch; then batches of ``first_batch`` documents,
-        doubling up to ``max_batch``: the first scores arrive quickly, and later batches are
-        large enough to keep the engine efficient. Each yielded :class:`ScoreResult` holds that
+        Cached documents come first, in one batch; then ``first_batch`` documents, then the rest
+        ``max_batch`` at a time: the first scores arrive quickly, and the rest cost what one
+        request of them would (each engine call has a fixed cost). Each yielded :class:`ScoreResult` holds that
         batch's documents with their indices in ``documents``; scores are exactly
         :meth:`score_detailed`'s. A caller that stops iterating stops after the current batch.
 
         >>> batch_sizes(7, first_batch=1, max_batch=4)
-        [1, 2, 4]
+        [1, 4, 2]
         """
         if not 1 <= first_batch <= max_batch:
             raise ValueError("batch sizes must satisfy 1 <= first_batch <= max_batch")
@@ -217,39 +244,136 @@ class Scorer:
                 elapsed_s=result.elapsed_s,
             )
 
+    def warm_up(self) -> float:
+        """Run the engine once on a request shaped like an agent's; the seconds it took.
+
+        The first request after start pays one-off costs (kernels picked and memory laid out for
+        its shapes). The app's loader runs this before it reports ready, so no agent pays them:
+        :data:`WARM_UP_ANSWERS` answers of FAQ length (50-300 tokens), in the desk's batches
+        (``first_batch``, then the rest). Scores and cached prefixes are thrown away.
+        """
+        started = time.perf_counter()
+        answers = [" ".join([WARM_UP_SENTENCE] * (2 + 3 * (i % 7))) for i in range(WARM_UP_ANSWERS)]
+        prompts = [
+            w.token_ids
+            for doc in self.encoder.encode_windows(WARM_UP_QUERY, answers, None)
+            for w in doc.windows
+        ]
+        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
+            start = 0
+            for size in batch_sizes(len(prompts), 2, len(prompts)):
+                self.backend.score_token_ids(prompts[start : start + size])
+                start += size
+            self.backend.reset_prefix_cache()
+        elapsed = time.perf_counter() - started
+        logger.info("Warmed up the %s engine in %.1f s", self.backend.name, elapsed)
+        return elapsed
+
     def reset_caches(self) -> None:
         """Forget every cached score and the engine's cached prompt prefixes (for benchmarks)."""
         self.cache.clear()
         self.backend.reset_prefix_cache()
 
-    def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool, int]]:
-        encoded = self.encoder.encode(query, documents, instruction)
-        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
-            try:
-                scores = self.backend.score_token_ids([e.token_ids for e in encoded])
-            except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
-                logger.exception("The %s engine ran out of memory", self.backend.name)
-                raise BackendFailure(
-                    f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
-                    "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
-                ) from exc
-        if len(scores) != len(documents):
+    def _compute(self, query: str, documents: list[str], instruction: str) -> list[Scored]:
+        """Score every window of every document in one engine call; a document gets its best window's score."""
+        encoded = self.encoder.encode_windows(query, documents, instruction)
+        prompts = [window.token_ids for doc in encoded for window in doc.windows]
+        try:
+            scores = self._run(prompts)
+        except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
+            logger.exception("The %s engine ran out of memory", self.backend.name)
             raise BackendFailure(
-                f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates."
+                f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
+                "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
+            ) from exc
+        if len(scores) != len(prompts):
+            raise BackendFailure(
+                f"The {self.backend.name} engine returned {len(scores)} scores for {len(prompts)} prompts."
             )
-        return [(float(s), e.truncated, len(e.token_ids)) for s, e in zip(scores, encoded)]
+        computed, position = [], 0
+        for doc in encoded:
+            own = [float(s) for s in scores[position : position + len(doc.windows)]]
+            position += len(doc.windows)
+            best = max(range(len(own)), key=lambda i: (not math.isnan(own[i]), own[i]))  # first of equals
+            window = doc.windows[best]
+            tokens = sum(len(w.token_ids) for w in doc.windows)
+            computed.append((own[best], doc.truncated, tokens, len(doc.windows), (window.start, window.end)))
+        return computed
+
+    def _run(self, prompts: list[list[int]]) -> list[float]:
+        """The engine's scores for ``prompts``, batched with those of requests waiting beside it.
+
+        A thread-safe engine (a remote server) batches by itself. Otherwise the request joins the
+        queue; whichever waiting request gets the engine next scores every queued request in one
+        call, so concurrent requests share engine steps instead of taking turns.
+        """
+        if self.backend.thread_safe:
+            return self.backend.score_token_ids(prompts)
+        job = _Job(self.backend, prompts)
+        self._queue.put(job)
+        with self._lock:
+            if not job.done.is_set():
+                jobs = self._queue.take(self.backend)
+                try:
+                    scores = self.backend.score_token_ids([p for j in jobs for p in j.prompts])
+                except BaseException as exc:  # every request in the call gets the engine's error
+                    for j in jobs:
+                        j.finish(error=exc)
+                else:
+                    start = 0
+                    for j in jobs:
+                        j.finish(scores=list(scores[start : start + len(j.prompts)]))
+                        start += len(j.prompts)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.scores
 
     def close(self) -> None:
         self.backend.close()
 
 
+@dataclass(eq=False)
+class _Job:
+    """One request's prompts waiting for the engine, and what the engine gave back."""
+
+    backend: Backend
+    prompts: list[list[int]]
+    scores: list[float] = field(default_factory=list)
+    error: BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def finish(self, scores: list[float] | None = None, error: BaseException | None = None) -> None:
+        self.scores, self.error = scores or [], error
+        self.done.set()
+
+
+class _EngineQueue:
+    """Requests waiting for the engine, in arrival order."""
+
+    def __init__(self) -> None:
+        self._jobs: list[_Job] = []
+        self._lock = threading.Lock()
+
+    def put(self, job: _Job) -> None:
+        with self._lock:
+            self._jobs.append(job)
+
+    def take(self, backend: Backend) -> list[_Job]:
+        """Every waiting job for ``backend`` (scorers made with ``replace`` share the queue)."""
+        with self._lock:
+            taken = [job for job in self._jobs if job.backend is backend]
+            self._jobs = [job for job in self._jobs if job.backend is not backend]
+        return taken
+
+
 def batch_sizes(total: int, first_batch: int, max_batch: int) -> list[int]:
-    """Sizes that cover ``total`` items: ``first_batch``, doubling up to ``max_batch``."""
+    """Sizes that cover ``total`` items: ``first_batch``, then ``max_batch`` at a time."""
     sizes, size = [], first_batch
     while total > 0:
         sizes.append(min(size, total))
         total -= sizes[-1]
-        size = min(size * 2, max_batch)
+        size = max_batch
     return sizes
 
 

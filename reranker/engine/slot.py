@@ -124,7 +124,13 @@ class EngineSlot:
     def load_in_background(cls, load: Callable[[], Scorer]) -> EngineSlot:
         """Start ``load`` in a daemon thread; :class:`ModelUnavailable` makes it unavailable."""
         slot = cls.loading()
-        load_in_background(load, "reranker", slot._loaded)
+
+        def load_and_warm_up() -> Scorer:
+            scorer = load()
+            scorer.warm_up()  # the first agent's query must not be the slow one
+            return scorer
+
+        load_in_background(load_and_warm_up, "reranker", slot._loaded)
         return slot
 
     def _loaded(self, scorer: Scorer | None, error: str | None) -> None:

@@ -51,6 +51,7 @@ from reranker.server.schemas import (
     BilledUnits,
     CohereMeta,
     DocumentObject,
+    Evidence,
     HealthResponse,
     ModelCard,
     ModelList,
@@ -201,7 +202,7 @@ class RankingService:
         )
 
 
-def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
+def _rerank_v1(ranked: Ranked, return_documents: bool, return_evidence: bool) -> RerankResponse:
     return RerankResponse(
         id=ranked.id,
         model=ranked.model,
@@ -210,6 +211,8 @@ def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
                 index=d.index,
                 relevance_score=d.score,
                 document=DocumentObject(text=d.text) if return_documents else None,
+                chunks_scored=d.chunks_scored,
+                evidence=Evidence.of(d) if return_evidence else None,
             )
             for d in ranked.results
         ],
@@ -223,15 +226,23 @@ def _rerank_v1(ranked: Ranked, return_documents: bool) -> RerankResponse:
     )
 
 
-def _rerank_v2(ranked: Ranked) -> RerankV2Response:
+def _rerank_v2(ranked: Ranked, return_evidence: bool) -> RerankV2Response:
     warnings = None
     if ranked.truncated:
         warnings = [
-            f"Documents {ranked.truncated} were cut to fit max_tokens_per_doc or the model's max length."
+            f"Documents {ranked.truncated} were cut to fit max_tokens_per_doc or the whole-document limit."
         ]
     return RerankV2Response(
         id=ranked.id,
-        results=[RerankV2Result(index=d.index, relevance_score=d.score) for d in ranked.results],
+        results=[
+            RerankV2Result(
+                index=d.index,
+                relevance_score=d.score,
+                chunks_scored=d.chunks_scored,
+                evidence=Evidence.of(d) if return_evidence else None,
+            )
+            for d in ranked.results
+        ],
         meta=CohereMeta(**ranked.cohere_meta("2"), warnings=warnings),
     )
 
@@ -325,13 +336,17 @@ def _add_routes(router: APIRouter, service: RankingService, telemetry: Telemetry
                  dependencies=auth, responses=ERROR_RESPONSES,
                  summary="Rank documents by relevance to a query (Jina, Cohere v1)")  # fmt: skip
     def rerank(request: RerankRequest) -> RerankResponse:
-        return _rerank_v1(service.rank("/v1/rerank", request), request.return_documents)
+        return _rerank_v1(
+            service.rank("/v1/rerank", request), request.return_documents, request.return_evidence
+        )
 
     @router.post("/v2/rerank", response_model=RerankV2Response, response_model_exclude_none=True,
                  dependencies=auth, responses=ERROR_RESPONSES,
                  summary="Rank documents by relevance to a query (Cohere v2)")  # fmt: skip
     def rerank_v2(request: RerankV2Request) -> RerankV2Response:
-        return _rerank_v2(service.rank("/v2/rerank", request, request.max_tokens_per_doc))
+        return _rerank_v2(
+            service.rank("/v2/rerank", request, request.max_tokens_per_doc), request.return_evidence
+        )
 
     @router.get("/v1/models", response_model=ModelList, dependencies=auth, responses=ERROR_RESPONSES,
                 summary="The names a request's model may use")  # fmt: skip

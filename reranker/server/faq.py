@@ -28,6 +28,7 @@ from reranker.desk.desk import Desk
 from reranker.desk.pipeline import FaqHit, shown_answers
 from reranker.feedback.picks import Picks, RecentRequests, Shown, version_of
 from reranker.knowledge.bases import DEFAULT_TOP_K
+from reranker.server.schemas import CHUNKS_SCORED, EVIDENCE, Evidence
 from reranker.verdict import is_confident
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -55,6 +56,10 @@ class SearchRequest(BaseModel):
     instruction: str | None = Field(
         default=None, description="Reranker instruction (default: the model card's)."
     )
+    return_evidence: bool = Field(
+        default=False, strict=True,
+        description="Give each reranked answer the passage that earned its score as evidence {start, end, text}.",
+    )  # fmt: skip
 
 
 class SearchResult(BaseModel):
@@ -74,7 +79,9 @@ class SearchResult(BaseModel):
     )
     dense_rank: int | None = Field(description="Rank in the dense search (from 1); null: not found by it.")
     rank: int = Field(description="Rank in this answer (from 1).")
-    truncated: bool = Field(description="The answer was cut to fit the model's max length.")
+    truncated: bool = Field(description="The answer was cut: longer than the whole-document limit.")
+    chunks_scored: int = CHUNKS_SCORED
+    evidence: Evidence | None = EVIDENCE
 
 
 class SearchResponse(BaseModel):
@@ -100,12 +107,17 @@ class FeedbackCreated(BaseModel):
     id: int = Field(description="The stored record's id.")
 
 
-def _result(rank: int, hit: FaqHit) -> SearchResult:
+def _result(rank: int, hit: FaqHit, return_evidence: bool) -> SearchResult:
     entry = hit.entry
+    evidence = None
+    if return_evidence and hit.score is not None:
+        start, end = hit.evidence or (0, len(entry.text))
+        evidence = Evidence(start=start, end=end, text=entry.text[start:end])
     return SearchResult(id=entry.id, question=entry.question, answer=entry.answer, category=entry.category,
                         relevance_score=hit.score, keyword_score=hit.keyword_score,
                         keyword_rank=hit.keyword_rank, dense_score=hit.dense_score, dense_rank=hit.dense_rank,
-                        rank=rank, truncated=hit.truncated)  # fmt: skip
+                        rank=rank, truncated=hit.truncated, chunks_scored=hit.chunks_scored,
+                        evidence=evidence)  # fmt: skip
 
 
 def search(desk: Desk, picks: Picks, request: SearchRequest, recent: RecentRequests) -> SearchResponse:
@@ -119,7 +131,8 @@ def search(desk: Desk, picks: Picks, request: SearchRequest, recent: RecentReque
     recent.remember(request_id, Shown(request.base, request.query, request.instruction,
                                       shown_answers(ranking.hits), ranking.retrieval))  # fmt: skip
     return SearchResponse(request_id=request_id, base=request.base,
-                          results=[_result(rank, hit) for rank, hit in enumerate(ranking.hits, start=1)],
+                          results=[_result(rank, hit, request.return_evidence)
+                                   for rank, hit in enumerate(ranking.hits, start=1)],
                           reranked=ranking.reranked, first_stage=stage.retrieval,
                           first_stage_reason=stage.reason, confident=confident, threshold=threshold,
                           threshold_stored=stored)  # fmt: skip

@@ -13,11 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
 
+from reranker.engine.scorer import RankedDocument
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 DEFAULT_MAX_DOCUMENTS = 1000
-#: Characters in a query or instruction. Documents have no such limit: a long one is cut to the
-#: model's max length and flagged in ``meta.truncated``, like any too-long document.
+#: Characters in a query or instruction. Documents have no such limit: a long one is scored in
+#: overlapping windows of the model's max length, and cut (flagged in ``meta.truncated``) only
+#: beyond the whole-document limit (:data:`reranker.engine.prompt.MAX_WINDOWS` windows).
 DEFAULT_MAX_DOCUMENT_CHARS = 100_000
 #: Request bodies larger than this are refused with 413 before they are read whole.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -26,6 +29,27 @@ INTERNAL_ERROR = (
     "The server failed while answering this request; the details are in its log. "
     "Try again, and report it if it keeps happening."
 )
+
+
+class Evidence(BaseModel):
+    """Where the passage that earned a document's score sits in it."""
+
+    start: int = Field(description="Character offset of the passage's first character in the document.")
+    end: int = Field(description="Character offset just past its last character (document[start:end]).")
+    text: str = Field(description="The passage.")
+
+    @classmethod
+    def of(cls, document: RankedDocument) -> Evidence:
+        start, end = document.evidence or (0, len(document.text))
+        return cls(start=start, end=end, text=document.evidence_text)
+
+
+CHUNKS_SCORED = Field(
+    default=1,
+    description="Windows the document was scored in: 1 when it fits the model's max length; a longer "
+    "one is split on sentence boundaries into overlapping windows, and its score is the best window's (0: not reranked).",
+)
+EVIDENCE = Field(default=None, description="With return_evidence: the passage that earned the score.")
 
 
 class DocumentObject(BaseModel):
@@ -57,6 +81,11 @@ class _RankingRequest(BaseModel):
         default=None,
         description="Optional; a served name (GET /v1/models), the model's path or id, or its basename.",
     )
+    return_evidence: Annotated[bool, Field(strict=True)] = Field(
+        default=False,
+        description="Give each result the passage that earned its score (the best window of a long "
+        "document; the whole text of a short one) as evidence {start, end, text}.",
+    )
 
 
 class RerankRequest(_RankingRequest):
@@ -87,6 +116,8 @@ class RerankResult(BaseModel):
     index: int = Field(description="Position of the document in the request.")
     relevance_score: float = Field(description='P("yes"): the probability that the document answers.')
     document: DocumentObject | None = None
+    chunks_scored: int = CHUNKS_SCORED
+    evidence: Evidence | None = EVIDENCE
 
 
 class ApiVersion(BaseModel):
@@ -110,7 +141,10 @@ class CohereMeta(BaseModel):
 
 class RerankMeta(CohereMeta):
     backend: str
-    truncated: list[int] = Field(description="Indices of documents cut to fit the model's max length.")
+    truncated: list[int] = Field(
+        description="Indices of documents cut: longer than the whole-document limit (16 windows of "
+        "the model's max length), or than max_tokens_per_doc."
+    )
     elapsed_ms: float
 
 
@@ -129,6 +163,8 @@ class RerankResponse(BaseModel):
 class RerankV2Result(BaseModel):
     index: int = Field(description="Position of the document in the request.")
     relevance_score: float = Field(description='P("yes"): the probability that the document answers.')
+    chunks_scored: int = CHUNKS_SCORED
+    evidence: Evidence | None = EVIDENCE
 
 
 class RerankV2Response(BaseModel):

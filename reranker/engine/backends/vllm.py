@@ -28,6 +28,12 @@ from reranker.errors import ModelUnavailable
 logger = logging.getLogger(__name__)
 
 CPU_PREFIX_BLOCK_SIZE = 32
+#: Prompt tokens one engine step computes on CPU (vLLM's ``max_num_batched_tokens``). A desk's
+#: top 20 FAQ answers take 2,000-6,000 tokens after the shared prefix, so one or two steps.
+CPU_STEP_TOKENS = 4096
+#: Blocks a step's sequences leave partly filled, as a share of the step (about 20 pairs of ~250
+#: tokens each leave half a 32-token block unused).
+PARTIAL_BLOCK_SHARE = 1 / 8
 #: At most this share of the memory that is free at start-up goes to the CPU KV cache.
 MAX_FREE_MEMORY_SHARE = 0.4
 GIB = 1024**3
@@ -37,24 +43,29 @@ GIB = 1024**3
 class KvCachePlan:
     """How much CPU KV cache vLLM gets, and the arithmetic behind it (for the log and errors).
 
-    >>> plan = plan_kv_cache(bytes_per_token=114_688, max_length=8192, sequences=2,
-    ...                      free_bytes=16 * GIB)
-    >>> round(plan.bytes / GIB, 2), plan.sequences
-    (1.76, 2)
-    >>> plan_kv_cache(bytes_per_token=229_376, max_length=8192, sequences=2, free_bytes=6 * GIB).sequences
-    1
+    The cache holds what the engine really computes at once: one step of
+    :data:`CPU_STEP_TOKENS` prompt tokens (FAQ answers are 50-300 tokens, so a step is a whole
+    top 20), or ``sequences`` full windows if that is more, plus the blocks they leave partly
+    filled. Requests beyond it wait for the next step.
+
+    >>> plan = plan_kv_cache(bytes_per_token=114_688, max_length=1024, sequences=2, free_bytes=16 * GIB)
+    >>> plan.tokens, round(plan.bytes / GIB, 2)
+    (4608, 0.49)
+    >>> plan_kv_cache(bytes_per_token=229_376, max_length=1024, sequences=2, free_bytes=2 * GIB).tokens  # 40% of 2 GiB
+    3744
     """
 
     bytes: int
     bytes_per_token: int
-    sequences: int
+    tokens: int
     max_length: int
     free_bytes: int
 
     def describe(self) -> str:
         return (
-            f"{self.bytes / GIB:.2f} GiB KV cache ({self.sequences} x {self.max_length} tokens at "
-            f"{self.bytes_per_token // 1024} KiB/token; {self.free_bytes / GIB:.1f} GiB free)"
+            f"{self.bytes / GIB:.2f} GiB KV cache ({self.tokens} tokens: one {CPU_STEP_TOKENS}-token step "
+            f"or {self.max_length}-token windows, at {self.bytes_per_token // 1024} KiB/token; "
+            f"{self.free_bytes / GIB:.1f} GiB free)"
         )
 
 
@@ -66,25 +77,34 @@ def kv_bytes_per_token(config: dict[str, object], dtype_bytes: int) -> int:
     return 2 * layers * heads * int(head_dim) * dtype_bytes  # type: ignore[call-overload]
 
 
-def plan_kv_cache(*, bytes_per_token: int, max_length: int, sequences: int, free_bytes: int) -> KvCachePlan:
-    """Room for ``sequences`` pairs of ``max_length`` tokens, capped by the free memory.
+def step_tokens(max_length: int) -> int:
+    """Prompt tokens per engine step: :data:`CPU_STEP_TOKENS`, or one window if that is longer."""
+    return max(CPU_STEP_TOKENS, max_length)
 
-    The cache never goes below one full-length pair (vLLM refuses to start without it); when
-    even that does not fit in :data:`MAX_FREE_MEMORY_SHARE` of the free memory, the error says
-    how to fit (a shorter --max-length, or more memory).
+
+def plan_kv_cache(*, bytes_per_token: int, max_length: int, sequences: int, free_bytes: int) -> KvCachePlan:
+    """Room for one engine step (or ``sequences`` windows of ``max_length``), capped by the free memory.
+
+    When that does not fit in :data:`MAX_FREE_MEMORY_SHARE` of the free memory, the cache shrinks
+    to what fits (requests then take more, smaller steps), never below one full window (vLLM
+    refuses to start without it); when even that does not fit, the error says how to fit (a
+    shorter --max-length, or more memory).
     """
-    blocks = math.ceil(max_length / CPU_PREFIX_BLOCK_SIZE) + 1  # +1: a partly filled last block
-    per_sequence = blocks * CPU_PREFIX_BLOCK_SIZE * bytes_per_token
-    budget = int(free_bytes * MAX_FREE_MEMORY_SHARE)
-    fitting = min(sequences, budget // per_sequence)
-    if fitting < 1:
+    wanted = max(step_tokens(max_length), sequences * max_length)
+    wanted += int(wanted * PARTIAL_BLOCK_SHARE)
+    least = (
+        math.ceil(max_length / CPU_PREFIX_BLOCK_SIZE) + 1
+    ) * CPU_PREFIX_BLOCK_SIZE  # + a partly filled block
+    budget_tokens = int(free_bytes * MAX_FREE_MEMORY_SHARE) // bytes_per_token
+    if budget_tokens < least:
         raise ModelUnavailable(
-            f"vLLM needs {per_sequence / GIB:.2f} GiB of KV cache for one {max_length}-token pair, "
+            f"vLLM needs {least * bytes_per_token / GIB:.2f} GiB of KV cache for one {max_length}-token window, "
             f"but only {free_bytes / GIB:.1f} GiB of memory is free. Start with a shorter "
             f"--max-length (e.g. {max(128, max_length // 4)}), free some memory, or set "
             "--kv-cache-gib."
         )
-    return KvCachePlan(fitting * per_sequence, bytes_per_token, fitting, max_length, free_bytes)
+    tokens = max(least, min(wanted, budget_tokens) // CPU_PREFIX_BLOCK_SIZE * CPU_PREFIX_BLOCK_SIZE)
+    return KvCachePlan(tokens * bytes_per_token, bytes_per_token, tokens, max_length, free_bytes)
 
 
 def free_memory_bytes() -> int:
@@ -162,8 +182,8 @@ class VllmBackend(Backend):
     def __init__(self, model_path: Path, dtype: str | None, max_length: int, *,
                  prefix_caching: bool = True, sequences: int = 2,
                  kv_cache_gib: float | None = None) -> None:  # fmt: skip
-        """``sequences``: full-length pairs the KV cache holds at once (the requests the app
-        admits concurrently); ``kv_cache_gib`` overrides the computed size on CPU."""
+        """``sequences``: windows the KV cache holds at least (the requests the app admits
+        concurrently); ``kv_cache_gib`` overrides the computed size on CPU."""
         import_vllm("choose --backend transformers")
         import torch
         from vllm import LLM
@@ -177,6 +197,7 @@ class VllmBackend(Backend):
             engine_args["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(
                 model_path, torch_dtype.itemsize, max_length, sequences, kv_cache_gib
             )
+            engine_args["max_num_batched_tokens"] = step_tokens(max_length)
             if prefix_caching:
                 # Only whole blocks are shared. The CPU default (128 tokens) is longer than the
                 # shared system+instruction+query prefix of a typical request, so nothing would
