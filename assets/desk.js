@@ -38,6 +38,13 @@
     const top = banner.getBoundingClientRect().top;
     if (top < 0 || top > window.innerHeight - 120) $("#results").scrollIntoView({ block: "start" });
   };
+  // New ticket: nothing on the screen belongs to the old ticket, so nothing is out of date.
+  window.deskNewTicket = () => {
+    const results = $("#results");
+    if (results) results.classList.remove("stale");
+    const question = $("#query textarea");
+    if (question) question.focus();
+  };
   window.deskFresh = () => {
     const results = $("#results");
     if (results) results.classList.remove("stale");

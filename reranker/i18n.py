@@ -155,9 +155,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Confident answer: the best score is {score:.3f} (threshold {threshold:.2f}).",
         "zh": "可信的答案：最高分 {score:.3f}（阈值 {threshold:.2f}）。",
     },
-    "stopped": {
-        "en": "Stopped. The table keeps the scores that had arrived; rank again for the full order.",
-        "zh": "已停止。表格保留已到达的分数；重新排序可得到完整顺序。",
+    "stopped_scored": {"en": "Stopped: {scored} of {total} scored.", "zh": "已停止：已评分 {scored}/{total} 条。"},
+    "status_stopped": {
+        "en": "Stopped by the agent: {scored} of {total} pairs scored · rerank {ms}",
+        "zh": "已由客服停止：已评分 {scored}/{total} 对 · 重排 {ms}",
     },
     "upload_rejected": {
         "en": "This upload cannot be used: {reason} Still in use: {fallback}.",
@@ -267,10 +268,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "请上传问题 CSV（含 question 列，或每行一个问题）。",
     },
     "batch_summary": {
-        "en": "{answered} of {total} questions answered: {confident} confident, {escalate} to escalate "
-        "(threshold {threshold:.2f}, {source}).",
-        "zh": "已回答 {answered}/{total} 个问题：{confident} 个可信，{escalate} 个需转人工（阈值 {threshold:.2f}，{source}）。",
+        "en": "{done} of {total} questions checked: {answered} got an FAQ answer ({confident} confident, "
+        "{escalate} to escalate), {missing} got none and go to a human (threshold {threshold:.2f}, {source}).",
+        "zh": "已检查 {done}/{total} 个问题：{answered} 个找到 FAQ 答案（{confident} 个可信，{escalate} 个需转人工），"
+        "{missing} 个没有答案，转人工处理（阈值 {threshold:.2f}，{source}）。",
     },
+    "batch_empty_question": {"en": "The question is empty.", "zh": "问题是空的。"},
     "batch_stored": {"en": "stored for this base", "zh": "此库保存的阈值"},
     "batch_default": {"en": "the default", "zh": "默认值"},
     "batch_row_failed": {"en": "- Row {row} not answered: {error}", "zh": "- 第 {row} 行未回答：{error}"},
@@ -283,6 +286,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "batch_col_score": {"en": "score", "zh": "分数"},
     "batch_col_verdict": {"en": "verdict", "zh": "结论"},
     "batch_col_error": {"en": "error", "zh": "错误"},
+    "batch_head_verdict": {"en": "Verdict", "zh": "结论"},
+    "batch_head_row": {"en": "Row", "zh": "行号"},
+    "batch_head_question": {"en": "Customer question", "zh": "客户问题"},
+    "batch_head_faq_id": {"en": "FAQ id", "zh": "FAQ 编号"},
+    "batch_head_answer": {"en": "Best FAQ answer", "zh": "最佳 FAQ 答案"},
+    "batch_head_score": {"en": "Score", "zh": "分数"},
+    "batch_head_error": {"en": "Problem", "zh": "问题说明"},
+    "batch_error": {"en": "not answered", "zh": "未回答"},
     "batch_confident": {"en": "confident", "zh": "可信"},
     "batch_escalate": {"en": "escalate", "zh": "转人工"},
     # The threshold goal (Evaluate tab)
@@ -390,6 +401,18 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "A threshold needs both kinds of labelled question: some answered by an FAQ and some "
         'marked "none of these" (got {answerable} and {none}). Record more picks in the desk, then try again.',
         "zh": "计算阈值需要两类带标注的问题：一些由 FAQ 回答，一些标为“都不对”（现有 {answerable} 和 {none} 个）。请在排序台记录更多选择后再试。",
+    },
+    # The base and the question's language
+    "language_en": {"en": "English", "zh": "英文"},
+    "language_zh": {"en": "Chinese", "zh": "中文"},
+    "script_hint": {
+        "en": "This question is in {language}, but {base} is not: choose {fits} under FAQ base for better matches.",
+        "zh": "这个问题是{language}，但 {base} 不是：请在“FAQ 库”中选择 {fits}，匹配会更准。",
+    },
+    "script_hint_none": {
+        "en": "This question is in {language}, but {base} is not, so matches may be poor: ask the question in "
+        "the base's language, or upload a base in {language}.",
+        "zh": "这个问题是{language}，但 {base} 不是，匹配可能不准：请用该库的语言提问，或上传{language}的 FAQ 库。",
     },
     # Instruction presets (the instruction itself stays English: it is what the model reads)
     "preset_general": {"en": "General questions", "zh": "一般问题"},

@@ -112,7 +112,7 @@ def score_colour(score: float) -> str:
     return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(start, end))
 
 
-def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"] = "final",
+def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final", "stopped"] = "final",
                       scored: int = 0, total: int = 0, picks: bool = False,
                       lang: Lang = "en") -> str:  # fmt: skip
     """The ranked table as HTML in ``lang``; the best row is marked; every text cell is escaped.
@@ -131,8 +131,8 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     """
     kind = next(k for k in ("reranker", "keyword", "first_stage") if score_column(k) in table.columns)  # type: ignore[arg-type]
     has_faq = FAQ_ID in table.columns
-    final = state == "final"
-    picks = picks and has_faq and final and not table.empty
+    final = state != "partial"  # a stopped table is final for what it holds: its scored rows
+    picks = picks and has_faq and state == "final" and not table.empty
     headers = ["#", t(HEADER_KEYS[score_column(kind)], lang), t("col_answer", lang)]
     headers += [t("col_faq_id", lang), t("col_category", lang)] if has_faq else []
     headers.append(t("col_actions", lang))

@@ -68,30 +68,39 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
         engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
         stage_banner = gr.HTML(handlers.first_stage_banner(desk), elem_id="first-stage-banner", **PLAIN)
         stage_timer = gr.Timer(2.0, active=desk.dense.busy)
-        with gr.Tabs(elem_id="main-tabs"):
-            with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
+        with gr.Tabs(elem_id="main-tabs") as main_tabs:
+            with gr.Tab(I18N("tab_rerank"), id="rerank", elem_id="rerank-tab") as rerank_tab:
                 tab = build_rerank_tab(desk, picks, config)
-            with gr.Tab(I18N("tab_evaluate"), elem_id="evaluate-tab"):
-                build_evaluate_tab(lambda: desk.scorer, desk, picks)
-            with gr.Tab(I18N("tab_batch"), elem_id="batch-tab"):
-                build_batch_tab(desk, picks)
+            with gr.Tab(I18N("tab_evaluate"), id="evaluate", elem_id="evaluate-tab") as evaluate_tab:
+                eval_base = build_evaluate_tab(lambda: desk.scorer, desk, picks)
+            with gr.Tab(I18N("tab_batch"), id="batch", elem_id="batch-tab") as batch_tab:
+                batch_base = build_batch_tab(desk, picks)
+        saved = tab.settings.saved
+        for main_tab, name in ((rerank_tab, "rerank"), (evaluate_tab, "evaluate"), (batch_tab, "batch")):
+            main_tab.select(handlers.remember_tab("main_tab", name), saved, saved, **UI_ONLY)
+        eval_base.input(handlers.remember("eval_base"), [saved, eval_base], saved, **UI_ONLY)
+        batch_base.input(handlers.remember("batch_base"), [saved, batch_base], saved, **UI_ONLY)
         refresh = handlers.bind(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         refresh_stage = handlers.bind(handlers.refresh_first_stage, desk)
         demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
         stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
-        wire_page_load(demo, desk, picks, page_header, tab)
+        wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base])
     return demo
 
 
-def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab) -> None:
-    """On load: texts in the browser's language, this browser's settings, the base description."""
+def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab,
+                   others: list[gr.components.Component]) -> None:  # fmt: skip
+    """On load: texts in the browser's language, this browser's settings (``others``: the main tabs,
+    the Evaluate and Batch bases), then the chosen base's description."""
     demo.load(header, None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
-    demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
-    paste, faq = tab.paste, tab.faq
+    paste, faq, settings = tab.paste, tab.faq, tab.settings
+    main_tabs, eval_base, batch_base = others
+    restored = [*settings.values, faq.base, tab.answer_tabs, main_tabs, eval_base, batch_base, settings.saved]
+    demo.load(handlers.bind(handlers.restore_settings, desk), settings.saved, restored, **UI_ONLY).then(
+        handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
+        **UI_ONLY)  # fmt: skip
     demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)
-    demo.load(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
-              **UI_ONLY)  # fmt: skip

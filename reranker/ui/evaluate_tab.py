@@ -284,11 +284,12 @@ def run_evaluation(
 
 
 def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None,
-                       picks: Picks | None = None) -> None:  # fmt: skip
+                       picks: Picks | None = None) -> gr.Dropdown:  # fmt: skip
     """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``).
 
     With the ``desk``: its bases; with ``picks``, the agents' picks of each as a query set (when
-    recording is on), and the threshold goal with "Apply to this base".
+    recording is on), and the threshold goal with "Apply to this base". Returns the base dropdown
+    (the page restores the browser's remembered base into it).
     """
     bases = bundled_bases() if desk is None else desk.bases.paths
     query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
@@ -339,6 +340,7 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
                 api_visibility="private")  # fmt: skip
     button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
                  show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
+    return base
 
 
 def build_report_widgets() -> list[gr.components.Component]:

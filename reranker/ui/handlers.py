@@ -9,18 +9,22 @@ server is in the browser's language (its ``Accept-Language``; see :mod:`reranker
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import html
 import inspect
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import gradio as gr
+from cachetools import LRUCache
 from gradio.utils import get_upload_folder
 
 from reranker.desk.desk import Desk, DeskResult, assess
+from reranker.desk.language import base_language, default_base, switch_hint
 from reranker.desk.results import ScoreKind, render_message, render_preview
 from reranker.errors import RerankError
 from reranker.feedback.picks import Picks
@@ -28,7 +32,7 @@ from reranker.i18n import Lang, t
 from reranker.knowledge.bases import DEFAULT_TOP_K
 from reranker.knowledge.candidates import SplitMode
 from reranker.knowledge.presets import DEFAULT_PRESET, get_preset, instruction_for
-from reranker.knowledge.registry import SelectedBase
+from reranker.knowledge.registry import BaseRegistry, SelectedBase
 from reranker.knowledge.tabular import human_size
 from reranker.ui import picks as pick_panel
 from reranker.ui.i18n import lang_of, user_error
@@ -40,12 +44,21 @@ Source = Literal["bundled", "upload"]
 #: What re-judging needs from the last ranking: (best score, score kind). No table: Gradio keeps
 #: every session's state in memory (up to ``AppConfig.max_sessions`` of them).
 LastRanking = tuple[float | None, ScoreKind] | None
+#: What a browser remembers (``gr.BrowserState``). A base of None: the first in the browser's language.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "threshold": DEFAULT_THRESHOLD,
     "top_k": DEFAULT_TOP_K,
     "preset": DEFAULT_PRESET,
     "override": "",
+    "main_tab": "rerank",
+    "tab": "paste",
+    "base": None,
+    "eval_base": None,
+    "batch_base": None,
 }
+MAIN_TABS = ("rerank", "evaluate", "batch")
+ANSWER_TABS = ("paste", "faq")
+BASE_KEYS = ("base", "eval_base", "batch_base")
 
 
 def request_in(args: tuple[object, ...], kwargs: dict[str, object]) -> gr.Request | None:
@@ -100,6 +113,36 @@ def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
     return bound
 
 
+class StopSignals:
+    """One stop flag per browser session for the ranking it runs now: Stop sets it, the ranking
+    checks it between batches and ends with the rows scored so far. Shared by every session."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._running: LRUCache[str, threading.Event] = LRUCache(maxsize=capacity)
+        self._lock = threading.Lock()
+
+    def start(self, session: str | None) -> threading.Event:
+        """A fresh flag for the session's new ranking (a ranking still running keeps its own)."""
+        event = threading.Event()
+        with self._lock:
+            self._running[session or ""] = event
+        return event
+
+    def finish(self, session: str | None, event: threading.Event) -> None:
+        with self._lock:
+            if self._running.get(session or "") is event:
+                del self._running[session or ""]
+
+    def stop(self, session: str | None) -> bool:
+        """Stop the session's running ranking; False (and nothing happens) when none runs."""
+        with self._lock:
+            event = self._running.get(session or "")
+        if event is None:
+            return False
+        event.set()
+        return True
+
+
 def export_dir() -> Path:
     """Exports live in Gradio's own temp folder, which is where it serves files from."""
     return Path(get_upload_folder()) / "rerank-exports"
@@ -126,7 +169,7 @@ def best_box(result_best: str | None, confident: bool, lang: Lang) -> gr.Textbox
 
 def status_html(result: DeskResult) -> str:
     """The plain status line, with the engine, model and cache behind a details toggle."""
-    plain = result.checked if result.state == "final" else result.banner.text
+    plain = result.checked if result.done else result.banner.text
     details = html.escape(f"{result.summary}\n{result.status}")
     return (
         f'<div class="desk-message desk-info" role="status">{html.escape(plain)}'
@@ -151,7 +194,7 @@ def result_outputs(result: DeskResult, head: str) -> tuple[Any, ...]:
     A partial ranking has no best answer and no download yet.
     """
     banner = result.banner
-    final = result.state == "final"
+    final = result.done
     return (
         render_message(banner.text, banner.kind),
         best_box(result.best_answer, banner.confident or not final, result.lang),
@@ -163,15 +206,28 @@ def result_outputs(result: DeskResult, head: str) -> tuple[Any, ...]:
     )
 
 
+@contextlib.contextmanager
+def stoppable(stops: StopSignals, request: gr.Request | None) -> Iterator[threading.Event]:
+    """The stop flag of this session's ranking, for as long as it runs."""
+    session = getattr(request, "session_hash", None)
+    event = stops.start(session)
+    try:
+        yield event
+    finally:
+        stops.finish(session, event)
+
+
 @user_errors_stream
-def rank_pasted(desk: Desk, query: str, preset: str, override: str, text: str, mode: SplitMode,
-                threshold: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-    """Pasted answers at once, then re-ranked as their scores arrive."""
+def rank_pasted(desk: Desk, stops: StopSignals, query: str, preset: str, override: str, text: str,
+                mode: SplitMode, threshold: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+    """Pasted answers at once, then re-ranked as their scores arrive (until done or stopped)."""
     lang = lang_of(request)
     head = heading(query, t("pasted_source", lang), preset, override, lang)
     instruction = instruction_for(preset, override)
-    for result in desk.rank_pasted_stream(query, instruction, text, mode, threshold, lang=lang):
-        yield result_outputs(result, head)
+    with stoppable(stops, request) as stop:
+        for result in desk.rank_pasted_stream(query, instruction, text, mode, threshold, lang=lang,
+                                              should_stop=stop.is_set):  # fmt: skip
+            yield result_outputs(result, head)
 
 
 def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str | None,
@@ -186,8 +242,8 @@ def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str
 
 
 @user_errors_stream
-def rank_faq(desk: Desk, picks: Picks, query: str, preset: str, override: str, source: Source, base_name: str,
-             upload: str | None, top_k: int, threshold: float,
+def rank_faq(desk: Desk, picks: Picks, stops: StopSignals, query: str, preset: str, override: str, source: Source,
+             base_name: str, upload: str | None, top_k: int, threshold: float,
              request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     """Keyword matches from the base at once, then re-ranked as their scores arrive.
 
@@ -200,11 +256,21 @@ def rank_faq(desk: Desk, picks: Picks, query: str, preset: str, override: str, s
     instruction = instruction_for(preset, override)
     named = None if source == "upload" else base_name
     threshold, note = pick_panel.threshold_in_use(picks, named, threshold, lang)
-    for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang):
-        banner, best, _, status, _, csv, last = result_outputs(result, head)
-        shown = pick_panel.shown_of(result, named, query, instruction)
-        status += render_message(note, "info") if note else ""
-        yield banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
+    hint = language_hint(desk, query, base, lang)
+    with stoppable(stops, request) as stop:
+        for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang,
+                                           should_stop=stop.is_set):  # fmt: skip
+            banner, best, _, status, _, csv, last = result_outputs(result, head)
+            shown = pick_panel.shown_of(result, named, query, instruction)
+            status += render_message(note, "info") if note else ""
+            yield hint + banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
+
+
+def language_hint(desk: Desk, query: str, base: SelectedBase, lang: Lang) -> str:
+    """A hint to switch base when the question's script does not match the base's language ("" if it does)."""
+    others = {name: other for name in desk.bases.names if (other := base_language_of(desk.bases, name))}
+    hint = switch_hint(query, base.label, base_language(base.kb), others, lang)
+    return "" if hint is None else f'<div class="script-hint">{render_message(hint, "warn")}</div>'
 
 
 def engine_banner(desk: Desk) -> str:
@@ -233,15 +299,17 @@ def enable_download() -> gr.DownloadButton:
     return gr.DownloadButton(interactive=True)
 
 
-def stopped(request: gr.Request) -> str:
-    return render_message(t("stopped", lang_of(request)), "warn")
+def stop(stops: StopSignals, request: gr.Request) -> None:
+    """Stop this session's ranking (it ends with the rows scored so far); nothing when none runs."""
+    stops.stop(getattr(request, "session_hash", None))
 
 
-def new_ticket(request: gr.Request) -> tuple[Any, ...]:
-    """A clean desk for the next ticket: question, answers and results cleared; settings kept."""
+def new_ticket(picks: Picks, request: gr.Request) -> tuple[Any, ...]:
+    """A clean desk for the next ticket: question, answers, results and the last pick (its
+    message, Undo and what the ranking showed) cleared; settings kept."""
     lang = lang_of(request)
     return ("", "", "", best_box("", True, lang), placeholder(lang), "", "",
-            gr.DownloadButton(value=None, interactive=False), None)  # fmt: skip
+            gr.DownloadButton(value=None, interactive=False), None, *pick_panel.cleared(picks, lang), None)  # fmt: skip
 
 
 def count_pasted(desk: Desk, text: str, mode: SplitMode, request: gr.Request) -> str:
@@ -313,11 +381,61 @@ def show_preset(preset: str, request: gr.Request) -> gr.Dropdown:
     return gr.Dropdown(info=f"{t('instruction_sent', lang_of(request))}: {get_preset(preset).instruction}")
 
 
-def restore_settings(saved: dict[str, Any] | None) -> tuple[Any, ...]:
-    """This browser's remembered settings (threshold, top K, preset, custom instruction)."""
+def base_language_of(bases: BaseRegistry, name: str) -> Lang | None:
+    """The language of a named base (None when it cannot be loaded: the base's own message says why)."""
+    try:
+        return base_language(bases.named(name))
+    except RerankError:
+        return None
+
+
+def settings_for(bases: BaseRegistry, saved: dict[str, Any] | None, lang: Lang) -> dict[str, Any]:
+    """This browser's settings: what it remembered, and for the rest the defaults in its language.
+
+    A remembered base or tab the desk no longer has falls back to the default; the default base is
+    the first one in the browser's language (:func:`reranker.desk.language.default_base`). The
+    source is always the bundled base on a new visit (an upload is not kept).
+    """
     settings = {**DEFAULT_SETTINGS, **(saved or {})}
-    return settings["threshold"], settings["top_k"], settings["preset"], settings["override"]
+    first = default_base(bases.names, functools.partial(base_language_of, bases), lang)
+    for key in BASE_KEYS:
+        if settings[key] not in bases.names:
+            settings[key] = first
+    for key, allowed in (("main_tab", MAIN_TABS), ("tab", ANSWER_TABS)):
+        if settings[key] not in allowed:
+            settings[key] = DEFAULT_SETTINGS[key]
+    return settings
 
 
-def save_settings(threshold: float, top_k: int, preset: str, override: str) -> dict[str, Any]:
-    return {"threshold": threshold, "top_k": top_k, "preset": preset, "override": override}
+def restore_settings(desk: Desk, saved: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
+    """This browser's settings on page load: threshold, top K, preset, custom instruction, the
+    Rerank base, the answer tab, the main tab, and the Evaluate and Batch bases."""
+    settings = settings_for(desk.bases, saved, lang_of(request))
+    return (settings["threshold"], settings["top_k"], settings["preset"], settings["override"],
+            settings["base"], gr.Tabs(selected=settings["tab"]), gr.Tabs(selected=settings["main_tab"]),
+            settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
+
+
+def save_settings(saved: dict[str, Any] | None, threshold: float, top_k: int, preset: str,
+                  override: str) -> dict[str, Any]:  # fmt: skip
+    """The remembered settings with the Settings panel's values."""
+    return {**DEFAULT_SETTINGS, **(saved or {}), "threshold": threshold, "top_k": top_k, "preset": preset,
+            "override": override}  # fmt: skip
+
+
+def remember(key: str) -> Callable[[dict[str, Any] | None, Any], dict[str, Any]]:
+    """An event handler that remembers the widget's value under ``key`` (a base)."""
+
+    def remembered(saved: dict[str, Any] | None, value: Any) -> dict[str, Any]:
+        return {**DEFAULT_SETTINGS, **(saved or {}), key: value}
+
+    return remembered
+
+
+def remember_tab(key: str, tab: str) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+    """An event handler that remembers the selected ``tab`` under ``key`` (when a tab is selected)."""
+
+    def remembered(saved: dict[str, Any] | None) -> dict[str, Any]:
+        return {**DEFAULT_SETTINGS, **(saved or {}), key: tab}
+
+    return remembered

@@ -33,7 +33,7 @@ UI_ONLY: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibili
 MARK_STALE = "() => window.deskMarkStale && window.deskMarkStale()"
 FRESH = "(...args) => { window.deskFresh && window.deskFresh(); return args; }"
 SHOW_BANNER = "() => window.deskShowBanner && window.deskShowBanner()"
-FOCUS_QUESTION = "() => document.querySelector('#query textarea')?.focus()"
+NEW_TICKET = "() => window.deskNewTicket && window.deskNewTicket()"
 
 
 @dataclass
@@ -101,6 +101,7 @@ class ResultsPanel:
 class RerankTab:
     """What the page wires on load: the remembered settings and the texts in the browser's language."""
 
+    answer_tabs: gr.Tabs
     settings: SettingsPanel
     paste: PastePanel
     faq: FaqPanel
@@ -217,10 +218,10 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320, elem_id="ticket"):
             question = build_question_panel()
-            with gr.Tabs(elem_id="answer-tabs"):
-                with gr.Tab(I18N("tab_paste"), elem_id="paste-tab"):
+            with gr.Tabs(elem_id="answer-tabs") as answer_tabs:
+                with gr.Tab(I18N("tab_paste"), id="paste", elem_id="paste-tab") as paste_tab:
                     paste = build_paste_panel()
-                with gr.Tab(I18N("tab_faq"), elem_id="faq-tab"):
+                with gr.Tab(I18N("tab_faq"), id="faq", elem_id="faq-tab") as faq_tab:
                     faq = build_faq_panel(desk)
             settings = build_settings_panel(config)
             build_examples(desk, question, settings, paste, faq)
@@ -229,7 +230,10 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
             pick = build_pick_panel()
     wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
     wire_pick_panel(picks, pick, [paste.button, faq.button])
-    return RerankTab(settings, paste, faq, results, pick)
+    for tab, name in ((paste_tab, "paste"), (faq_tab, "faq")):
+        tab.select(handlers.remember_tab("tab", name), settings.saved, settings.saved, **UI_ONLY)
+    faq.base.input(handlers.remember("base"), [settings.saved, faq.base], settings.saved, **UI_ONLY)
+    return RerankTab(answer_tabs, settings, paste, faq, results, pick)
 
 
 def wire_rerank_tab(desk: Desk, picks: Picks, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
@@ -237,19 +241,20 @@ def wire_rerank_tab(desk: Desk, picks: Picks, question: QuestionPanel, settings:
     # The table itself shows progress (rows arrive scored), so no spinner hides it.
     ranking: dict[str, Any] = dict(outputs=results.outputs, show_progress="hidden", js=FRESH)
     asked = [question.query, settings.preset, settings.override]
-    paste_event = paste.button.click(handlers.bind(handlers.rank_pasted, desk),
+    stops = handlers.StopSignals()
+    paste_event = paste.button.click(handlers.bind(handlers.rank_pasted, desk, stops),
                                      [*asked, paste.pasted, paste.split, settings.threshold],
                                      api_name="rank_pasted", **ranking)  # fmt: skip
-    faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk, picks),
+    faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk, picks, stops),
                                  [*asked, faq.source, faq.base, faq.upload, settings.top_k, settings.threshold],
                                  api_name="rank_faq", **{**ranking, "outputs": [*results.outputs, pick.shown]})  # fmt: skip
     for event in (paste_event, faq_event):
         event.success(handlers.enable_download, None, results.download, js=SHOW_BANNER, **UI_ONLY)
         event.failure(None, js=MARK_STALE, **UI_ONLY)
-    results.stop.click(handlers.stopped, None, results.status, cancels=[paste_event, faq_event], **UI_ONLY)
-    cleared = [question.query, paste.pasted, *results.outputs]
-    question.new_ticket.click(handlers.new_ticket, None, cleared, cancels=[paste_event, faq_event],
-                              **UI_ONLY).then(None, js=FOCUS_QUESTION, **UI_ONLY)  # fmt: skip
+    results.stop.click(handlers.bind(handlers.stop, stops), None, None, **UI_ONLY)
+    cleared = [question.query, paste.pasted, *results.outputs, pick.message, pick.undo, pick.record_id, pick.shown]
+    question.new_ticket.click(handlers.bind(handlers.new_ticket, picks), None, cleared,
+                              cancels=[paste_event, faq_event], **UI_ONLY).then(None, js=NEW_TICKET, **UI_ONLY)  # fmt: skip
     wire_inputs(desk, settings, paste, faq, results)
 
 
@@ -275,4 +280,4 @@ def wire_inputs(desk: Desk, settings: SettingsPanel, paste: PastePanel, faq: Faq
                               [results.banner, results.best], **UI_ONLY)  # fmt: skip
     settings.preset.change(handlers.show_preset, settings.preset, settings.preset, **UI_ONLY)
     for component in settings.values:
-        component.change(handlers.save_settings, settings.values, settings.saved, **UI_ONLY)
+        component.change(handlers.save_settings, [settings.saved, *settings.values], settings.saved, **UI_ONLY)

@@ -1,0 +1,129 @@
+"""Issue 19, without a browser: the base an agent starts on, what a browser remembers, the hint to
+switch base, and what New ticket, Stop, picks and thresholds leave on the screen."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from reranker.desk.desk import Desk
+from reranker.desk.language import base_language, default_base, script_of, switch_hint
+from reranker.feedback.picks import Picks
+from reranker.feedback.store import FeedbackStore
+from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.registry import BaseRegistry
+from reranker.ui import handlers
+
+ZH_BASE, EN_BASE = list(bundled_bases())
+
+
+@pytest.fixture(scope="module")
+def bases() -> BaseRegistry:
+    return BaseRegistry(bundled_bases())
+
+
+def test_the_bundled_bases_are_told_apart_by_language(bases):
+    assert base_language(bases.named(ZH_BASE)) == "zh"
+    assert base_language(bases.named(EN_BASE)) == "en"
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("en", EN_BASE), ("zh", ZH_BASE)])
+def test_a_new_browser_starts_on_a_base_in_its_language_everywhere(bases, lang, expected):
+    settings = handlers.settings_for(bases, None, lang)
+    assert settings["base"] == settings["eval_base"] == settings["batch_base"] == expected
+    assert (settings["main_tab"], settings["tab"]) == ("rerank", "paste")
+
+
+def test_a_remembered_base_and_tab_win_over_the_language_and_unknown_ones_fall_back(bases):
+    saved = {"base": ZH_BASE, "batch_base": "gone.csv", "tab": "faq", "main_tab": "nowhere", "threshold": 0.7}
+    settings = handlers.settings_for(bases, saved, "en")
+    assert (settings["base"], settings["batch_base"], settings["eval_base"]) == (ZH_BASE, EN_BASE, EN_BASE)
+    assert (settings["tab"], settings["main_tab"], settings["threshold"]) == ("faq", "rerank", 0.7)
+
+
+def test_saving_one_setting_keeps_the_others():
+    saved = handlers.remember("base")({"tab": "faq"}, EN_BASE)
+    saved = handlers.remember_tab("main_tab", "batch")(saved)
+    saved = handlers.save_settings(saved, 0.3, 7, "orders", "")
+    assert (saved["base"], saved["tab"], saved["main_tab"], saved["threshold"], saved["top_k"]) == (
+        EN_BASE, "faq", "batch", 0.3, 7)  # fmt: skip
+
+
+def test_default_base_is_the_first_when_none_is_in_the_language():
+    assert default_base(["a", "b"], lambda name: "zh", "en") == "a"
+    assert default_base([], lambda name: "en", "en") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "script"), [("Where is my order?", "en"), ("订单怎么还没发货", "zh"), ("订单 order 还没发货呢", "zh"), ("#12 ?", None)]
+)
+def test_the_script_of_a_question(text, script):
+    assert script_of(text) == script
+
+
+def test_an_english_question_on_the_chinese_base_gets_a_hint_naming_the_english_base():
+    others = {ZH_BASE: "zh", EN_BASE: "en"}
+    hint = switch_hint("Where is my order?", ZH_BASE, "zh", others, "en")
+    assert hint is not None and EN_BASE in hint and "English" in hint
+    zh_hint = switch_hint("Where is my order?", ZH_BASE, "zh", others, "zh")
+    assert zh_hint is not None and EN_BASE in zh_hint and "英文" in zh_hint
+    assert switch_hint("订单怎么还没发货", ZH_BASE, "zh", others, "en") is None
+    assert switch_hint("订单怎么还没发货", "mine.csv", "en", {"mine.csv": "en"}, "en") is not None
+
+
+def stop_after(results: list, yields: int):
+    """A ``should_stop`` that turns true once ``yields`` results have come out."""
+    return lambda: len(results) >= yields
+
+
+def test_stop_keeps_the_scored_rows_best_first_and_says_how_many(hf_scorer, tmp_path):
+    desk = Desk(hf_scorer, export_dir=tmp_path)
+    answers = "\n".join(f"Stop answer {n}: parcels ship in {n} days" for n in range(20))
+    results: list = []
+    for result in desk.rank_pasted_stream("Where is my parcel?", None, answers, "lines",
+                                          should_stop=stop_after(results, 2)):  # fmt: skip
+        results.append(result)
+    stopped = results[-1]
+    assert stopped.state == "stopped" and 0 < stopped.scored < 20 and stopped.total == 20
+    assert len(stopped.table) == stopped.scored  # only the scored rows, best first
+    scores = stopped.table["Score"].tolist()
+    assert scores == sorted(scores, reverse=True)
+    assert stopped.best_answer == stopped.table["Answer"].iloc[0] and stopped.best_score == scores[0]
+    assert stopped.banner.text.startswith(f"Stopped: {stopped.scored} of 20 scored.")
+    assert stopped.checked == f"Stopped: {stopped.scored} of 20 scored."
+    assert 'data-state="stopped"' in stopped.table_html and "best-badge" in stopped.table_html
+    assert stopped.csv_path is not None and stopped.csv_path.exists()
+    ids = [answer for answer in stopped.table["Answer"]]
+    assert all(text in answers for text in ids)
+
+
+def test_stop_on_an_faq_search_keeps_what_was_scored(hf_scorer, tmp_path):
+    desk = Desk(hf_scorer, export_dir=tmp_path, bases=bundled_bases())
+    results: list = []
+    for result in desk.rank_faq_stream("refund for a damaged parcel", None, desk.select_base(EN_BASE), 30,
+                                       lang="zh", should_stop=stop_after(results, 2)):  # fmt: skip
+        results.append(result)
+    stopped = results[-1]
+    assert stopped.state == "stopped" and 0 < stopped.scored < 30 == stopped.total
+    assert len(stopped.table) == stopped.scored and stopped.table["FAQ id"].is_unique
+    assert stopped.banner.text.startswith(f"已停止：已评分 {stopped.scored}/30 条。")
+
+
+def test_stop_signals_stop_only_a_running_ranking_of_that_session():
+    stops = handlers.StopSignals()
+    assert stops.stop("s1") is False  # idle: nothing happens
+    running = stops.start("s1")
+    assert stops.stop("s2") is False and not running.is_set()
+    assert stops.stop("s1") is True and running.is_set()
+    stops.finish("s1", running)
+    assert stops.stop("s1") is False
+
+
+def test_new_ticket_clears_the_last_pick_and_what_it_was_for(tmp_path):
+    picks = Picks(FeedbackStore(tmp_path / "f.sqlite3"), BaseRegistry(bundled_bases()))
+    request = SimpleNamespace(headers={"accept-language": "en-US"})
+    values = handlers.new_ticket(picks, request)
+    message, undo, record_id, shown = values[-4:]
+    assert "Saved" not in message and undo.visible is False and record_id is None and shown is None
+    assert values[0] == values[1] == ""

@@ -1,0 +1,198 @@
+"""Issue 19 in a real browser, at 1400×1000 and on a 390×844 phone, in English and in Chinese: the
+base an agent starts on, a truthful screen after New ticket and Stop, a pick you can see, one
+threshold story, no operator text in the agent's way, and results that fit the screen."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import GatedBackend
+from playwright.sync_api import expect
+
+from reranker.desk.desk import Desk
+from reranker.engine.scorer import ScoreCache
+from reranker.feedback.picks import Picks
+from reranker.feedback.store import FeedbackStore
+from reranker.i18n import Lang, t
+from reranker.knowledge.bases import bundled_bases
+from reranker.ui import export_dir
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ZH_BASE, EN_BASE = list(bundled_bases())
+DESKTOP, PHONE = (1400, 1000), (390, 844)
+SETUPS = [("en-US", DESKTOP), ("zh-CN", DESKTOP), ("en-US", PHONE), ("zh-CN", PHONE)]
+IDS = [f"{locale}-{w}x{h}" for locale, (w, h) in SETUPS]
+FINAL = '#ranked-table table.rank-table[data-state="final"]'
+QUESTIONS = {"en": "how many days till my order gets here", "zh": "订单一直显示待发货怎么办？"}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> FeedbackStore:
+    return FeedbackStore(tmp_path_factory.mktemp("picks") / "feedback.sqlite3")
+
+
+@pytest.fixture(scope="module")
+def desk_url(hf_scorer, store, launch_desk):
+    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
+    return launch_desk(desk, Picks(store, desk.bases))
+
+
+class Agent:
+    """A browser tab at the desk in one language and one screen size."""
+
+    def __init__(self, page, lang: Lang, size: tuple[int, int]) -> None:
+        self.page, self.lang, self.size = page, lang, size
+
+    @property
+    def base(self) -> str:
+        """The bundled base in the agent's language."""
+        return EN_BASE if self.lang == "en" else ZH_BASE
+
+    @property
+    def other_base(self) -> str:
+        return ZH_BASE if self.lang == "en" else EN_BASE
+
+    def text(self, key: str, **params: object) -> str:
+        return t(key, self.lang, **params)
+
+    def tab(self, key: str):
+        return self.page.get_by_role("tab", name=self.text(key), exact=True)
+
+    def choose(self, dropdown: str, option: str) -> None:
+        self.page.click(f"{dropdown} input")
+        self.page.get_by_role("option", name=option).click()
+
+    def search(self, question: str | None = None, base: str | None = None) -> None:
+        """Search a bundled base (the agent's own by default) and wait for the final ranking."""
+        self.tab("tab_faq").click()
+        expect(self.page.locator("#base input")).to_have_value(self.base)
+        if base is not None:
+            self.choose("#base", base)
+        self.page.fill("#query textarea", question or QUESTIONS[self.lang])
+        self.page.click("#rank-faq")
+        self.page.wait_for_selector(FINAL)
+
+    def remembering(self, action) -> None:
+        """Do ``action`` and wait until the browser has stored the settings it changed (gr.BrowserState
+        keeps them encrypted in localStorage, written as each event answers)."""
+        stored = "() => localStorage.getItem('faq-rerank-desk-settings')"
+        before = self.page.evaluate(stored)
+        action()
+        self.page.wait_for_function(f"before => ({stored})() !== before", arg=before)
+
+    def in_view(self, locator) -> bool:
+        box = locator.bounding_box()
+        width, height = self.size
+        return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height and box["x"] >= 0 \
+            and box["x"] + box["width"] <= width  # fmt: skip
+
+
+def open_agent(browser, url: str, locale: str, size: tuple[int, int]):
+    width, height = size
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("#ranked-table .desk-placeholder")  # the page's texts are in
+    return context, Agent(page, "zh" if locale.startswith("zh") else "en", size)
+
+
+@pytest.fixture(params=SETUPS, ids=IDS)
+def agent(request, browser, desk_url):
+    context, agent = open_agent(browser, desk_url, *request.param)
+    yield agent
+    context.close()
+
+
+# 1. The right base from the start, remembered; a hint when the question is in the other language
+
+
+def test_a_new_browser_opens_every_tab_on_the_base_in_its_language(agent):
+    agent.tab("tab_faq").click()
+    expect(agent.page.locator("#base input")).to_have_value(agent.base)
+    expect(agent.page.locator("#base-info")).to_contain_text(agent.base)
+    agent.tab("tab_evaluate").click()
+    expect(agent.page.locator("#eval-base input")).to_have_value(agent.base)
+    agent.tab("tab_batch").click()
+    expect(agent.page.locator("#batch-base input")).to_have_value(agent.base)
+
+
+def test_the_chosen_tab_and_base_are_remembered_in_this_browser(agent):
+    agent.tab("tab_faq").click()
+    expect(agent.page.locator("#base input")).to_have_value(agent.base)
+    agent.remembering(lambda: agent.choose("#base", agent.other_base))
+    agent.remembering(lambda: agent.tab("tab_batch").click())
+    agent.remembering(lambda: agent.choose("#batch-base", agent.other_base))
+    agent.page.reload()
+    expect(agent.page.locator("#batch-base input")).to_have_value(agent.other_base)
+    agent.tab("tab_rerank").click()
+    expect(agent.tab("tab_faq")).to_have_attribute("aria-selected", "true")
+    expect(agent.page.locator("#base input")).to_have_value(agent.other_base)
+
+
+def test_a_question_in_the_other_language_gets_a_hint_to_switch_base(agent):
+    other_language = "zh" if agent.lang == "en" else "en"
+    agent.search(QUESTIONS[other_language])
+    hint = agent.page.locator("#banner .script-hint")
+    expect(hint).to_contain_text(agent.other_base)
+    expect(hint).to_contain_text(agent.text(f"language_{other_language}"))
+    agent.search()  # a question in the base's language: no hint
+    expect(hint).to_have_count(0)
+
+
+# 2. New ticket and Stop leave a truthful screen
+
+
+def test_new_ticket_clears_the_pick_its_undo_and_the_out_of_date_mark(agent):
+    agent.search()
+    agent.page.locator("#ranked-table tbody tr").nth(1).locator("button.pick").click()
+    expect(agent.page.locator("#pick-status")).to_contain_text(agent.text("saved_answers", chosen="")[:3])
+    agent.page.type("#query textarea", " ?")
+    expect(agent.page.locator("#results.stale")).to_have_count(1)
+    agent.page.keyboard.press("Alt+n")
+    expect(agent.page.locator("#ranked-table .desk-placeholder")).to_have_count(1)
+    expect(agent.page.locator("#results.stale")).to_have_count(0)
+    expect(agent.page.locator("#stale-note")).to_be_hidden()
+    expect(agent.page.locator("#pick-status")).not_to_contain_text(agent.text("saved_answers", chosen="")[:3])
+    expect(agent.page.locator("#pick-undo")).to_be_hidden()
+
+
+@pytest.fixture
+def gated_agent(request, browser, hf_scorer, launch_desk):
+    """An agent at a desk whose engine scores only the batches the test allows."""
+    gated = GatedBackend(hf_scorer.backend)
+    desk = Desk(replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(),
+                bases=bundled_bases())  # fmt: skip
+    context, agent = open_agent(browser, launch_desk(desk), *request.param)
+    yield agent, gated
+    gated.open()
+    context.close()
+
+
+@pytest.mark.parametrize("gated_agent", SETUPS, ids=IDS, indirect=True)
+def test_stop_keeps_what_was_scored_in_order_and_says_so(gated_agent):
+    agent, gated = gated_agent
+    answers = [f"Answer {n}: your parcel ships in {n % 7 + 1} days." for n in range(40)]
+    agent.page.fill("#query textarea", "When does my parcel ship?")
+    agent.page.fill("#pasted textarea", "\n".join(answers))
+    agent.page.click("#rank-pasted")
+    gated.allow(1)  # the first batch (2 answers) is scored
+    gated.wait_for_calls(2)  # the second is being scored, and held there
+    expect(agent.page.locator("#ranked-table .score-pill")).to_have_count(2)
+    agent.page.click("#stop")
+    gated.allow(1)  # the held batch ends (4 more answers); the ranking stops after it
+    stopped = agent.page.locator('#ranked-table table[data-state="stopped"]')
+    expect(stopped).to_have_count(1)
+    expect(agent.page.locator("#status")).to_contain_text(agent.text("stopped_scored", scored=6, total=40))
+    expect(agent.page.locator("#banner")).to_contain_text(agent.text("stopped_scored", scored=6, total=40))
+    rows = stopped.locator("tbody tr")
+    expect(rows).to_have_count(6)
+    scores = [float(s) for s in rows.locator(".score-pill").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)
+    assert agent.page.input_value("#best-answer textarea") == rows.first.locator(".answer").inner_text()
+    expect(agent.page.locator("#results.stale")).to_have_count(0)
+    assert gated.calls == 2  # nothing more was scored
+    agent.page.click("#stop")  # Stop with nothing running does nothing
+    expect(agent.page.locator("#status")).to_contain_text(agent.text("stopped_scored", scored=6, total=40))
+    expect(stopped).to_have_count(1)
