@@ -28,6 +28,23 @@
     button.textContent = button.dataset.done;
   });
 
+  // A saved pick shows on its own button ("✓ Saved · Undo"), from the pick message's data-saved-pick;
+  // a new ranking, an Undo or a new ticket clears the message and so the mark.
+  const syncPicks = () => {
+    const saved = $("#pick-status [data-saved-pick]");
+    const id = saved ? saved.dataset.savedPick : null;
+    for (const button of document.querySelectorAll("#ranked-table [data-pick]")) {
+      const isSaved = id !== null && button.dataset.pick === id;
+      if (button.classList.contains("saved") === isSaved) continue;
+      button.classList.toggle("saved", isSaved);
+      button.setAttribute("aria-pressed", String(isSaved));
+      button.textContent = isSaved ? button.dataset.saved : button.dataset.label;
+    }
+  };
+  new MutationObserver((mutations) => {
+    if (mutations.some((m) => m.target.closest && m.target.closest("#pick-status, #ranked-table"))) syncPicks();
+  }).observe(document.body, { childList: true, subtree: true });
+
   // Results go grey and say "out of date" as soon as the ticket changes; a new ranking clears it.
   window.deskMarkStale = () => {
     if ($("#ranked-table table")) $("#results").classList.add("stale");

@@ -207,6 +207,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "col_actions": {"en": "Actions", "zh": "操作"},
     "pick_answers": {"en": "Answers it", "zh": "就是这条"},
     "pick_none": {"en": "None of these", "zh": "都不对"},
+    "pick_saved_undo": {"en": "✓ Saved · Undo", "zh": "✓ 已保存 · 撤销"},
     "badge_best": {"en": "Best", "zh": "最佳"},
     "badge_unsure": {"en": "Not confident", "zh": "把握不足"},
     "not_scored_yet": {"en": "not reranked yet", "zh": "尚未排序"},

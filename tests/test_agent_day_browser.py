@@ -146,7 +146,7 @@ def test_a_question_in_the_other_language_gets_a_hint_to_switch_base(agent):
 
 def test_new_ticket_clears_the_pick_its_undo_and_the_out_of_date_mark(agent):
     agent.search()
-    agent.page.locator("#ranked-table tbody tr").nth(1).locator("button.pick").click()
+    agent.page.locator("#ranked-table tbody tr").nth(1).locator("button.pick:not(.pick-none)").click()
     expect(agent.page.locator("#pick-status")).to_contain_text(agent.text("saved_answers", chosen="")[:3])
     agent.page.type("#query textarea", " ?")
     expect(agent.page.locator("#results.stale")).to_have_count(1)
@@ -196,3 +196,44 @@ def test_stop_keeps_what_was_scored_in_order_and_says_so(gated_agent):
     agent.page.click("#stop")  # Stop with nothing running does nothing
     expect(agent.page.locator("#status")).to_contain_text(agent.text("stopped_scored", scored=6, total=40))
     expect(stopped).to_have_count(1)
+
+
+# 3. A pick shows where the agent is looking
+
+
+def test_the_clicked_answers_it_turns_into_saved_undo_and_undoes_when_clicked_again(agent, store):
+    agent.search()
+    row = agent.page.locator("#ranked-table tbody tr").nth(1)
+    faq_id = row.get_attribute("data-faq-id")
+    picked = lambda: sum(record.chosen_id == faq_id for record in store.records())  # noqa: E731
+    before = picked()
+    row.locator("button.pick:not(.card-only)").click()
+    saved = row.locator("button.pick.saved")
+    expect(saved).to_have_text(agent.text("pick_saved_undo"))
+    assert agent.in_view(saved)  # the confirmation is where the agent clicked
+    assert picked() == before + 1
+    expect(agent.page.locator("#ranked-table button.pick.saved")).to_have_count(1)
+    saved.click()  # "✓ Saved · Undo" undoes it
+    expect(row.locator("button.pick:not(.card-only)")).to_have_text(agent.text("pick_answers"))
+    expect(agent.page.locator("#ranked-table button.pick.saved")).to_have_count(0)
+    expect(agent.page.locator("#pick-status")).to_contain_text(agent.text("undone"))
+    assert picked() == before
+
+
+def test_none_of_these_sits_above_the_table_and_in_each_card_on_a_phone(agent):
+    agent.search()
+    bar = agent.page.locator("#ranked-table .pick-bar button")
+    table = agent.page.locator("#ranked-table table")
+    assert bar.bounding_box()["y"] < table.bounding_box()["y"]
+    expect(bar).to_have_text(agent.text("pick_none"))
+    cards = agent.page.locator("#ranked-table tbody tr button.card-only")
+    if agent.size == PHONE:
+        for n in range(cards.count()):
+            expect(cards.nth(n)).to_be_visible()
+        cards.nth(3).click()
+        expect(bar).to_have_text(agent.text("pick_saved_undo"))
+    else:
+        expect(cards.first).to_be_hidden()
+        bar.click()
+        expect(bar).to_have_text(agent.text("pick_saved_undo"))
+    expect(agent.page.locator("#pick-status")).to_contain_text(agent.text("saved_none"))

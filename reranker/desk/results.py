@@ -146,20 +146,22 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final",
         else f'<caption class="rank-progress">{_escape(t("partial_caption", lang, scored=scored, total=total))}'
         "</caption>"
     )
+    bar = f'<div class="pick-bar">{_pick_button("", lang)}</div>' if picks else ""
     return (
-        f'<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
-        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-        f"{_none_of_these(picks, len(headers), lang)}</table>"
+        f'{bar}<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
+        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
 
-def _none_of_these(picks: bool, columns: int, lang: Lang) -> str:
-    if not picks:
-        return ""
-    button = (
-        f'<button type="button" class="pick pick-none" data-pick="">{_escape(t("pick_none", lang))}</button>'
+def _pick_button(faq_id: str, lang: Lang, extra: str = "") -> str:
+    """A pick button: an FAQ id answers it, or "" for none of these. ``data-saved`` is what it says once
+    the pick is saved (the page script swaps the labels; clicking it again undoes the pick)."""
+    label = t("pick_answers" if faq_id else "pick_none", lang)
+    kind = "pick" if faq_id else "pick pick-none"
+    return (
+        f'<button type="button" class="{kind}{extra}" data-pick="{_escape(faq_id)}" data-label="{_escape(label)}" '
+        f'data-saved="{_escape(t("pick_saved_undo", lang))}">{_escape(label)}</button>'
     )
-    return f'<tfoot><tr><td class="actions" colspan="{columns}">{button}</td></tr></tfoot>'
 
 
 def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool, picks: bool,
@@ -200,7 +202,7 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
         ]
     actions = f'<button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">{_escape(t("copy", lang))}</button>'
     if picks:
-        actions += f' <button type="button" class="pick" data-pick="{_escape(row[FAQ_ID])}">{_escape(t("pick_answers", lang))}</button>'
+        actions += f" {_pick_button(str(row[FAQ_ID]), lang)} {_pick_button('', lang, ' card-only')}"
     cells.append(f'<td class="actions">{actions}</td>')
     row_class = "best" if is_best else "pending" if pending else ""
     return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'

@@ -11,6 +11,7 @@ picks are recorded in FAQ mode only.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +32,9 @@ if (!window.__deskPicks) {
   window.__deskPicks = true;
   document.addEventListener('click', (event) => {
     const button = event.target.closest('#ranked-table [data-pick]');
-    if (button) trigger('click', {pick: button.dataset.pick});
+    if (!button) return;
+    if (button.classList.contains('saved')) trigger('click', {undo: true});
+    else trigger('click', {pick: button.dataset.pick});
   });
 }
 """
@@ -70,7 +73,9 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
     """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
 
     # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
-    def on_pick(shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+    def on_pick(shown: Shown | None, record_id: int | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+        if getattr(evt, "undo", False):  # the saved pick's own button: "✓ Saved · Undo"
+            return undo(picks, record_id, lang_of(request))
         return record(picks, shown, request, evt)
 
     def on_undo(record_id: int | None, request: gr.Request) -> PickOutputs:
@@ -81,7 +86,7 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
 
     outputs = [panel.message, panel.undo, panel.record_id]
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
-    panel.message.click(on_pick, [panel.shown], outputs, **options)
+    panel.message.click(on_pick, [panel.shown, panel.record_id], outputs, **options)
     panel.undo.click(on_undo, [panel.record_id], outputs, **options)
     for button in rank_buttons:
         button.click(on_rank, None, outputs, **options)
@@ -128,7 +133,8 @@ def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.Event
     except RerankError as exc:
         return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
     saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)
-    return render_message(saved, "ok"), gr.Button(visible=True), record_id
+    mark = html.escape(chosen or "", quote=True)  # the page script marks this pick's buttons as saved
+    return f'<div data-saved-pick="{mark}">{render_message(saved, "ok")}</div>', gr.Button(visible=True), record_id
 
 
 def cleared(picks: Picks, lang: Lang = "en") -> PickOutputs:
