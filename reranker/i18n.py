@@ -320,6 +320,39 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Stored: the desk and the API now use {threshold:.2f} for {base}.",
         "zh": "已保存：排序台和 API 现在对 {base} 使用 {threshold:.2f}。",
     },
+    "goal_remove": {"en": "Remove the stored threshold", "zh": "删除已保存的阈值"},
+    "goal_confirm_button": {"en": "Yes, store it", "zh": "确定保存"},
+    "goal_cancel": {"en": "Cancel", "zh": "取消"},
+    "goal_confirm": {
+        "en": "Store {threshold:.2f} for {base}? Every agent's desk, the Batch tab and the API use it from their "
+        "next ranking, instead of each agent's own threshold.",
+        "zh": "为 {base} 保存 {threshold:.2f}？所有客服的排序台、批量页和 API 从下一次排序起都会使用它，而不是各自的阈值。",
+    },
+    "goal_confirm_replace": {
+        "en": "Store {threshold:.2f} for {base}, replacing the stored {stored:.2f}? Every agent's desk, the Batch "
+        "tab and the API use it from their next ranking.",
+        "zh": "为 {base} 保存 {threshold:.2f}，替换已保存的 {stored:.2f}？所有客服的排序台、批量页和 API 从下一次排序起都会使用它。",
+    },
+    "goal_removed": {
+        "en": "Removed: {base} has no stored threshold now; each agent's own threshold applies.",
+        "zh": "已删除：{base} 现在没有保存的阈值，按各客服自己的阈值判断。",
+    },
+    "goal_current_stored": {
+        "en": "Stored for {base} now: {threshold:.2f} (the desk, Batch and the API use it).",
+        "zh": "{base} 现在保存的阈值：{threshold:.2f}（排序台、批量页和 API 都使用它）。",
+    },
+    "goal_current_none": {
+        "en": "No threshold is stored for {base}: each agent's own threshold applies.",
+        "zh": "{base} 没有保存的阈值：按各客服自己的阈值判断。",
+    },
+    "threshold_from_base": {
+        "en": "Set for {base} by your team lead: {threshold:.2f}. Change it in the Evaluate tab.",
+        "zh": "团队负责人为 {base} 设定：{threshold:.2f}。可在“评估”页修改。",
+    },
+    "threshold_from_agent": {
+        "en": "Your own threshold (remembered in this browser). Below it the question goes to a human agent.",
+        "zh": "你自己的阈值（本浏览器会记住）。最高分低于它时，问题转人工处理。",
+    },
     # Errors the desk shows (their English text is also what the API and the CLI say)
     "err_threshold": {
         "en": "The threshold must be between 0 and 1, got {threshold}.",

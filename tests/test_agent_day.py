@@ -14,6 +14,8 @@ from reranker.feedback.store import FeedbackStore
 from reranker.knowledge.bases import bundled_bases
 from reranker.knowledge.registry import BaseRegistry
 from reranker.ui import handlers
+from reranker.ui.picks import threshold_in_use, threshold_view
+from reranker.ui.threshold_panel import can_apply, confirm_question, recommend, remove_threshold, stored_note
 
 ZH_BASE, EN_BASE = list(bundled_bases())
 
@@ -45,7 +47,8 @@ def test_a_remembered_base_and_tab_win_over_the_language_and_unknown_ones_fall_b
 def test_saving_one_setting_keeps_the_others():
     saved = handlers.remember("base")({"tab": "faq"}, EN_BASE)
     saved = handlers.remember_tab("main_tab", "batch")(saved)
-    saved = handlers.save_settings(saved, 0.3, 7, "orders", "")
+    saved = handlers.remember("threshold")(saved, 0.3)
+    saved = handlers.save_settings(saved, 7, "orders", "")
     assert (saved["base"], saved["tab"], saved["main_tab"], saved["threshold"], saved["top_k"]) == (
         EN_BASE, "faq", "batch", 0.3, 7)  # fmt: skip
 
@@ -127,3 +130,38 @@ def test_new_ticket_clears_the_last_pick_and_what_it_was_for(tmp_path):
     message, undo, record_id, shown = values[-4:]
     assert "Saved" not in message and undo.visible is False and record_id is None and shown is None
     assert values[0] == values[1] == ""
+
+
+@pytest.fixture
+def picks(tmp_path) -> Picks:
+    return Picks(FeedbackStore(tmp_path / "feedback.sqlite3"), BaseRegistry(bundled_bases()))
+
+
+def test_the_slider_shows_the_stored_threshold_on_that_base_and_the_agents_own_elsewhere(picks):
+    picks.set_threshold(EN_BASE, 0.84)
+    saved = {"threshold": 0.3, "tab": "faq"}
+    stored = threshold_view(picks, saved, "bundled", EN_BASE, "en")
+    assert stored.value == 0.84 and stored.interactive is False and "team lead" in stored.info
+    own = threshold_view(picks, saved, "bundled", ZH_BASE, "zh")
+    assert own.value == 0.3 and own.interactive is True and "你自己的阈值" in own.info
+    assert threshold_view(picks, {**saved, "tab": "paste"}, "bundled", EN_BASE).value == 0.3
+    assert threshold_view(picks, saved, "upload", EN_BASE).value == 0.3
+    # the ranking uses what the slider shows
+    assert threshold_in_use(picks, EN_BASE, 0.3)[0] == 0.84 and threshold_in_use(picks, ZH_BASE, 0.3)[0] == 0.3
+
+
+def test_a_lead_replaces_or_removes_a_stored_threshold_after_seeing_what_it_replaces(picks):
+    assert "No threshold is stored" in stored_note(picks, EN_BASE, None)
+    assert "replacing" not in confirm_question(picks, EN_BASE, 0.54)
+    picks.set_threshold(EN_BASE, 0.84)
+    assert "0.84" in stored_note(picks, EN_BASE, None)
+    assert "replacing the stored 0.84" in confirm_question(picks, EN_BASE, 0.54)
+    assert "Removed" in remove_threshold(picks, EN_BASE)
+    assert picks.threshold_for(EN_BASE) == (0.5, False)
+
+
+def test_apply_is_disabled_when_no_threshold_meets_the_goal():
+    sentence, threshold = recommend(([0.9, 0.8, 0.7, 0.2], [0.1, 0.3, 0.75]), 100, 0)
+    assert threshold is None and "No threshold meets the goal" in sentence
+    picks = Picks(None, BaseRegistry(bundled_bases()))
+    assert can_apply(picks, None, 0.5).interactive is False  # recording off

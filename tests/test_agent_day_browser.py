@@ -61,8 +61,13 @@ class Agent:
         return self.page.get_by_role("tab", name=self.text(key), exact=True)
 
     def choose(self, dropdown: str, option: str) -> None:
-        self.page.click(f"{dropdown} input")
-        self.page.get_by_role("option", name=option).click()
+        """Pick ``option`` in a dropdown, from the keyboard (its list may open outside a small screen)."""
+        field = self.page.locator(f"{dropdown} input")
+        field.click()
+        field.fill(option)
+        self.page.get_by_role("option", name=option).wait_for()
+        field.press("Enter")
+        expect(field).to_have_value(option)
 
     def search(self, question: str | None = None, base: str | None = None) -> None:
         """Search a bundled base (the agent's own by default) and wait for the final ranking."""
@@ -237,3 +242,65 @@ def test_none_of_these_sits_above_the_table_and_in_each_card_on_a_phone(agent):
         bar.click()
         expect(bar).to_have_text(agent.text("pick_saved_undo"))
     expect(agent.page.locator("#pick-status")).to_contain_text(agent.text("saved_none"))
+
+
+# 4. One threshold story
+
+
+def open_settings(agent) -> None:
+    agent.page.locator("#settings > button").click()
+    agent.page.locator("#threshold input[type=number]").wait_for()
+
+
+def test_the_slider_shows_the_threshold_the_ranking_uses_and_where_it_comes_from(agent, store):
+    store.set_threshold(agent.base, 0.84)
+    try:
+        agent.page.reload()
+        open_settings(agent)
+        number = agent.page.locator("#threshold input[type=number]")
+        expect(number).to_have_value("0.5")  # the paste tab: the agent's own
+        expect(agent.page.locator("#threshold")).to_contain_text(agent.text("threshold_from_agent"))
+        agent.search()
+        expect(number).to_have_value("0.84")
+        expect(number).to_be_disabled()
+        expect(agent.page.locator("#threshold")).to_contain_text(
+            agent.text("threshold_from_base", base=agent.base, threshold=0.84))
+        expect(agent.page.locator("#banner")).to_contain_text("0.84")  # the ranking used what it shows
+        agent.choose("#base", agent.other_base)  # no stored threshold: the agent's own again
+        expect(number).to_have_value("0.5")
+        expect(number).to_be_enabled()
+    finally:
+        store.set_threshold(agent.base, None)
+
+
+@pytest.mark.parametrize("agent", [SETUPS[0], SETUPS[3]], ids=[IDS[0], IDS[3]], indirect=True)
+def test_a_lead_confirms_before_storing_and_can_remove_it(agent, store):
+    agent.tab("tab_evaluate").click()
+    expect(agent.page.locator("#eval-base input")).to_have_value(agent.base)
+    expect(agent.page.locator("#threshold-current")).to_contain_text(
+        agent.text("goal_current_none", base=agent.base))
+    apply = agent.page.locator("#threshold-apply")
+    expect(apply).to_be_disabled()  # nothing recommended yet
+    agent.page.click("#eval-run")
+    expect(agent.page.locator("#threshold-recommendation")).not_to_contain_text(
+        agent.text("goal_not_yet")[:20], timeout=120_000)
+    for slider, value in (("#goal-caught", "100"), ("#goal-escalated", "0")):  # a goal nothing meets
+        agent.page.fill(f"{slider} input[type=number]", value)
+        agent.page.press(f"{slider} input[type=number]", "Enter")
+    expect(agent.page.locator("#threshold-recommendation")).to_contain_text(agent.text("calib_not_met", goal="",
+                                                                                      threshold=0, effect="")[:8])  # fmt: skip
+    expect(apply).to_be_disabled()
+    for slider, value in (("#goal-caught", "0"), ("#goal-escalated", "100")):  # a goal any threshold meets
+        agent.page.fill(f"{slider} input[type=number]", value)
+        agent.page.press(f"{slider} input[type=number]", "Enter")
+    expect(apply).to_be_enabled()
+    apply.click()
+    expect(agent.page.locator("#threshold-confirm-text")).to_contain_text(agent.base)
+    assert store.threshold(agent.base) is None  # nothing stored before the confirmation
+    agent.page.click("#threshold-confirm")
+    expect(agent.page.locator("#threshold-message .desk-ok")).to_have_count(1)
+    assert store.threshold(agent.base) is not None
+    expect(agent.page.locator("#threshold-current")).to_contain_text(f"{store.threshold(agent.base):.2f}")
+    agent.page.click("#threshold-remove")
+    expect(agent.page.locator("#threshold-current")).to_contain_text(agent.text("goal_current_none", base=agent.base))
+    assert store.threshold(agent.base) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -72,7 +73,7 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
             with gr.Tab(I18N("tab_rerank"), id="rerank", elem_id="rerank-tab") as rerank_tab:
                 tab = build_rerank_tab(desk, picks, config)
             with gr.Tab(I18N("tab_evaluate"), id="evaluate", elem_id="evaluate-tab") as evaluate_tab:
-                eval_base = build_evaluate_tab(lambda: desk.scorer, desk, picks)
+                eval_base, show_current = build_evaluate_tab(lambda: desk.scorer, desk, picks)
             with gr.Tab(I18N("tab_batch"), id="batch", elem_id="batch-tab") as batch_tab:
                 batch_base = build_batch_tab(desk, picks)
         saved = tab.settings.saved
@@ -86,21 +87,26 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
         refresh_stage = handlers.bind(handlers.refresh_first_stage, desk)
         demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
         stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
-        wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base])
+        wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base], show_current)
     return demo
 
 
 def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab,
-                   others: list[gr.components.Component]) -> None:  # fmt: skip
+                   others: list[gr.components.Component], show_current: dict[str, Any] | None) -> None:  # fmt: skip
     """On load: texts in the browser's language, this browser's settings (``others``: the main tabs,
-    the Evaluate and Batch bases), then the chosen base's description."""
+    the Evaluate and Batch bases), then the chosen base's description, the threshold the desk will
+    use, and the Evaluate base's stored threshold (``show_current``)."""
     demo.load(header, None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
     paste, faq, settings = tab.paste, tab.faq, tab.settings
     main_tabs, eval_base, batch_base = others
     restored = [*settings.values, faq.base, tab.answer_tabs, main_tabs, eval_base, batch_base, settings.saved]
-    demo.load(handlers.bind(handlers.restore_settings, desk), settings.saved, restored, **UI_ONLY).then(
+    loaded = demo.load(handlers.bind(handlers.restore_settings, desk), settings.saved, restored, **UI_ONLY)
+    if show_current is not None:
+        loaded.then(**show_current)
+    loaded.then(
         handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
-        **UI_ONLY)  # fmt: skip
+        **UI_ONLY).then(handlers.bind(handlers.show_threshold, picks), [settings.saved, faq.source, faq.base],
+                        settings.threshold, **UI_ONLY)  # fmt: skip
     demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)

@@ -284,12 +284,13 @@ def run_evaluation(
 
 
 def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None,
-                       picks: Picks | None = None) -> gr.Dropdown:  # fmt: skip
+                       picks: Picks | None = None) -> tuple[gr.Dropdown, dict[str, Any] | None]:  # fmt: skip
     """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``).
 
     With the ``desk``: its bases; with ``picks``, the agents' picks of each as a query set (when
     recording is on), and the threshold goal with "Apply to this base". Returns the base dropdown
-    (the page restores the browser's remembered base into it).
+    (the page restores the browser's remembered base into it) and the event that shows its stored
+    threshold (None without picks), for the page to run after that.
     """
     bases = bundled_bases() if desk is None else desk.bases.paths
     query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
@@ -331,16 +332,17 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label=I18N("eval_top_k"))
     button = gr.Button(I18N("eval_run"), variant="primary", elem_id="eval-run")
     outputs = build_report_widgets()
+    show_current = None
     if picks is not None:
         panel = build_threshold_panel(picks)
         outputs.append(panel.scores)
-        wire_threshold_panel(picks, panel, base, faq_upload)
+        show_current = wire_threshold_panel(picks, panel, base, faq_upload)
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip
     button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
                  show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
-    return base
+    return base, show_current
 
 
 def build_report_widgets() -> list[gr.components.Component]:

@@ -416,11 +416,16 @@ def restore_settings(desk: Desk, saved: dict[str, Any] | None, request: gr.Reque
             settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
 
 
-def save_settings(saved: dict[str, Any] | None, threshold: float, top_k: int, preset: str,
-                  override: str) -> dict[str, Any]:  # fmt: skip
-    """The remembered settings with the Settings panel's values."""
-    return {**DEFAULT_SETTINGS, **(saved or {}), "threshold": threshold, "top_k": top_k, "preset": preset,
-            "override": override}  # fmt: skip
+def save_settings(saved: dict[str, Any] | None, top_k: int, preset: str, override: str) -> dict[str, Any]:
+    """The remembered settings with the Settings panel's values (the agent's own threshold is
+    remembered only when the agent moves the slider: it may show a base's stored one)."""
+    return {**DEFAULT_SETTINGS, **(saved or {}), "top_k": top_k, "preset": preset, "override": override}
+
+
+def show_threshold(picks: Picks, saved: dict[str, Any] | None, source: str, base: str | None,
+                   request: gr.Request) -> gr.Slider:  # fmt: skip
+    """The threshold slider as the next ranking will use it (:func:`reranker.ui.picks.threshold_view`)."""
+    return pick_panel.threshold_view(picks, saved, source, base, lang_of(request))
 
 
 def remember(key: str) -> Callable[[dict[str, Any] | None, Any], dict[str, Any]]:

@@ -25,6 +25,7 @@ from reranker.feedback.picks import Picks, Shown
 from reranker.feedback.store import ShownAnswer
 from reranker.i18n import Lang, t
 from reranker.ui.i18n import I18N, lang_of
+from reranker.verdict import DEFAULT_THRESHOLD
 
 #: Turns a click on a table's pick button into this component's click event, carrying the id.
 LISTENER_JS = """
@@ -119,6 +120,23 @@ def threshold_in_use(picks: Picks, base: str | None, chosen: float, lang: Lang =
     if not is_stored:
         return chosen, ""
     return stored, t("stored_threshold", lang, threshold=stored, base=base)
+
+
+def threshold_view(picks: Picks, saved: dict[str, Any] | None, source: str, base: str | None,
+                   lang: Lang = "en") -> gr.Slider:  # fmt: skip
+    """The slider as the next ranking will use it, and where its value comes from.
+
+    On the FAQ tab with a bundled base that has a stored threshold: that one, locked (a lead changes
+    it in the Evaluate tab). Otherwise the agent's own, remembered in ``saved`` (this browser's settings).
+    """
+    settings = saved or {}
+    own = settings.get("threshold", DEFAULT_THRESHOLD)
+    if settings.get("tab") == "faq" and source == "bundled" and base:
+        stored, is_stored = picks.threshold_for(base)
+        if is_stored:
+            return gr.Slider(value=stored, interactive=False, info=t("threshold_from_base", lang, base=base,
+                                                                       threshold=stored))  # fmt: skip
+    return gr.Slider(value=own, interactive=True, info=t("threshold_from_agent", lang))
 
 
 def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:

@@ -121,7 +121,7 @@ def build_settings_panel(config: AppConfig) -> SettingsPanel:
     with gr.Accordion(I18N("settings"), open=False, elem_id="settings"):
         with gr.Row():
             threshold = gr.Slider(0, 1, value=DEFAULT_THRESHOLD, step=0.05, label=I18N("threshold"),
-                                  info=I18N("threshold_info"), elem_id="threshold")  # fmt: skip
+                                  info=I18N("threshold_from_agent"), elem_id="threshold")  # fmt: skip
             top_k = gr.Slider(1, min(MAX_TOP_K, config.max_candidates), step=1, label=I18N("top_k"),
                               value=min(DEFAULT_TOP_K, config.max_candidates), elem_id="top-k")  # fmt: skip
         preset = gr.Dropdown([(I18N(f"preset_{p.key}"), p.key) for p in PRESETS], value=DEFAULT_PRESET,
@@ -230,9 +230,15 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
             pick = build_pick_panel()
     wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
     wire_pick_panel(picks, pick, [paste.button, faq.button])
+    show = dict(fn=handlers.bind(handlers.show_threshold, picks), inputs=[settings.saved, faq.source, faq.base],
+                outputs=settings.threshold, **UI_ONLY)  # fmt: skip
     for tab, name in ((paste_tab, "paste"), (faq_tab, "faq")):
-        tab.select(handlers.remember_tab("tab", name), settings.saved, settings.saved, **UI_ONLY)
+        tab.select(handlers.remember_tab("tab", name), settings.saved, settings.saved, **UI_ONLY).then(**show)
     faq.base.input(handlers.remember("base"), [settings.saved, faq.base], settings.saved, **UI_ONLY)
+    for trigger in (faq.base.change, faq.source.change, faq.button.click):
+        trigger(**show)
+    settings.threshold.input(handlers.remember("threshold"), [settings.saved, settings.threshold], settings.saved,
+                             **UI_ONLY)  # fmt: skip
     return RerankTab(answer_tabs, settings, paste, faq, results, pick)
 
 
@@ -279,5 +285,6 @@ def wire_inputs(desk: Desk, settings: SettingsPanel, paste: PastePanel, faq: Faq
     settings.threshold.change(handlers.rejudge, [results.last_result, settings.threshold],
                               [results.banner, results.best], **UI_ONLY)  # fmt: skip
     settings.preset.change(handlers.show_preset, settings.preset, settings.preset, **UI_ONLY)
-    for component in settings.values:
-        component.change(handlers.save_settings, [settings.saved, *settings.values], settings.saved, **UI_ONLY)
+    remembered = [settings.top_k, settings.preset, settings.override]
+    for component in remembered:
+        component.change(handlers.save_settings, [settings.saved, *remembered], settings.saved, **UI_ONLY)
