@@ -91,6 +91,28 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "details": {"en": "Details", "zh": "详情"},
     "copy": {"en": "Copy", "zh": "复制"},
     "copied": {"en": "Copied", "zh": "已复制"},
+    # The status chip under the title (the operator's text is behind its "details")
+    "chip": {"en": "Reranker: {engine} · Search: {stage}", "zh": "排序模型：{engine} · 检索：{stage}"},
+    "chip_engine_ready": {"en": "ready", "zh": "就绪"},
+    "chip_engine_loading": {"en": "loading", "zh": "加载中"},
+    "chip_engine_fallback": {"en": "ready (slower engine)", "zh": "就绪（较慢的引擎）"},
+    "chip_engine_unavailable": {"en": "not loaded, keyword search only", "zh": "未加载，仅关键词检索"},
+    "chip_stage_keyword": {"en": "keyword", "zh": "关键词"},
+    "chip_stage_dense": {"en": "dense (embeddings)", "zh": "向量"},
+    "chip_stage_hybrid": {"en": "hybrid (keyword + dense)", "zh": "混合（关键词 + 向量）"},
+    "chip_means_loading": {
+        "en": "Until it is ready, FAQ search shows keyword matches and pasted answers wait.",
+        "zh": "加载完成前，FAQ 搜索显示关键词匹配，粘贴的答案需要等待。",
+    },
+    "chip_means_fallback": {
+        "en": "Rankings are correct but slower. Tell your administrator (the fix is below).",
+        "zh": "排序结果正确，但速度较慢。请告知管理员（修复方法见下）。",
+    },
+    "chip_means_unavailable": {
+        "en": "FAQ search ranks by shared words only and pasted answers cannot be ranked. Tell your "
+        "administrator (the fix is below).",
+        "zh": "FAQ 搜索只按共同词语排序，粘贴的答案无法排序。请告知管理员（修复方法见下）。",
+    },
     # The Evaluate tab
     "eval_queries": {"en": "Labelled queries", "zh": "带标注的问题集"},
     "eval_upload": {"en": "…or upload your own CSVs", "zh": "…或上传自己的 CSV"},
@@ -115,6 +137,66 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "“没有可信答案”的取舍：每个点是一个阈值",
     },
     "eval_misses": {"en": "Queries where the right answer was not first", "zh": "正确答案未排第一的问题"},
+    "eval_intro": {
+        "en": "Does reranking put the right answer first on **your** questions? Run a labelled query set (or the "
+        "agents' picks) through keyword, dense and hybrid search alone, and through hybrid search + reranking.",
+        "zh": "排序模型能否把**你们**问题的正确答案排在第一？用带标注的问题集（或客服的选择）分别跑关键词、向量、混合检索，以及混合检索 + 重排。",
+    },
+    "eval_progress": {"en": "Reranking", "zh": "重排中"},
+    "eval_method_keyword": {"en": "Keyword only (BM25)", "zh": "仅关键词（BM25）"},
+    "eval_method_dense": {"en": "Dense only (embeddings)", "zh": "仅向量检索"},
+    "eval_method_hybrid": {"en": "Hybrid (keyword + dense)", "zh": "混合（关键词 + 向量）"},
+    "eval_method_rerank_keyword": {"en": "Keyword + rerank", "zh": "关键词 + 重排"},
+    "eval_method_rerank_dense": {"en": "Dense + rerank", "zh": "向量 + 重排"},
+    "eval_method_rerank_hybrid": {"en": "Hybrid + rerank", "zh": "混合 + 重排"},
+    "eval_helps": {
+        "en": "**Reranking helps**: the right answer comes first for {rerank} questions instead of {keyword}.",
+        "zh": "**重排有帮助**：正确答案排第一的问题从 {keyword} 个增加到 {rerank} 个。",
+    },
+    "eval_hurts": {
+        "en": "**Reranking does not help here**: the right answer comes first for {rerank} questions, {keyword} without it.",
+        "zh": "**重排在这里没有帮助**：正确答案排第一的有 {rerank} 个问题，不重排时为 {keyword} 个。",
+    },
+    "eval_same": {
+        "en": "**Reranking changes nothing here**: the right answer comes first for {rerank} questions either way.",
+        "zh": "**重排在这里没有变化**：两种方式都是 {rerank} 个问题的正确答案排第一。",
+    },
+    "eval_suggested": {"en": "Suggested threshold:", "zh": "建议阈值："},
+    "eval_sources": {"en": "Evaluated: {faq} with {queries}.", "zh": "评估对象：{faq}，问题集 {queries}。"},
+    "eval_counts": {
+        "en": "{in_scope} in-scope and {out_of_scope} out-of-scope queries, top {k} candidates per query.",
+        "zh": "{in_scope} 个范围内问题和 {out_of_scope} 个超出范围的问题，每个问题取前 {k} 个候选。",
+    },
+    "eval_right_first": {
+        "en": "{method}: right answer first for {right} of {total}.",
+        "zh": "{method}：{total} 个中有 {right} 个正确答案排第一。",
+    },
+    "eval_no_dense": {
+        "en": "No embedding model is loaded, so dense and hybrid search were not evaluated.",
+        "zh": "没有加载向量模型，因此未评估向量检索和混合检索。",
+    },
+    "eval_no_reranker": {
+        "en": "The reranker is not loaded, so reranking was not evaluated. Start the app with a model to compare "
+        "it with reranking.",
+        "zh": "排序模型未加载，因此未评估重排。请用模型启动应用后再比较。",
+    },
+    "eval_misses_of": {"en": "The misses below are those of {method}.", "zh": "下面的未命中来自：{method}。"},
+    "eval_nothing_found": {"en": "nothing found", "zh": "没有找到"},
+    "eval_not_in_top": {"en": "not in top {k}", "zh": "不在前 {k} 名"},
+    "eval_col_method": {"en": "Method", "zh": "方法"},
+    "eval_col_queries": {"en": "In-scope queries", "zh": "范围内问题数"},
+    "eval_col_query": {"en": "Query", "zh": "问题"},
+    "eval_col_expected": {"en": "Expected", "zh": "应为"},
+    "eval_col_got": {"en": "Got", "zh": "实际第一"},
+    "eval_col_right_rank": {"en": "Right answer's rank", "zh": "正确答案名次"},
+    "question_placeholder": {
+        "en": "e.g. Where is my order?",
+        "zh": "例如：订单一直显示待发货怎么办？",
+    },
+    "override_placeholder": {
+        "en": "Given a customer's question about …, judge whether the document …",
+        "zh": "（发送给模型的英文指令，例如：Given a customer's question about …, judge whether the document …）",
+    },
     # Desk messages
     "checked": {
         "en": "{n} answers checked in {seconds:.2f} s",

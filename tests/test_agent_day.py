@@ -165,3 +165,16 @@ def test_apply_is_disabled_when_no_threshold_meets_the_goal():
     assert threshold is None and "No threshold meets the goal" in sentence
     picks = Picks(None, BaseRegistry(bundled_bases()))
     assert can_apply(picks, None, 0.5).interactive is False  # recording off
+
+
+def test_the_status_chip_is_one_line_in_the_agents_language_and_the_fix_goes_behind_details(tmp_path, caplog):
+    fix = "Model not found. Run `hf download Qwen/Qwen3-Reranker-0.6B --local-dir DIR` and start with --model DIR."
+    desk = Desk(None, fix, export_dir=tmp_path)
+    with caplog.at_level("WARNING"):
+        chip = handlers.status_chip(desk, "zh")
+    line, _, details = chip.partition("<details")
+    assert "排序模型：未加载，仅关键词检索 · 检索：关键词" in line and "hf download" not in line
+    assert "hf download" in details and "请告知管理员" in details
+    assert "hf download" in caplog.text  # the operator reads it in the log
+    ready = handlers.status_chip(Desk(None, fix, export_dir=tmp_path), "en")
+    assert ready.startswith('<div class="status-chip chip-warn"')

@@ -1,8 +1,9 @@
 """The Gradio UI: ``build_demo(desk, config, picks)`` assembles the page from its tabs; nothing here launches.
 
-The desk (:class:`~reranker.desk.desk.Desk`) is shared by every session. The engine banner on top
-follows the reranker as it loads (a timer polls it until it is ready); the first-stage banner
-below it follows the embedding model and the bases being embedded the same way. ``HEAD`` (the page
+The desk (:class:`~reranker.desk.desk.Desk`) is shared by every session. A one-line status chip
+under the title says whether the reranker is ready and which search finds the candidates (a timer
+polls it while the model loads or bases are embedded); the operator's fix sits behind its
+"details" disclosure, in the log and in ``/health``. ``HEAD`` (the page
 script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launch()``.
 
 >>> demo = build_demo(Desk(scorer, export_dir=export_dir()), AppConfig())   # doctest: +SKIP
@@ -65,10 +66,8 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
     picks = picks or Picks(None, desk.bases)
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         page_header = gr.HTML(**PLAIN)
-        model_banner = gr.HTML(handlers.engine_banner(desk), elem_id="model-banner", **PLAIN)
-        engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
-        stage_banner = gr.HTML(handlers.first_stage_banner(desk), elem_id="first-stage-banner", **PLAIN)
-        stage_timer = gr.Timer(2.0, active=desk.dense.busy)
+        chip = gr.HTML(elem_id="status-chip", **PLAIN)
+        chip_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading" or desk.dense.busy)
         with gr.Tabs(elem_id="main-tabs") as main_tabs:
             with gr.Tab(I18N("tab_rerank"), id="rerank", elem_id="rerank-tab") as rerank_tab:
                 tab = build_rerank_tab(desk, picks, config)
@@ -81,12 +80,9 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
             main_tab.select(handlers.remember_tab("main_tab", name), saved, saved, **UI_ONLY)
         eval_base.input(handlers.remember("eval_base"), [saved, eval_base], saved, **UI_ONLY)
         batch_base.input(handlers.remember("batch_base"), [saved, batch_base], saved, **UI_ONLY)
-        refresh = handlers.bind(handlers.refresh_engine, desk)
-        demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
-        engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
-        refresh_stage = handlers.bind(handlers.refresh_first_stage, desk)
-        demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
-        stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
+        refresh = handlers.bind(handlers.refresh_status, desk)
+        demo.load(refresh, None, [chip, chip_timer], **UI_ONLY)
+        chip_timer.tick(refresh, None, [chip, chip_timer], **UI_ONLY)
         wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base], show_current)
     return demo
 

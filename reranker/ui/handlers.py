@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import html
 import inspect
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,6 +39,7 @@ from reranker.ui import picks as pick_panel
 from reranker.ui.i18n import lang_of, user_error
 from reranker.verdict import DEFAULT_THRESHOLD, check_threshold
 
+logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 Source = Literal["bundled", "upload"]
@@ -273,26 +275,40 @@ def language_hint(desk: Desk, query: str, base: SelectedBase, lang: Lang) -> str
     return "" if hint is None else f'<div class="script-hint">{render_message(hint, "warn")}</div>'
 
 
-def engine_banner(desk: Desk) -> str:
-    """The banner about the reranker itself (loading, slower fallback engine, unavailable)."""
-    notice = desk.engine_notice()
-    return "" if notice is None else render_message(notice[1], notice[0])  # type: ignore[arg-type]
+#: The operator's notices already written to the log (each once, not on every poll).
+_logged_notices: set[str] = set()
 
 
-def refresh_engine(desk: Desk) -> tuple[str, gr.Timer]:
-    """The engine banner, and the timer that polls it kept running only while the model loads."""
-    return engine_banner(desk), gr.Timer(active=desk.engine.status().state == "loading")
+def status_chip(desk: Desk, lang: Lang) -> str:
+    """One line for the agent: is the reranker ready, and which search finds the candidates.
+
+    The operator's text (why, and the fix: flags, commands) stays behind a "details" disclosure;
+    it is also in the log (once) and in ``/health``.
+    """
+    status = desk.engine.status()
+    engine = "loading" if status.state == "loading" else "unavailable" if status.scorer is None else \
+        "fallback" if status.fallback else "ready"  # fmt: skip
+    stage, _ = desk.dense.health()
+    notices = [notice for notice in (desk.engine_notice(), desk.first_stage_notice()) if notice is not None]
+    for _, text in notices:
+        if text not in _logged_notices:
+            _logged_notices.add(text)
+            logger.warning("Operator notice: %s", text)
+    kind = "warn" if engine in ("unavailable", "fallback") or any(k != "info" for k, _ in notices) else "info"
+    line = t("chip", lang, engine=t(f"chip_engine_{engine}", lang), stage=t(f"chip_stage_{stage}", lang))
+    details = ""
+    if notices:
+        what = "" if engine == "ready" else f"<li>{html.escape(t(f'chip_means_{engine}', lang))}</li>"
+        operator = "".join(f"<pre>{html.escape(text)}</pre>" for _, text in notices)
+        details = (f'<details class="operator"><summary>{html.escape(t("details", lang))}</summary>'
+                   f'<ul>{what}</ul><div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
+    return f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
 
 
-def first_stage_banner(desk: Desk) -> str:
-    """The banner about the first stage (embedding model loading or unavailable, bases being embedded)."""
-    notice = desk.first_stage_notice()
-    return "" if notice is None else render_message(notice[1], notice[0])  # type: ignore[arg-type]
-
-
-def refresh_first_stage(desk: Desk) -> tuple[str, gr.Timer]:
-    """The first-stage banner, and its timer kept running only while the embedder loads or embeds."""
-    return first_stage_banner(desk), gr.Timer(active=desk.dense.busy)
+def refresh_status(desk: Desk, request: gr.Request) -> tuple[str, gr.Timer]:
+    """The status chip, and the timer that polls it kept running while the model loads or bases embed."""
+    busy = desk.engine.status().state == "loading" or desk.dense.busy
+    return status_chip(desk, lang_of(request)), gr.Timer(active=busy)
 
 
 def enable_download() -> gr.DownloadButton:

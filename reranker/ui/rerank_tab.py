@@ -111,7 +111,7 @@ class RerankTab:
 
 def build_question_panel() -> QuestionPanel:
     query = gr.Textbox(label=I18N("question"), lines=2, max_lines=6, elem_id="query", info=I18N("question_hint"),
-                       placeholder="e.g. 订单一直显示待发货怎么办？ / Where is my order?")  # fmt: skip
+                       placeholder=I18N("question_placeholder"))  # fmt: skip
     new_ticket = gr.Button(I18N("new_ticket"), size="sm", elem_id="new-ticket")
     return QuestionPanel(query, new_ticket)
 
@@ -127,7 +127,7 @@ def build_settings_panel(config: AppConfig) -> SettingsPanel:
         preset = gr.Dropdown([(I18N(f"preset_{p.key}"), p.key) for p in PRESETS], value=DEFAULT_PRESET,
                              label=I18N("preset"), elem_id="preset")  # fmt: skip
         override = gr.Textbox(label=I18N("override"), lines=2, elem_id="override",
-                              placeholder="Given a customer's question about …, judge whether the document …")  # fmt: skip
+                              placeholder=I18N("override_placeholder"))  # fmt: skip
     saved = gr.BrowserState(handlers.DEFAULT_SETTINGS, storage_key="faq-rerank-desk-settings")
     return SettingsPanel(preset, override, threshold, top_k, saved)
 
