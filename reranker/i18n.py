@@ -260,6 +260,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         'An unclosed quote (") joins lines into one row.',
         "zh": '请检查文件：表头之后有 {lines} 行，但只读取到 {rows} 条。未闭合的引号（"）会把多行并成一条。',
     },
+    "upload_quote_lines": {
+        "en": 'The quote (") on line {first} joins lines {first}-{last} into one row: close it on line {first} '
+        "(or remove it) and upload the file again.",
+        "zh": '第 {first} 行的引号（"）把第 {first}-{last} 行并成了一条：请在第 {first} 行闭合它（或删去），然后重新上传。',
+    },
     "candidate_one": {"en": "{n} candidate", "zh": "{n} 条候选答案"},
     "candidate_many": {"en": "{n} candidates", "zh": "{n} 条候选答案"},
     "duplicate_one": {"en": "{n} duplicate", "zh": "{n} 条重复"},
@@ -456,6 +461,16 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "{name} could not be read as CSV ({error}). Wrap values that contain the "
         "separator or line breaks in double quotes.",
         "zh": "{name} 无法按 CSV 读取（{error}）。含分隔符或换行的值请用双引号括起来。",
+    },
+    "err_csv_fields": {
+        "en": "{name}, line {line}: {saw} values where the header has {expected}. Put values that contain the "
+        "separator in double quotes (or remove the extra ones), then upload the file again.",
+        "zh": "{name} 第 {line} 行：有 {saw} 个值，而表头只有 {expected} 列。请把含分隔符的值用双引号括起来（或删去多余的值），然后重新上传。",
+    },
+    "err_csv_open_quote": {
+        "en": '{name}, line {line}: a quote (") opens there and is never closed. Close it or remove it, then '
+        "upload the file again.",
+        "zh": '{name} 第 {line} 行：这里有一个引号（"）没有闭合。请补上或删去它，然后重新上传。',
     },
     "err_csv_no_rows": {
         "en": "{name} has a header row but no data rows.",

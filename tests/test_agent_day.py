@@ -9,6 +9,7 @@ import pytest
 
 from reranker.desk.desk import Desk
 from reranker.desk.language import base_language, default_base, script_of, switch_hint
+from reranker.errors import InvalidInput
 from reranker.feedback.picks import Picks
 from reranker.feedback.store import FeedbackStore
 from reranker.knowledge.bases import bundled_bases
@@ -178,3 +179,26 @@ def test_the_status_chip_is_one_line_in_the_agents_language_and_the_fix_goes_beh
     assert "hf download" in caplog.text  # the operator reads it in the log
     ready = handlers.status_chip(Desk(None, fix, export_dir=tmp_path), "en")
     assert ready.startswith('<div class="status-chip chip-warn"')
+
+
+def test_a_broken_csv_names_the_line_and_says_what_to_do(tmp_path):
+    broken = tmp_path / "faq.csv"
+    broken.write_text("question,answer\nShipping?,3-5 days\nReturn?,Yes,no,maybe\n", encoding="utf-8")
+    registry = BaseRegistry({})
+    with pytest.raises(InvalidInput) as raised:
+        registry.check_upload(broken)
+    assert raised.value.message("en") == (
+        "The uploaded file, line 3: 4 values where the header has 2. Put values that contain the separator in double "
+        "quotes (or remove the extra ones), then upload the file again."
+    )
+    assert "第 3 行：有 4 个值" in raised.value.message("zh") and "tokenizing" not in str(raised.value)
+
+
+def test_an_unclosed_quote_warning_names_the_line_where_it_opens(tmp_path):
+    joined = tmp_path / "faq.csv"
+    joined.write_text('question,answer\nOrder?,See tracking\nShipping?,"3-5 days\nReturn?,Yes\nWhere?,Here"\n',
+                      encoding="utf-8")  # fmt: skip
+    check = BaseRegistry({}).check_upload(joined)
+    assert check.suspicious and check.quote_lines == (3, 5)
+    assert "on line 3 joins lines 3-5 into one row: close it on line 3" in check.describe("en")
+    assert "第 3 行的引号" in check.describe("zh")
