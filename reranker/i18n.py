@@ -90,6 +90,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "instruction_sent": {"en": "instruction sent to the model", "zh": "发送给模型的指令"},
     "details": {"en": "Details", "zh": "详情"},
     "copy": {"en": "Copy", "zh": "复制"},
+    "more": {"en": "more", "zh": "展开"},
+    "less": {"en": "less", "zh": "收起"},
     "copied": {"en": "Copied", "zh": "已复制"},
     # The status chip under the title (the operator's text is behind its "details")
     "chip": {"en": "Reranker: {engine} · Search: {stage}", "zh": "排序模型：{engine} · 检索：{stage}"},

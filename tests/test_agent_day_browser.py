@@ -304,3 +304,47 @@ def test_a_lead_confirms_before_storing_and_can_remove_it(agent, store):
     agent.page.click("#threshold-remove")
     expect(agent.page.locator("#threshold-current")).to_contain_text(agent.text("goal_current_none", base=agent.base))
     assert store.threshold(agent.base) is None
+
+
+# 7. Results that fit the screen
+
+
+def test_at_least_three_faq_results_show_without_scrolling_and_long_answers_fold(agent):
+    agent.search()
+    rows = agent.page.locator("#ranked-table tbody tr")
+    if agent.size == DESKTOP:
+        agent.page.evaluate("window.scrollTo(0, 0)")
+        visible = sum(agent.in_view(rows.nth(n)) for n in range(min(rows.count(), 6)))
+        assert visible >= 3, f"{visible} results in view"
+        answer = rows.first.locator("td.text").bounding_box()["width"]
+        table = agent.page.locator("#ranked-table table").bounding_box()["width"]
+        assert answer >= 0.45 * table  # the answer column gets the room
+    else:  # the page scrolled to the first result; nothing is wider than the screen
+        expect(rows.first).to_be_in_viewport()
+        assert agent.page.evaluate("document.documentElement.scrollWidth") <= agent.size[0]
+
+
+def test_long_answers_fold_with_more(agent):
+    long = "Damaged on arrival? " + "Take a photo of the item and the box, then report it. " * 8
+    agent.page.fill("#query textarea", "How do I return a damaged item?")
+    agent.page.fill("#pasted textarea", "\n".join([long, "Gift cards cannot be returned."]))
+    agent.page.click("#rank-pasted")
+    agent.page.wait_for_selector(FINAL)
+    row = agent.page.locator("#ranked-table tbody tr", has_text="Damaged on arrival")
+    answer = row.locator(".answer")
+    folded_height = answer.bounding_box()["height"]
+    row.locator("button.more").click()
+    expect(answer).not_to_have_class("answer folded")
+    expect(row.locator("button.more")).to_have_text(agent.text("less"))
+    assert answer.bounding_box()["height"] > folded_height
+    assert answer.inner_text().strip() == long.strip()  # Copy takes the whole answer
+
+
+def test_on_a_phone_the_search_button_is_reachable_without_scrolling_past_settings(agent):
+    agent.tab("tab_faq").click()
+    button = agent.page.locator("#rank-faq")
+    agent.page.evaluate("window.scrollTo(0, 0)")
+    settings = agent.page.locator("#settings").bounding_box()
+    assert button.bounding_box()["y"] < settings["y"]  # the action comes before the settings
+    if agent.size == PHONE:
+        assert agent.in_view(button)

@@ -41,6 +41,8 @@ FAQ_ID = "FAQ id"
 CATEGORY = "Category"
 TRUNCATED = "Truncated"
 SCORE_DECIMALS = 3
+#: Answers longer than this (characters or lines) are folded to a few lines, with a "more" button.
+FOLD_CHARS, FOLD_LINES = 220, 4
 
 # Red -> amber -> green (Tailwind's 400 shades). Each pill also sets its own dark text colour,
 # so it reads the same on light and dark themes (contrast >= 6:1 at every point of the scale).
@@ -134,7 +136,7 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final",
     final = state != "partial"  # a stopped table is final for what it holds: its scored rows
     picks = picks and has_faq and state == "final" and not table.empty
     headers = ["#", t(HEADER_KEYS[score_column(kind)], lang), t("col_answer", lang)]
-    headers += [t("col_faq_id", lang), t("col_category", lang)] if has_faq else []
+    headers += [f"{t('col_faq_id', lang)} · {t('col_category', lang)}"] if has_faq else []
     headers.append(t("col_actions", lang))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(_render_row(row, kind, has_faq, final, picks, lang) for row in table.to_dict("records"))
@@ -176,7 +178,11 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
         if pending
         else _score_cell(score, kind, lang)
     )
-    answer = f'<div class="answer">{_escape(row[ANSWER])}</div>'
+    text = str(row[ANSWER])
+    answer = f'<div class="answer">{_escape(text)}</div>'
+    if len(text) > FOLD_CHARS or text.count("\n") >= FOLD_LINES:  # folded to a few lines; "more" unfolds it
+        answer = (f'<div class="answer folded">{_escape(text)}</div><button type="button" class="more" '
+                  f'data-less="{_escape(t("less", lang))}">{_escape(t("more", lang))}</button>')  # fmt: skip
     if row.get(TRUNCATED):
         answer += f'<div class="note">{_escape(t("cut_note", lang))}</div>'
     if has_faq and row.get(FAQ_QUESTION):
@@ -196,10 +202,8 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     faq_id = ""
     if has_faq:
         faq_id = f' data-faq-id="{_escape(row[FAQ_ID])}"'
-        cells += [
-            f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row, lang)}</td>',
-            f'<td class="category">{_escape(row[CATEGORY])}</td>',
-        ]
+        category = f'<div class="category">{_escape(row[CATEGORY])}</div>' if row.get(CATEGORY) else ""
+        cells.append(f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row, lang)}{category}</td>')
     actions = f'<button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">{_escape(t("copy", lang))}</button>'
     if picks:
         actions += f" {_pick_button(str(row[FAQ_ID]), lang)} {_pick_button('', lang, ' card-only')}"

@@ -175,13 +175,11 @@ def build_faq_panel(desk: Desk) -> FaqPanel:
     names = desk.bases.names
     source = gr.Radio([(I18N("source_bundled"), "bundled"), (I18N("source_upload"), "upload")],
                       value="bundled", label=I18N("source"), elem_id="source")  # fmt: skip
-    with gr.Row(equal_height=True):
-        base = gr.Dropdown(names, value=names[0] if names else None, label=I18N("base"), elem_id="base")
-        upload = gr.File(
-            label=I18N("upload"), file_types=[".csv"], type="filepath", elem_id="upload", height=90
-        )
-    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.bases.max_upload_bytes)}, elem_id="base-info")
+    base = gr.Dropdown(names, value=names[0] if names else None, label=I18N("base"), elem_id="base")
+    # The action right under the base, so a phone reaches it without scrolling past the upload.
     button = gr.Button(I18N("rank_faq"), variant="primary", elem_id="rank-faq")
+    upload = gr.File(label=I18N("upload"), file_types=[".csv"], type="filepath", elem_id="upload", height=90)
+    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.bases.max_upload_bytes)}, elem_id="base-info")
     return FaqPanel(source, base, upload, info, button)
 
 
