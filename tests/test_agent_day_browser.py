@@ -4,6 +4,7 @@ threshold story, no operator text in the agent's way, and results that fit the s
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -348,3 +349,19 @@ def test_on_a_phone_the_search_button_is_reachable_without_scrolling_past_settin
     assert button.bounding_box()["y"] < settings["y"]  # the action comes before the settings
     if agent.size == PHONE:
         assert agent.in_view(button)
+
+
+# 8. A 400-answer paste does not freeze the tab
+
+
+def test_typing_right_after_a_400_line_paste_answers_within_a_second(agent):
+    answers = "\n".join(f"Answer {n}: your parcel ships within {n % 5 + 1} days of payment." for n in range(400))
+    box = agent.page.locator("#pasted textarea")
+    box.click()
+    box.fill(answers)  # one input event with the whole text, as a paste gives
+    expect(agent.page.locator("#count")).to_contain_text("400")
+    start = time.monotonic()
+    box.press("End")
+    agent.page.keyboard.type("!")
+    agent.page.wait_for_function("document.querySelector('#pasted textarea').value.endsWith('!')")
+    assert time.monotonic() - start <= 1.0

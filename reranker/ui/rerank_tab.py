@@ -135,7 +135,9 @@ def build_settings_panel(config: AppConfig) -> SettingsPanel:
 def build_paste_panel() -> PastePanel:
     split = gr.Radio([(I18N("split_lines"), "lines"), (I18N("split_blank"), "blank_lines")],
                      value="lines", label=I18N("split"), elem_id="split")  # fmt: skip
-    pasted = gr.Textbox(label=I18N("pasted"), lines=6, max_lines=12, elem_id="pasted",
+    # A fixed height (lines == max_lines): Gradio then skips its auto-resize, which re-measures the
+    # whole text on every keystroke and froze the tab for seconds after a 400-answer paste.
+    pasted = gr.Textbox(label=I18N("pasted"), lines=8, max_lines=8, elem_id="pasted",
                         placeholder="1. …\n2. …")  # fmt: skip
     count = gr.Markdown(elem_classes="desk-count", elem_id="count")
     button = gr.Button(I18N("rank_pasted"), variant="primary", elem_id="rank-pasted")
