@@ -4,6 +4,7 @@ threshold story, no operator text in the agent's way, and results that fit the s
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 
@@ -365,3 +366,83 @@ def test_typing_right_after_a_400_line_paste_answers_within_a_second(agent):
     agent.page.keyboard.type("!")
     agent.page.wait_for_function("document.querySelector('#pasted textarea').value.endsWith('!')")
     assert time.monotonic() - start <= 1.0
+
+
+# 5 and 6. No operator text in the agent's way; every sentence in a Chinese browser is Chinese
+
+NO_MODEL = ("Model not found: '/models/qwen' is not a model directory. Run `hf download Qwen/Qwen3-Reranker-0.6B "
+            "--local-dir /models/qwen` on a machine with internet, copy it over and start with --model /models/qwen.")  # fmt: skip
+LATIN_SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,'’-]+[A-Za-z]+){2,}")
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def no_model_url(store, launch_desk):
+    desk = Desk(None, NO_MODEL, export_dir=export_dir(), bases=bundled_bases())
+    return launch_desk(desk, Picks(store, desk.bases))
+
+
+def latin_sentences(page) -> list[str]:
+    """Lines of the page with three or more Latin words and no Chinese, outside data and model output
+    (tables of answers and questions, the best answer, base and file names, the model's instruction)."""
+    text = page.evaluate("""() => {
+      const skip = '#ranked-table, #best-answer, .upload-preview, #batch-table, #eval-details, '
+        + '.instruction-sent, #preset .info, .operator, #examples, input, textarea';
+      const clone = document.querySelector('gradio-app').cloneNode(true);
+      document.body.appendChild(clone);
+      clone.style.position = 'absolute';
+      for (const node of clone.querySelectorAll(skip)) node.remove();
+      const text = clone.innerText;
+      clone.remove();
+      return text;
+    }""")
+    data = ("FAQ", ".csv", "BM25", "Ctrl+Enter", "Alt+N", "CSV", "recall@k")
+    lines = []
+    for line in text.splitlines():
+        line = line.strip()
+        for name in (*bundled_bases(), *data):
+            line = line.replace(name, "")
+        if LATIN_SENTENCE.search(line) and not CJK.search(line):
+            lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1400x1000", "390x844"])
+def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_model(browser, no_model_url, size,
+                                                                                   tmp_path):  # fmt: skip
+    context, agent = open_agent(browser, no_model_url, "zh-CN", size)
+    page = agent.page
+    chip = page.locator("#status-chip")
+    expect(chip).to_contain_text(t("chip_engine_unavailable", "zh"))
+    assert "hf download" not in chip.inner_text()  # the operator's fix is behind "details"
+    assert chip.bounding_box()["height"] < 60  # one line (two at most on a phone)
+    found = latin_sentences(page)
+    agent.search()  # keyword search only, without a model
+    found += latin_sentences(page)
+    broken = tmp_path / "broken.csv"
+    broken.write_text("question,answer\nA?,B\nC?,D,E,F\n", encoding="utf-8")
+    page.set_input_files("#upload input[type=file]", str(broken))
+    expect(page.locator("#base-info .desk-error")).to_contain_text("第 3 行")
+    found += latin_sentences(page)
+    agent.tab("tab_evaluate").click()
+    page.click("#eval-run")
+    expect(page.locator("#eval-summary")).to_contain_text("评估对象", timeout=120_000)
+    found += latin_sentences(page)
+    agent.tab("tab_batch").click()
+    questions = tmp_path / "questions.csv"
+    questions.write_text('question\n订单怎么还没发货\n""\n', encoding="utf-8")
+    page.set_input_files("#batch-questions input[type=file]", str(questions))
+    page.click("#batch-run")
+    expect(page.locator("#batch-summary")).to_contain_text("问题是空的", timeout=60_000)
+    found += latin_sentences(page)
+    page.locator("#status-chip summary").click()
+    expect(page.locator("#status-chip .operator-fix")).to_contain_text("hf download")  # details open on demand
+    context.close()
+    assert not found, found
+
+
+def test_the_english_sentence_check_does_find_them_in_an_english_browser(browser, no_model_url):
+    context, agent = open_agent(browser, no_model_url, "en-US", DESKTOP)
+    found = latin_sentences(agent.page)
+    context.close()
+    assert t("split", "en") in found and t("split_lines", "en") in found and len(found) >= 5
