@@ -28,15 +28,55 @@
     button.textContent = button.dataset.done;
   });
 
+  // A saved pick shows on its own button ("✓ Saved · Undo"), from the pick message's data-saved-pick;
+  // a new ranking, an Undo or a new ticket clears the message and so the mark.
+  const syncPicks = () => {
+    const saved = $("#pick-status [data-saved-pick]");
+    const id = saved ? saved.dataset.savedPick : null;
+    for (const button of document.querySelectorAll("#ranked-table [data-pick]")) {
+      const isSaved = id !== null && button.dataset.pick === id;
+      if (button.classList.contains("saved") === isSaved) continue;
+      button.classList.toggle("saved", isSaved);
+      button.setAttribute("aria-pressed", String(isSaved));
+      button.textContent = isSaved ? button.dataset.saved : button.dataset.label;
+    }
+  };
+  new MutationObserver((mutations) => {
+    if (mutations.some((m) => m.target.closest && m.target.closest("#pick-status, #ranked-table"))) syncPicks();
+  }).observe(document.body, { childList: true, subtree: true });
+
+  // A long answer is folded to a few lines; "more" unfolds it, "less" folds it again.
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest("#ranked-table button.more");
+    if (!button) return;
+    const answer = button.parentElement.querySelector(".answer");
+    const folded = answer.classList.toggle("folded");
+    if (!button.dataset.more) button.dataset.more = button.textContent;
+    button.textContent = folded ? button.dataset.more : button.dataset.less;
+  });
+
   // Results go grey and say "out of date" as soon as the ticket changes; a new ranking clears it.
   window.deskMarkStale = () => {
     if ($("#ranked-table table")) $("#results").classList.add("stale");
   };
+  // After a ranking, the banner and the first result must be on screen (on a phone the results are
+  // below the ticket): scroll the results to the top of the screen when either is not.
   window.deskShowBanner = () => {
     const banner = $("#banner");
     if (!banner) return;
     const top = banner.getBoundingClientRect().top;
-    if (top < 0 || top > window.innerHeight - 120) $("#results").scrollIntoView({ block: "start" });
+    const first = $("#ranked-table tbody tr");
+    const firstTop = first ? first.getBoundingClientRect().top : top;
+    if (top < 0 || top > window.innerHeight - 120 || firstTop > window.innerHeight - 80) {
+      $("#results").scrollIntoView({ block: "start" });
+    }
+  };
+  // New ticket: nothing on the screen belongs to the old ticket, so nothing is out of date.
+  window.deskNewTicket = () => {
+    const results = $("#results");
+    if (results) results.classList.remove("stale");
+    const question = $("#query textarea");
+    if (question) question.focus();
   };
   window.deskFresh = () => {
     const results = $("#results");

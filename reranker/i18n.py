@@ -93,7 +93,31 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "instruction_sent": {"en": "instruction sent to the model", "zh": "发送给模型的指令"},
     "details": {"en": "Details", "zh": "详情"},
     "copy": {"en": "Copy", "zh": "复制"},
+    "more": {"en": "more", "zh": "展开"},
+    "less": {"en": "less", "zh": "收起"},
     "copied": {"en": "Copied", "zh": "已复制"},
+    # The status chip under the title (the operator's text is behind its "details")
+    "chip": {"en": "Reranker: {engine} · Search: {stage}", "zh": "排序模型：{engine} · 检索：{stage}"},
+    "chip_engine_ready": {"en": "ready", "zh": "就绪"},
+    "chip_engine_loading": {"en": "loading", "zh": "加载中"},
+    "chip_engine_fallback": {"en": "ready (slower engine)", "zh": "就绪（较慢的引擎）"},
+    "chip_engine_unavailable": {"en": "not loaded, keyword search only", "zh": "未加载，仅关键词检索"},
+    "chip_stage_keyword": {"en": "keyword", "zh": "关键词"},
+    "chip_stage_dense": {"en": "dense (embeddings)", "zh": "向量"},
+    "chip_stage_hybrid": {"en": "hybrid (keyword + dense)", "zh": "混合（关键词 + 向量）"},
+    "chip_means_loading": {
+        "en": "Until it is ready, FAQ search shows keyword matches and pasted answers wait.",
+        "zh": "加载完成前，FAQ 搜索显示关键词匹配，粘贴的答案需要等待。",
+    },
+    "chip_means_fallback": {
+        "en": "Rankings are correct but slower. Tell your administrator (the fix is below).",
+        "zh": "排序结果正确，但速度较慢。请告知管理员（修复方法见下）。",
+    },
+    "chip_means_unavailable": {
+        "en": "FAQ search ranks by shared words only and pasted answers cannot be ranked. Tell your "
+        "administrator (the fix is below).",
+        "zh": "FAQ 搜索只按共同词语排序，粘贴的答案无法排序。请告知管理员（修复方法见下）。",
+    },
     # The Evaluate tab
     "eval_queries": {"en": "Labelled queries", "zh": "带标注的问题集"},
     "eval_upload": {"en": "…or upload your own CSVs", "zh": "…或上传自己的 CSV"},
@@ -118,6 +142,66 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "“没有可信答案”的取舍：每个点是一个阈值",
     },
     "eval_misses": {"en": "Queries where the right answer was not first", "zh": "正确答案未排第一的问题"},
+    "eval_intro": {
+        "en": "Does reranking put the right answer first on **your** questions? Run a labelled query set (or the "
+        "agents' picks) through keyword, dense and hybrid search alone, and through hybrid search + reranking.",
+        "zh": "排序模型能否把**你们**问题的正确答案排在第一？用带标注的问题集（或客服的选择）分别跑关键词、向量、混合检索，以及混合检索 + 重排。",
+    },
+    "eval_progress": {"en": "Reranking", "zh": "重排中"},
+    "eval_method_keyword": {"en": "Keyword only (BM25)", "zh": "仅关键词（BM25）"},
+    "eval_method_dense": {"en": "Dense only (embeddings)", "zh": "仅向量检索"},
+    "eval_method_hybrid": {"en": "Hybrid (keyword + dense)", "zh": "混合（关键词 + 向量）"},
+    "eval_method_rerank_keyword": {"en": "Keyword + rerank", "zh": "关键词 + 重排"},
+    "eval_method_rerank_dense": {"en": "Dense + rerank", "zh": "向量 + 重排"},
+    "eval_method_rerank_hybrid": {"en": "Hybrid + rerank", "zh": "混合 + 重排"},
+    "eval_helps": {
+        "en": "**Reranking helps**: the right answer comes first for {rerank} questions instead of {keyword}.",
+        "zh": "**重排有帮助**：正确答案排第一的问题从 {keyword} 个增加到 {rerank} 个。",
+    },
+    "eval_hurts": {
+        "en": "**Reranking does not help here**: the right answer comes first for {rerank} questions, {keyword} without it.",
+        "zh": "**重排在这里没有帮助**：正确答案排第一的有 {rerank} 个问题，不重排时为 {keyword} 个。",
+    },
+    "eval_same": {
+        "en": "**Reranking changes nothing here**: the right answer comes first for {rerank} questions either way.",
+        "zh": "**重排在这里没有变化**：两种方式都是 {rerank} 个问题的正确答案排第一。",
+    },
+    "eval_suggested": {"en": "Suggested threshold:", "zh": "建议阈值："},
+    "eval_sources": {"en": "Evaluated: {faq} with {queries}.", "zh": "评估对象：{faq}，问题集 {queries}。"},
+    "eval_counts": {
+        "en": "{in_scope} in-scope and {out_of_scope} out-of-scope queries, top {k} candidates per query.",
+        "zh": "{in_scope} 个范围内问题和 {out_of_scope} 个超出范围的问题，每个问题取前 {k} 个候选。",
+    },
+    "eval_right_first": {
+        "en": "{method}: right answer first for {right} of {total}.",
+        "zh": "{method}：{total} 个中有 {right} 个正确答案排第一。",
+    },
+    "eval_no_dense": {
+        "en": "No embedding model is loaded, so dense and hybrid search were not evaluated.",
+        "zh": "没有加载向量模型，因此未评估向量检索和混合检索。",
+    },
+    "eval_no_reranker": {
+        "en": "The reranker is not loaded, so reranking was not evaluated. Start the app with a model to compare "
+        "it with reranking.",
+        "zh": "排序模型未加载，因此未评估重排。请用模型启动应用后再比较。",
+    },
+    "eval_misses_of": {"en": "The misses below are those of {method}.", "zh": "下面的未命中来自：{method}。"},
+    "eval_nothing_found": {"en": "nothing found", "zh": "没有找到"},
+    "eval_not_in_top": {"en": "not in top {k}", "zh": "不在前 {k} 名"},
+    "eval_col_method": {"en": "Method", "zh": "方法"},
+    "eval_col_queries": {"en": "In-scope queries", "zh": "范围内问题数"},
+    "eval_col_query": {"en": "Query", "zh": "问题"},
+    "eval_col_expected": {"en": "Expected", "zh": "应为"},
+    "eval_col_got": {"en": "Got", "zh": "实际第一"},
+    "eval_col_right_rank": {"en": "Right answer's rank", "zh": "正确答案名次"},
+    "question_placeholder": {
+        "en": "e.g. Where is my order?",
+        "zh": "例如：订单一直显示待发货怎么办？",
+    },
+    "override_placeholder": {
+        "en": "Given a customer's question about …, judge whether the document …",
+        "zh": "（发送给模型的英文指令，例如：Given a customer's question about …, judge whether the document …）",
+    },
     # Desk messages
     "checked": {
         "en": "{n} answers checked in {seconds:.2f} s",
@@ -158,9 +242,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Confident answer: the best score is {score:.3f} (threshold {threshold:.2f}).",
         "zh": "可信的答案：最高分 {score:.3f}（阈值 {threshold:.2f}）。",
     },
-    "stopped": {
-        "en": "Stopped. The table keeps the scores that had arrived; rank again for the full order.",
-        "zh": "已停止。表格保留已到达的分数；重新排序可得到完整顺序。",
+    "stopped_scored": {"en": "Stopped: {scored} of {total} scored.", "zh": "已停止：已评分 {scored}/{total} 条。"},
+    "status_stopped": {
+        "en": "Stopped by the agent: {scored} of {total} pairs scored · rerank {ms}",
+        "zh": "已由客服停止：已评分 {scored}/{total} 对 · 重排 {ms}",
     },
     "upload_rejected": {
         "en": "This upload cannot be used: {reason} Still in use: {fallback}.",
@@ -179,6 +264,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Check the file: it has {lines} lines after the header but {rows} rows were read. "
         'An unclosed quote (") joins lines into one row.',
         "zh": '请检查文件：表头之后有 {lines} 行，但只读取到 {rows} 条。未闭合的引号（"）会把多行并成一条。',
+    },
+    "upload_quote_lines": {
+        "en": 'The quote (") on line {first} joins lines {first}-{last} into one row: close it on line {first} '
+        "(or remove it) and upload the file again.",
+        "zh": '第 {first} 行的引号（"）把第 {first}-{last} 行并成了一条：请在第 {first} 行闭合它（或删去），然后重新上传。',
     },
     "candidate_one": {"en": "{n} candidate", "zh": "{n} 条候选答案"},
     "candidate_many": {"en": "{n} candidates", "zh": "{n} 条候选答案"},
@@ -210,6 +300,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "col_actions": {"en": "Actions", "zh": "操作"},
     "pick_answers": {"en": "Answers it", "zh": "就是这条"},
     "pick_none": {"en": "None of these", "zh": "都不对"},
+    "pick_saved_undo": {"en": "✓ Saved · Undo", "zh": "✓ 已保存 · 撤销"},
     "badge_best": {"en": "Best", "zh": "最佳"},
     "badge_unsure": {"en": "Not confident", "zh": "把握不足"},
     "not_scored_yet": {"en": "not reranked yet", "zh": "尚未排序"},
@@ -275,10 +366,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "请上传问题 CSV（含 question 列，或每行一个问题）。",
     },
     "batch_summary": {
-        "en": "{answered} of {total} questions answered: {confident} confident, {escalate} to escalate "
-        "(threshold {threshold:.2f}, {source}).",
-        "zh": "已回答 {answered}/{total} 个问题：{confident} 个可信，{escalate} 个需转人工（阈值 {threshold:.2f}，{source}）。",
+        "en": "{done} of {total} questions checked: {answered} got an FAQ answer ({confident} confident, "
+        "{escalate} to escalate), {missing} got none and go to a human (threshold {threshold:.2f}, {source}).",
+        "zh": "已检查 {done}/{total} 个问题：{answered} 个找到 FAQ 答案（{confident} 个可信，{escalate} 个需转人工），"
+        "{missing} 个没有答案，转人工处理（阈值 {threshold:.2f}，{source}）。",
     },
+    "batch_empty_question": {"en": "The question is empty.", "zh": "问题是空的。"},
     "batch_stored": {"en": "stored for this base", "zh": "此库保存的阈值"},
     "batch_default": {"en": "the default", "zh": "默认值"},
     "batch_row_failed": {"en": "- Row {row} not answered: {error}", "zh": "- 第 {row} 行未回答：{error}"},
@@ -291,6 +384,14 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "batch_col_score": {"en": "score", "zh": "分数"},
     "batch_col_verdict": {"en": "verdict", "zh": "结论"},
     "batch_col_error": {"en": "error", "zh": "错误"},
+    "batch_head_verdict": {"en": "Verdict", "zh": "结论"},
+    "batch_head_row": {"en": "Row", "zh": "行号"},
+    "batch_head_question": {"en": "Customer question", "zh": "客户问题"},
+    "batch_head_faq_id": {"en": "FAQ id", "zh": "FAQ 编号"},
+    "batch_head_answer": {"en": "Best FAQ answer", "zh": "最佳 FAQ 答案"},
+    "batch_head_score": {"en": "Score", "zh": "分数"},
+    "batch_head_error": {"en": "Problem", "zh": "问题说明"},
+    "batch_error": {"en": "not answered", "zh": "未回答"},
     "batch_confident": {"en": "confident", "zh": "可信"},
     "batch_escalate": {"en": "escalate", "zh": "转人工"},
     # The threshold goal (Evaluate tab)
@@ -316,6 +417,39 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Stored: the desk and the API now use {threshold:.2f} for {base}.",
         "zh": "已保存：排序台和 API 现在对 {base} 使用 {threshold:.2f}。",
     },
+    "goal_remove": {"en": "Remove the stored threshold", "zh": "删除已保存的阈值"},
+    "goal_confirm_button": {"en": "Yes, store it", "zh": "确定保存"},
+    "goal_cancel": {"en": "Cancel", "zh": "取消"},
+    "goal_confirm": {
+        "en": "Store {threshold:.2f} for {base}? Every agent's desk, the Batch tab and the API use it from their "
+        "next ranking, instead of each agent's own threshold.",
+        "zh": "为 {base} 保存 {threshold:.2f}？所有客服的排序台、批量页和 API 从下一次排序起都会使用它，而不是各自的阈值。",
+    },
+    "goal_confirm_replace": {
+        "en": "Store {threshold:.2f} for {base}, replacing the stored {stored:.2f}? Every agent's desk, the Batch "
+        "tab and the API use it from their next ranking.",
+        "zh": "为 {base} 保存 {threshold:.2f}，替换已保存的 {stored:.2f}？所有客服的排序台、批量页和 API 从下一次排序起都会使用它。",
+    },
+    "goal_removed": {
+        "en": "Removed: {base} has no stored threshold now; each agent's own threshold applies.",
+        "zh": "已删除：{base} 现在没有保存的阈值，按各客服自己的阈值判断。",
+    },
+    "goal_current_stored": {
+        "en": "Stored for {base} now: {threshold:.2f} (the desk, Batch and the API use it).",
+        "zh": "{base} 现在保存的阈值：{threshold:.2f}（排序台、批量页和 API 都使用它）。",
+    },
+    "goal_current_none": {
+        "en": "No threshold is stored for {base}: each agent's own threshold applies.",
+        "zh": "{base} 没有保存的阈值：按各客服自己的阈值判断。",
+    },
+    "threshold_from_base": {
+        "en": "Set for {base} by your team lead: {threshold:.2f}. Change it in the Evaluate tab.",
+        "zh": "团队负责人为 {base} 设定：{threshold:.2f}。可在“评估”页修改。",
+    },
+    "threshold_from_agent": {
+        "en": "Your own threshold (remembered in this browser). Below it the question goes to a human agent.",
+        "zh": "你自己的阈值（本浏览器会记住）。最高分低于它时，问题转人工处理。",
+    },
     # Errors the desk shows (their English text is also what the API and the CLI say)
     "err_threshold": {
         "en": "The threshold must be between 0 and 1, got {threshold}.",
@@ -337,6 +471,16 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "{name} could not be read as CSV ({error}). Wrap values that contain the "
         "separator or line breaks in double quotes.",
         "zh": "{name} 无法按 CSV 读取（{error}）。含分隔符或换行的值请用双引号括起来。",
+    },
+    "err_csv_fields": {
+        "en": "{name}, line {line}: {saw} values where the header has {expected}. Put values that contain the "
+        "separator in double quotes (or remove the extra ones), then upload the file again.",
+        "zh": "{name} 第 {line} 行：有 {saw} 个值，而表头只有 {expected} 列。请把含分隔符的值用双引号括起来（或删去多余的值），然后重新上传。",
+    },
+    "err_csv_open_quote": {
+        "en": '{name}, line {line}: a quote (") opens there and is never closed. Close it or remove it, then '
+        "upload the file again.",
+        "zh": '{name} 第 {line} 行：这里有一个引号（"）没有闭合。请补上或删去它，然后重新上传。',
     },
     "err_csv_no_rows": {
         "en": "{name} has a header row but no data rows.",
@@ -398,6 +542,18 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "A threshold needs both kinds of labelled question: some answered by an FAQ and some "
         'marked "none of these" (got {answerable} and {none}). Record more picks in the desk, then try again.',
         "zh": "计算阈值需要两类带标注的问题：一些由 FAQ 回答，一些标为“都不对”（现有 {answerable} 和 {none} 个）。请在排序台记录更多选择后再试。",
+    },
+    # The base and the question's language
+    "language_en": {"en": "English", "zh": "英文"},
+    "language_zh": {"en": "Chinese", "zh": "中文"},
+    "script_hint": {
+        "en": "This question is in {language}, but {base} is not: choose {fits} under FAQ base for better matches.",
+        "zh": "这个问题是{language}，但 {base} 不是：请在“FAQ 库”中选择 {fits}，匹配会更准。",
+    },
+    "script_hint_none": {
+        "en": "This question is in {language}, but {base} is not, so matches may be poor: ask the question in "
+        "the base's language, or upload a base in {language}.",
+        "zh": "这个问题是{language}，但 {base} 不是，匹配可能不准：请用该库的语言提问，或上传{language}的 FAQ 库。",
     },
     # Instruction presets (the instruction itself stays English: it is what the model reads)
     "preset_general": {"en": "General questions", "zh": "一般问题"},

@@ -25,7 +25,8 @@ def test_rows_arrive_in_steps_and_the_empty_row_is_reported(desk, questions, pic
     updates = list(run_batch(desk, picks, str(questions), EN_BASE, 5))
     assert len(updates) == 2  # after UPDATE_EVERY rows, then at the end
     summary, table, csv_path = updates[-1]
-    assert len(table) == UPDATE_EVERY + 2 and table["question"][0] == "where is my parcel"
+    assert len(table) == UPDATE_EVERY + 2 and table["Customer question"][0] == "where is my parcel"
+    assert table.columns[0] == "Verdict"
     assert "Row 2 not answered: The question is empty." in summary
     assert "threshold 0.50, the default" in summary
     assert pd.read_csv(csv_path, encoding="utf-8-sig")["verdict"].isin(["confident", "escalate"]).all()
@@ -35,7 +36,26 @@ def test_the_batch_uses_the_threshold_stored_for_the_base(desk, questions, picks
     picks.store.set_threshold(EN_BASE, 0.0)
     summary, table, _ = list(run_batch(desk, picks, str(questions), EN_BASE, 5))[-1]
     assert "threshold 0.00, stored for this base" in summary
-    assert set(table["verdict"][table["error"] == ""]) == {"confident"}
+    assert set(table["Verdict"][table["Problem"] == ""]) == {"confident"}
+
+
+def test_the_table_shows_three_decimal_scores_and_chinese_headers_and_errors(desk, questions, picks):
+    _, table, csv_path = list(run_batch(desk, picks, str(questions), EN_BASE, 5, lang="zh"))[-1]
+    assert list(table.columns)[:3] == ["结论", "行号", "客户问题"]
+    scores = [score for score in table["分数"] if score]
+    assert scores and all(len(score.split(".")[1]) == 3 for score in scores)
+    assert table["问题说明"][1] == "问题是空的。" and table["结论"][1] == "未回答"
+    assert pd.read_csv(csv_path, encoding="utf-8-sig")["错误"].fillna("").tolist()[1] == "问题是空的。"
+
+
+def test_english_questions_on_the_chinese_base_are_not_counted_as_answered(desk, tmp_path, picks):
+    path = tmp_path / "english.csv"
+    path.write_text("question\nwhere is my parcel\nrefund please\n", encoding="utf-8")
+    summary, table, _ = list(run_batch(desk, picks, str(path), ZH_BASE, 5))[-1]
+    answered = (table["FAQ id"] != "").sum()
+    assert answered < 2  # the Chinese base shares no word with these
+    assert summary.startswith(f"2 of 2 questions checked: {answered} got an FAQ answer")
+    assert f"{2 - answered} got none" in summary
 
 
 def test_missing_file_and_unknown_base_are_user_errors(desk, questions, picks):
@@ -48,5 +68,6 @@ def test_missing_file_and_unknown_base_are_user_errors(desk, questions, picks):
 def test_the_batch_endpoint_answers_a_file_in_a_launched_app(questions, app_url):
     client = Client(app_url, verbose=False)
     summary, table, csv_file = client.predict(handle_file(str(questions)), EN_BASE, 5, api_name="/batch")
-    assert f"{UPDATE_EVERY + 2} of {UPDATE_EVERY + 2} questions answered" in summary
+    total = UPDATE_EVERY + 2
+    assert f"{total} of {total} questions checked: {total - 1} got an FAQ answer" in summary
     assert len(pd.read_csv(csv_file, encoding="utf-8-sig")) == len(table["data"]) == UPDATE_EVERY + 2

@@ -93,9 +93,10 @@ def test_stop_cancels_a_ranking_that_is_no_longer_needed(browser, hf_scorer, lau
     page.wait_for_selector('#ranked-table table[data-state="partial"]')
     gated.wait_for_calls(1)  # the first batch is being scored, and held there
     page.click("#stop")
-    page.get_by_text("Stopped.").wait_for()
     gated.open()  # the held batch ends; a ranking that went on would score the other answers now
-    assert outcomes.get(timeout=60) == "closed"  # the ranking was closed, it did not run to its end
+    assert outcomes.get(timeout=60) == "finished"  # it ended itself after the held batch, with its scores
+    expect(page.locator('#ranked-table table[data-state="stopped"] tbody tr')).to_have_count(2)
+    expect(page.locator("#status")).to_contain_text("Stopped: 2 of 20 scored.")
     assert gated.calls == 1
     expect(page.locator('#ranked-table table[data-state="final"]')).to_have_count(0)
     page.close()
@@ -195,7 +196,7 @@ def test_markup_in_uploaded_csv_cells_is_shown_as_text_and_never_runs(page, tmp_
     page.click("#rank-faq")
     assert ranked_answers(page) == ['<svg onload="window.__xss = 1"> 3-5 days']
     assert faq_ids(page) == ['<img src=x onerror="window.__xss = 1">']
-    assert page.inner_text("#ranked-table td.category") == "<b>VIP</b>"
+    assert page.inner_text("#ranked-table td.faq-id .category") == "<b>VIP</b>"
     assert page.locator("#ranked-table :is(img, script, svg, b)").count() == 0
     assert page.evaluate("window.__xss") is None
 

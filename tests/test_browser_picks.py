@@ -59,7 +59,7 @@ def test_a_chinese_browser_gets_the_pick_panel_in_chinese(browser, desk, picks, 
     ranked_answers(page)
     page.locator("#ranked-table tbody tr").nth(0).get_by_role("button", name=t("pick_answers", "zh")).click()
     page.wait_for_selector("#pick-status :text('已保存')")
-    page.get_by_role("button", name=t("undo", "zh")).click()
+    page.get_by_role("button", name=t("undo", "zh"), exact=True).click()
     page.wait_for_selector(f"#pick-status :text('{t('undone', 'zh')}')")
     assert store.records() == []
     context.close()

@@ -220,7 +220,7 @@ def test_a_rejected_upload_says_why_and_what_is_still_in_use(agent, tmp_path):
     agent.page.set_input_files("#upload input[type=file]", str(broken))
     agent.page.wait_for_selector("#base-info .desk-error")
     message = agent.page.inner_text("#base-info")
-    why = {"en": "could not be read as CSV", "zh": "无法按 CSV 读取"}[agent.lang]
+    why = t("err_csv_open_quote", agent.lang, name="unreadable_faq.csv", line=2)  # names the line, says what to do
     assert why in message and next(iter(bundled_bases())) in message
     assert agent.page.locator("#source input[value=bundled]").is_checked()
 

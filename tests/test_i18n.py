@@ -145,7 +145,7 @@ def test_an_oversized_upload_says_why_and_what_is_still_in_use(tmp_path, lang, w
 
 
 def test_the_batch_table_is_in_chinese_for_a_chinese_browser_and_as_the_cli_writes_it_in_english():
-    table = rows_table([BatchRow(1, "q", "en-1", "Q?", "A.", 0.9, "confident"), BatchRow(2, "r")])
-    chinese = localized(table, "zh")
+    rows = [BatchRow(1, "q", "en-1", "Q?", "A.", 0.9, "confident"), BatchRow(2, "r")]
+    chinese = localized(rows, "zh")
     assert list(chinese.columns)[:2] == ["行号", "问题"] and list(chinese["结论"]) == ["可信", "转人工"]
-    assert localized(table, "en").equals(table)
+    assert localized(rows, "en").equals(rows_table(rows))

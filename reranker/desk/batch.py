@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +25,7 @@ import pandas as pd
 from reranker.desk.pipeline import check_top_k, search_and_rank
 from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput, RerankError
+from reranker.i18n import Lang
 from reranker.knowledge.bases import DEFAULT_TOP_K, KnowledgeBase
 from reranker.knowledge.labelled import QUERY_COLUMNS
 from reranker.knowledge.tabular import find_column, read_table
@@ -54,10 +55,25 @@ class BatchRow:
     score: float | None = None
     verdict: Verdict = "escalate"
     error: str = ""
+    #: The error as raised, to say it in the reader's language (:meth:`error_in`); not a column.
+    problem: RerankError | None = field(default=None, compare=False, repr=False)
 
     @property
     def confident(self) -> bool:
         return self.verdict == "confident"
+
+    @property
+    def answered(self) -> bool:
+        """The question got an FAQ entry (confident or not); False for an error or no match."""
+        return self.faq_id is not None and not self.error
+
+    def error_in(self, lang: Lang) -> str:
+        """The row's error in ``lang`` ("" when it has none)."""
+        return self.problem.message(lang) if self.problem is not None else self.error
+
+
+#: The columns of the batch CSV, in order (what ``python -m reranker answer`` writes).
+COLUMNS = ("row", "question", "faq_id", "faq_question", "answer", "score", "verdict", "error")
 
 
 def read_questions(source: str | Path | bytes) -> list[str]:
@@ -131,7 +147,8 @@ def _rows(
 
 def rows_table(rows: Sequence[BatchRow]) -> pd.DataFrame:
     """The rows as a table with one column per field, for the CSV download."""
-    return pd.DataFrame([asdict(row) for row in rows], columns=[field.name for field in fields(BatchRow)])
+    records = [{column: getattr(row, column) for column in COLUMNS} for row in rows]
+    return pd.DataFrame(records, columns=list(COLUMNS))
 
 
 def _triage(
@@ -146,13 +163,14 @@ def _triage(
 ) -> BatchRow:
     stage = stage or KEYWORD_STAGE
     if not question:
-        return BatchRow(number, question, error="The question is empty.")
+        problem = InvalidInput.of("batch_empty_question")
+        return BatchRow(number, question, error=str(problem), problem=problem)
     try:
         ranking = search_and_rank(kb, question, scorer, top_k, instruction, retrieval=stage.retrieval,
                                   index=stage.index)  # fmt: skip
     except RerankError as error:
         logger.warning("Question %d not answered: %s", number, error)
-        return BatchRow(number, question, error=str(error))
+        return BatchRow(number, question, error=str(error), problem=error)
     best = ranking.best
     if best is None:
         return BatchRow(number, question)

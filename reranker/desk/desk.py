@@ -16,7 +16,7 @@ wires these calls to widgets and turns :class:`~reranker.errors.RerankError` int
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -39,7 +39,8 @@ from reranker.verdict import DEFAULT_THRESHOLD, check_threshold, is_confident
 
 logger = logging.getLogger(__name__)
 
-RankState = Literal["partial", "final"]
+#: partial: scores still coming; final: all scored; stopped: the agent stopped it, only scored rows kept.
+RankState = Literal["partial", "final", "stopped"]
 #: The table updates after each scored batch: FIRST_BATCH answers first (the first scores
 #: arrive quickly), then the rest MAX_BATCH at a time. Every engine call costs a step of fixed
 #: overhead, so one large call after the first keeps the final table within a few percent of one
@@ -49,6 +50,10 @@ MAX_BATCH = 64
 #: While the reranker loads, a waiting ranking re-reports this often (and can be stopped).
 LOADING_POLL_S = 1.0
 DEFAULT_MAX_CANDIDATES = 500
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass(frozen=True)
@@ -95,20 +100,29 @@ class DeskResult:
     first_stage: Retrieval = "keyword"
 
     @property
+    def done(self) -> bool:
+        """No more scores will come: the ranking is final, or stopped (then ``best_*`` is the best scored)."""
+        return self.state != "partial"
+
+    @property
     def best_score(self) -> float | None:
-        if self.state != "final" or self.table.empty:
+        if not self.done or self.table.empty:
             return None
         return float(self.table.iloc[0][score_column(self.kind)])
 
     @property
     def best_answer(self) -> str:
-        return "" if self.state != "final" or self.table.empty else str(self.table.iloc[0][ANSWER])
+        return "" if not self.done or self.table.empty else str(self.table.iloc[0][ANSWER])
 
     @property
     def banner(self) -> Banner:
         if self.state == "partial":
             return Banner("info", t("ranking", self.lang, scored=self.scored, total=self.total))
-        return assess(self.best_score, self.threshold, self.kind, self.lang)
+        verdict = assess(self.best_score, self.threshold, self.kind, self.lang)
+        if self.state == "stopped":
+            stopped = t("stopped_scored", self.lang, scored=self.scored, total=self.total)
+            return Banner(verdict.kind, f"{stopped} {verdict.text}")
+        return verdict
 
     @property
     def table_html(self) -> str:
@@ -118,6 +132,8 @@ class DeskResult:
     @property
     def checked(self) -> str:
         """The plain status line: how many answers were checked, and how long it took."""
+        if self.state == "stopped":
+            return t("stopped_scored", self.lang, scored=self.scored, total=self.total)
         return t(
             "checked",
             self.lang,
@@ -228,11 +244,13 @@ class Desk:
         return _last(self.rank_faq_stream(query, instruction, base, top_k, threshold))
 
     def rank_pasted_stream(self, query: str, instruction: str | None, text: str, mode: SplitMode,
-                           threshold: float = DEFAULT_THRESHOLD, *,
-                           lang: Lang = "en") -> Iterator[DeskResult]:  # fmt: skip
+                           threshold: float = DEFAULT_THRESHOLD, *, lang: Lang = "en",
+                           should_stop: Callable[[], bool] = _never) -> Iterator[DeskResult]:  # fmt: skip
         """The pasted answers at once in paste order, then re-ranked as each batch is scored.
 
-        ``lang``: the language of the banner, the table and the CSV headers.
+        ``lang``: the language of the banner, the table and the CSV headers. When ``should_stop()``
+        turns true (checked between batches), the last result is the ``stopped`` one: the rows
+        scored so far, best first.
         """
         query = clean(require_question(query))
         threshold = check_threshold(threshold)
@@ -243,25 +261,34 @@ class Desk:
         if not parsed.texts:
             raise InvalidInput.of("no_answers")
         ranking = _Ranking(parsed.texts, None, threshold, parsed.summary(), self.export_dir, lang=lang)
-        yield from self._while_loading(ranking)
+        yield from self._while_loading(ranking, should_stop)
+        if should_stop():
+            yield ranking.stopped()
+            return
         scorer = self.scorer
         if scorer is None:
             raise ModelUnavailable.of("err_unavailable", error=self.engine.status().error)
-        for scored in scorer.score_in_batches(query, ranking.texts, _clean_instruction(instruction),
-                                              first_batch=FIRST_BATCH, max_batch=MAX_BATCH):  # fmt: skip
+        batches = scorer.score_in_batches(query, ranking.texts, _clean_instruction(instruction),
+                                          first_batch=FIRST_BATCH, max_batch=MAX_BATCH)  # fmt: skip
+        for scored in batches:
             ranking.add(scored.documents, scored.cache_hits, scored.elapsed_s)
-            if not ranking.done:
-                yield ranking.partial("")
+            if ranking.done:
+                break
+            if should_stop():
+                batches.close()
+                yield ranking.stopped()
+                return
+            yield ranking.partial("")
         yield ranking.final(scorer)
 
     def rank_faq_stream(self, query: str, instruction: str | None, base: SelectedBase,
                         top_k: int = DEFAULT_TOP_K,
-                        threshold: float = DEFAULT_THRESHOLD, *,
-                        lang: Lang = "en") -> Iterator[DeskResult]:  # fmt: skip
+                        threshold: float = DEFAULT_THRESHOLD, *, lang: Lang = "en",
+                        should_stop: Callable[[], bool] = _never) -> Iterator[DeskResult]:  # fmt: skip
         """The first stage's matches at once, in its order, then re-ranked batch by batch (in ``lang``).
 
         The same :func:`~reranker.desk.pipeline.stream_search_and_rank` as the REST API; while the
-        engine loads, the matches are re-reported (and the ranking can be stopped).
+        engine loads, the matches are re-reported. ``should_stop`` as in :meth:`rank_pasted_stream`.
         """
         query = clean(require_question(query))
         threshold = check_threshold(threshold)
@@ -281,8 +308,13 @@ class Desk:
                            ranks=[(hit.keyword_rank, hit.dense_rank) for hit in recalled.hits],
                            first_stage=stage.retrieval)  # fmt: skip
         if not recalled.final:
-            yield from self._while_loading(ranking)
+            yield from self._while_loading(ranking, should_stop)
         for step in [recalled] if recalled.final else steps:
+            if should_stop() and not step.final:
+                ranking.update(step)
+                steps.close()
+                yield ranking.stopped()
+                return
             if not step.final:
                 ranking.update(step)
                 yield ranking.partial("")
@@ -292,11 +324,12 @@ class Desk:
             else:
                 yield ranking.keyword_final(_recall_scores(step.hits), stage.retrieval)
 
-    def _while_loading(self, ranking: _Ranking) -> Iterator[DeskResult]:
-        """The unscored candidates at once, then again every :data:`LOADING_POLL_S` while the engine loads."""
+    def _while_loading(self, ranking: _Ranking, should_stop: Callable[[], bool] = _never) -> Iterator[DeskResult]:
+        """The unscored candidates at once, then again every :data:`LOADING_POLL_S` while the engine
+        loads (until it is ready, or ``should_stop()``)."""
         status = self.engine.status()
         yield ranking.partial(_engine_wait_note(status, ranking.lang))
-        while status.state == "loading":
+        while status.state == "loading" and not should_stop():
             status = self.engine.wait(LOADING_POLL_S)
             if status.state == "loading":
                 yield ranking.partial(_engine_wait_note(status, ranking.lang))
@@ -348,7 +381,7 @@ class _Ranking:
 
     def _result(self, table: pd.DataFrame, kind: ScoreKind, status: str, state: RankState,
                 timings: Timings) -> DeskResult:  # fmt: skip
-        csv_path = export_csv(table, self.export_dir, lang=self.lang) if state == "final" else None
+        csv_path = export_csv(table, self.export_dir, lang=self.lang) if state != "partial" else None
         return DeskResult(table=table, kind=kind, threshold=self.threshold, summary=self.summary,
                           status=status, timings=timings, csv_path=csv_path, state=state,
                           scored=self.scored, total=len(self.texts), first_stage=self.first_stage,
@@ -360,6 +393,17 @@ class _Ranking:
         status = t("status_not_reranked", self.lang, scored=self.scored, total=len(self.texts))
         status += f" · {note}" if note else ""
         return self._result(table, "reranker", status, "partial", Timings(self.recall_s, self.rerank_s))
+
+    def stopped(self) -> DeskResult:
+        """The rows scored so far, best first (the unscored ones are left out), and their CSV."""
+        kept = [i for i, score in enumerate(self.scores) if score is not None]
+        entries = None if self.entries is None else [self.entries[i] for i in kept]
+        ranks = None if self.ranks is None else [self.ranks[i] for i in kept]
+        table = build_table([self.texts[i] for i in kept], [self.scores[i] for i in kept], entries=entries,
+                            truncated=[self.truncated[i] for i in kept], ranks=ranks)  # fmt: skip
+        status = t("status_stopped", self.lang, scored=self.scored, total=len(self.texts), ms=_ms(self.rerank_s))
+        logger.info("Ranking stopped with %d of %d candidates scored", self.scored, len(self.texts))
+        return self._result(table, "reranker", status, "stopped", Timings(self.recall_s, self.rerank_s))
 
     def final(self, scorer: Scorer) -> DeskResult:
         scores = [float(score) for score in self.scores]  # type: ignore[arg-type] - all scored now

@@ -45,6 +45,8 @@ TRUNCATED = "Truncated"
 EVIDENCE = "Evidence"
 PASSAGE = "Best passage"
 SCORE_DECIMALS = 3
+#: Answers longer than this (characters or lines) are folded to a few lines, with a "more" button.
+FOLD_CHARS, FOLD_LINES = 220, 4
 
 # Red -> amber -> green (Tailwind's 400 shades). Each pill also sets its own dark text colour,
 # so it reads the same on light and dark themes (contrast >= 6:1 at every point of the scale).
@@ -121,7 +123,7 @@ def score_colour(score: float) -> str:
     return "#" + "".join(f"{round(a + (b - a) * t):02x}" for a, b in zip(start, end))
 
 
-def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"] = "final",
+def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final", "stopped"] = "final",
                       scored: int = 0, total: int = 0, picks: bool = False,
                       lang: Lang = "en") -> str:  # fmt: skip
     """The ranked table as HTML in ``lang``; the best row is marked; every text cell is escaped.
@@ -140,10 +142,10 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
     """
     kind = next(k for k in ("reranker", "keyword", "first_stage") if score_column(k) in table.columns)  # type: ignore[arg-type]
     has_faq = FAQ_ID in table.columns
-    final = state == "final"
-    picks = picks and has_faq and final and not table.empty
+    final = state != "partial"  # a stopped table is final for what it holds: its scored rows
+    picks = picks and has_faq and state == "final" and not table.empty
     headers = ["#", t(HEADER_KEYS[score_column(kind)], lang), t("col_answer", lang)]
-    headers += [t("col_faq_id", lang), t("col_category", lang)] if has_faq else []
+    headers += [f"{t('col_faq_id', lang)} · {t('col_category', lang)}"] if has_faq else []
     headers.append(t("col_actions", lang))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join(_render_row(row, kind, has_faq, final, picks, lang) for row in table.to_dict("records"))
@@ -155,20 +157,22 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final"]
         else f'<caption class="rank-progress">{_escape(t("partial_caption", lang, scored=scored, total=total))}'
         "</caption>"
     )
+    bar = f'<div class="pick-bar">{_pick_button("", lang)}</div>' if picks else ""
     return (
-        f'<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
-        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-        f"{_none_of_these(picks, len(headers), lang)}</table>"
+        f'{bar}<table class="rank-table" data-score-kind="{kind}" data-state="{state}">'
+        f"{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     )
 
 
-def _none_of_these(picks: bool, columns: int, lang: Lang) -> str:
-    if not picks:
-        return ""
-    button = (
-        f'<button type="button" class="pick pick-none" data-pick="">{_escape(t("pick_none", lang))}</button>'
+def _pick_button(faq_id: str, lang: Lang, extra: str = "") -> str:
+    """A pick button: an FAQ id answers it, or "" for none of these. ``data-saved`` is what it says once
+    the pick is saved (the page script swaps the labels; clicking it again undoes the pick)."""
+    label = t("pick_answers" if faq_id else "pick_none", lang)
+    kind = "pick" if faq_id else "pick pick-none"
+    return (
+        f'<button type="button" class="{kind}{extra}" data-pick="{_escape(faq_id)}" data-label="{_escape(label)}" '
+        f'data-saved="{_escape(t("pick_saved_undo", lang))}">{_escape(label)}</button>'
     )
-    return f'<tfoot><tr><td class="actions" colspan="{columns}">{button}</td></tr></tfoot>'
 
 
 def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: bool, picks: bool,
@@ -183,8 +187,13 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
         if pending
         else _score_cell(score, kind, lang)
     )
-    span = row.get(EVIDENCE)
-    answer = f'<div class="answer">{_answer_html(str(row[ANSWER]), span)}</div>'
+    text, span = str(row[ANSWER]), row.get(EVIDENCE)
+    folded = len(text) > FOLD_CHARS or text.count("\n") >= FOLD_LINES  # a few lines; "more" unfolds it
+    classes = "answer folded" if folded else "answer"
+    answer = f'<div class="{classes}">{_answer_html(text, span)}</div>'
+    if folded:
+        answer += (f'<button type="button" class="more" data-less="{_escape(t("less", lang))}">'
+                   f'{_escape(t("more", lang))}</button>')  # fmt: skip
     if span:
         answer += f'<div class="note evidence-note">{_escape(t("evidence_note", lang, n=span[2]))}</div>'
     if row.get(TRUNCATED):
@@ -206,13 +215,11 @@ def _render_row(row: dict[str, object], kind: ScoreKind, has_faq: bool, final: b
     faq_id = ""
     if has_faq:
         faq_id = f' data-faq-id="{_escape(row[FAQ_ID])}"'
-        cells += [
-            f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row, lang)}</td>',
-            f'<td class="category">{_escape(row[CATEGORY])}</td>',
-        ]
+        category = f'<div class="category">{_escape(row[CATEGORY])}</div>' if row.get(CATEGORY) else ""
+        cells.append(f'<td class="faq-id">{_escape(row[FAQ_ID])}{_ranks_note(row, lang)}{category}</td>')
     actions = f'<button type="button" class="copy-answer" data-done="{_escape(t("copied", lang))}">{_escape(t("copy", lang))}</button>'
     if picks:
-        actions += f' <button type="button" class="pick" data-pick="{_escape(row[FAQ_ID])}">{_escape(t("pick_answers", lang))}</button>'
+        actions += f" {_pick_button(str(row[FAQ_ID]), lang)} {_pick_button('', lang, ' card-only')}"
     cells.append(f'<td class="actions">{actions}</td>')
     row_class = "best" if is_best else "pending" if pending else ""
     return f'<tr class="{row_class}" data-rank="{rank}"{faq_id}>{"".join(cells)}</tr>'

@@ -27,7 +27,7 @@ from cachetools import LRUCache
 from reranker.errors import InvalidInput, NotFound
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import FaqEntry, KnowledgeBase, bundled_bases, load_faq  # noqa: F401 - doctest
-from reranker.knowledge.tabular import DEFAULT_MAX_BYTES
+from reranker.knowledge.tabular import DEFAULT_MAX_BYTES, multiline_quote
 
 UPLOAD_CACHE_SIZE = 8
 PREVIEW_ROWS = 3
@@ -53,6 +53,8 @@ class UploadCheck:
     preview: list[FaqEntry]
     rows: int
     lines: int
+    #: The first quoted value spanning several lines (first and last line, 1-based), if any.
+    quote_lines: tuple[int, int] | None = None
 
     @property
     def suspicious(self) -> bool:
@@ -63,6 +65,9 @@ class UploadCheck:
         text = t("upload_rows", lang, name=self.name, rows=self.rows)
         if self.suspicious:
             text += " " + t("upload_mismatch", lang, lines=self.lines, rows=self.rows)
+            if self.quote_lines is not None:
+                first, last = self.quote_lines
+                text += " " + t("upload_quote_lines", lang, first=first, last=last)
         return text
 
 
@@ -118,8 +123,10 @@ class BaseRegistry:
         """Load an upload and compare the rows read with the file's lines (raises ``InvalidInput``)."""
         path = Path(upload)
         kb = self.load_upload(path)
-        lines = sum(1 for line in path.read_bytes().splitlines() if line.strip()) - 1
-        return UploadCheck(path.name, kb.entries[:PREVIEW_ROWS], len(kb) + kb.skipped_rows, lines)
+        data = path.read_bytes()
+        lines = sum(1 for line in data.splitlines() if line.strip()) - 1
+        quote = multiline_quote(data.decode("utf-8", errors="replace"))
+        return UploadCheck(path.name, kb.entries[:PREVIEW_ROWS], len(kb) + kb.skipped_rows, lines, quote)
 
     def load_upload(self, path: Path) -> KnowledgeBase:
         """An agent's uploaded CSV (at most ``max_upload_bytes``), read once per content."""

@@ -46,7 +46,7 @@ def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
     try:
         table = pd.read_csv(io.StringIO(text), sep=guess_separator(text), dtype=str, keep_default_na=False)
     except pd.errors.ParserError as error:
-        raise InvalidInput.of("err_csv_parse", name=name, error=error) from None
+        raise parse_error(name, str(error)) from None
     if table.empty:
         raise InvalidInput.of("err_csv_no_rows", name=name)
     table.columns = [str(column).strip() for column in table.columns]
@@ -138,3 +138,39 @@ def human_size(size: int) -> str:
     if size >= 1024 * 1024:
         return f"{size / (1024 * 1024):.1f} MB"
     return f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} bytes"
+
+
+_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def parse_error(name: str, message: str) -> InvalidInput:
+    """The parser's message as a sentence that names the line and says what to do.
+
+    >>> str(parse_error("faq.csv", "Error tokenizing data. C error: Expected 2 fields in line 3, saw 3"))
+    'faq.csv, line 3: 3 values where the header has 2. Put values that contain the separator in double quotes (or remove the extra ones), then upload the file again.'
+    """
+    if fields := _FIELDS.search(message):
+        expected, line, saw = fields.groups()
+        return InvalidInput.of("err_csv_fields", name=name, line=int(line), saw=int(saw), expected=int(expected))
+    if quote := _OPEN_QUOTE.search(message):
+        return InvalidInput.of("err_csv_open_quote", name=name, line=int(quote.group(1)) + 1)
+    return InvalidInput.of("err_csv_parse", name=name, error=message.strip())
+
+
+def multiline_quote(text: str) -> tuple[int, int] | None:
+    """The lines (1-based, first and last) of the first quoted value that spans several lines: usually a
+    quote left open that joined lines into one row (None when no quote spans lines).
+
+    >>> multiline_quote('question,answer\\nShipping?,"3-5 days\\nReturn?,Yes\\nOrder?,See"\\n')
+    (2, 4)
+    """
+    opened = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count('"') % 2 == 0:
+            continue
+        if opened is None:
+            opened = number
+        else:
+            return opened, number
+    return None if opened is None else (opened, len(text.splitlines()))

@@ -1,8 +1,9 @@
 """The Gradio UI: ``build_demo(desk, config, picks)`` assembles the page from its tabs; nothing here launches.
 
-The desk (:class:`~reranker.desk.desk.Desk`) is shared by every session. The engine banner on top
-follows the reranker as it loads (a timer polls it until it is ready); the first-stage banner
-below it follows the embedding model and the bases being embedded the same way. ``HEAD`` (the page
+The desk (:class:`~reranker.desk.desk.Desk`) is shared by every session. A one-line status chip
+under the title says whether the reranker is ready and which search finds the candidates (a timer
+polls it while the model loads or bases are embedded); the operator's fix sits behind its
+"details" disclosure, in the log and in ``/health``. ``HEAD`` (the page
 script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launch()``.
 
 >>> demo = build_demo(Desk(scorer, export_dir=export_dir()), AppConfig())   # doctest: +SKIP
@@ -11,6 +12,7 @@ script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launc
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import gradio as gr
 
@@ -64,34 +66,43 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
     picks = picks or Picks(None, desk.bases)
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         page_header = gr.HTML(**PLAIN)
-        model_banner = gr.HTML(handlers.engine_banner(desk), elem_id="model-banner", **PLAIN)
-        engine_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading")
-        stage_banner = gr.HTML(handlers.first_stage_banner(desk), elem_id="first-stage-banner", **PLAIN)
-        stage_timer = gr.Timer(2.0, active=desk.dense.busy)
-        with gr.Tabs(elem_id="main-tabs"):
-            with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
+        chip = gr.HTML(elem_id="status-chip", **PLAIN)
+        chip_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading" or desk.dense.busy)
+        with gr.Tabs(elem_id="main-tabs") as main_tabs:
+            with gr.Tab(I18N("tab_rerank"), id="rerank", elem_id="rerank-tab") as rerank_tab:
                 tab = build_rerank_tab(desk, picks, config)
-            with gr.Tab(I18N("tab_evaluate"), elem_id="evaluate-tab"):
-                build_evaluate_tab(lambda: desk.scorer, desk, picks)
-            with gr.Tab(I18N("tab_batch"), elem_id="batch-tab"):
-                build_batch_tab(desk, picks)
-        refresh = handlers.bind(handlers.refresh_engine, desk)
-        demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
-        engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
-        refresh_stage = handlers.bind(handlers.refresh_first_stage, desk)
-        demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
-        stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
-        wire_page_load(demo, desk, picks, page_header, tab)
+            with gr.Tab(I18N("tab_evaluate"), id="evaluate", elem_id="evaluate-tab") as evaluate_tab:
+                eval_base, show_current = build_evaluate_tab(lambda: desk.scorer, desk, picks)
+            with gr.Tab(I18N("tab_batch"), id="batch", elem_id="batch-tab") as batch_tab:
+                batch_base = build_batch_tab(desk, picks)
+        saved = tab.settings.saved
+        for main_tab, name in ((rerank_tab, "rerank"), (evaluate_tab, "evaluate"), (batch_tab, "batch")):
+            main_tab.select(handlers.remember_tab("main_tab", name), saved, saved, **UI_ONLY)
+        eval_base.input(handlers.remember("eval_base"), [saved, eval_base], saved, **UI_ONLY)
+        batch_base.input(handlers.remember("batch_base"), [saved, batch_base], saved, **UI_ONLY)
+        refresh = handlers.bind(handlers.refresh_status, desk)
+        demo.load(refresh, None, [chip, chip_timer], **UI_ONLY)
+        chip_timer.tick(refresh, None, [chip, chip_timer], **UI_ONLY)
+        wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base], show_current)
     return demo
 
 
-def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab) -> None:
-    """On load: texts in the browser's language, this browser's settings, the base description."""
+def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab,
+                   others: list[gr.components.Component], show_current: dict[str, Any] | None) -> None:  # fmt: skip
+    """On load: texts in the browser's language, this browser's settings (``others``: the main tabs,
+    the Evaluate and Batch bases), then the chosen base's description, the threshold the desk will
+    use, and the Evaluate base's stored threshold (``show_current``)."""
     demo.load(header, None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
-    demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
-    paste, faq = tab.paste, tab.faq
+    paste, faq, settings = tab.paste, tab.faq, tab.settings
+    main_tabs, eval_base, batch_base = others
+    restored = [*settings.values, faq.base, tab.answer_tabs, main_tabs, eval_base, batch_base, settings.saved]
+    loaded = demo.load(handlers.bind(handlers.restore_settings, desk), settings.saved, restored, **UI_ONLY)
+    if show_current is not None:
+        loaded.then(**show_current)
+    loaded.then(
+        handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
+        **UI_ONLY).then(handlers.bind(handlers.show_threshold, picks), [settings.saved, faq.source, faq.base],
+                        settings.threshold, **UI_ONLY)  # fmt: skip
     demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)
-    demo.load(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
-              **UI_ONLY)  # fmt: skip

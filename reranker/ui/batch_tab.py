@@ -16,7 +16,7 @@ import pandas as pd
 
 from reranker.desk.batch import BatchRow, Verdict, answer_questions, read_questions, rows_table
 from reranker.desk.desk import Desk
-from reranker.desk.results import export_csv
+from reranker.desk.results import SCORE_DECIMALS, export_csv
 from reranker.errors import InvalidInput, RerankError
 from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
@@ -28,23 +28,44 @@ UPDATE_EVERY = 10
 BatchUpdate = tuple[str, pd.DataFrame, str | None]
 
 
+#: The columns the Batch tab shows, verdict first (the CSV keeps the CLI's columns, :data:`COLUMNS`).
+SHOWN = ("verdict", "row", "question", "faq_id", "answer", "score", "error")
+
+
 def batch_summary(
     rows: Sequence[BatchRow], total: int, threshold: float, stored: bool, lang: Lang = "en"
 ) -> str:
-    """How far the batch got, how many are confident or escalated, and the rows that failed."""
-    confident = sum(row.confident for row in rows)
+    """How far the batch got; how many questions got an FAQ answer (confident or to escalate) and
+    how many got none (no match, or an error); the rows that failed."""
+    answered = [row for row in rows if row.answered]
+    confident = sum(row.confident for row in answered)
     source = t("batch_stored" if stored else "batch_default", lang)
-    lines = [t("batch_summary", lang, answered=len(rows), total=total, confident=confident,
-               escalate=len(rows) - confident, threshold=threshold, source=source)]  # fmt: skip
-    lines += [t("batch_row_failed", lang, row=row.row, error=row.error) for row in rows if row.error]
+    lines = [t("batch_summary", lang, done=len(rows), total=total, answered=len(answered), confident=confident,
+               escalate=len(answered) - confident, missing=len(rows) - len(answered), threshold=threshold,
+               source=source)]  # fmt: skip
+    lines += [t("batch_row_failed", lang, row=row.row, error=row.error_in(lang)) for row in rows if row.error]
     return "\n".join(lines)
 
 
-def localized(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    """The batch table with its column names and verdicts in ``lang`` (English: as the CLI writes them)."""
+def localized(rows: Sequence[BatchRow], lang: Lang) -> pd.DataFrame:
+    """The batch CSV's table with its column names, verdicts and errors in ``lang`` (English: as the CLI
+    writes them)."""
+    table = rows_table(rows)
     verdicts = {verdict: t(f"batch_{verdict}", lang) for verdict in get_args(Verdict)}
-    table = table.assign(verdict=table["verdict"].map(verdicts))
+    table = table.assign(verdict=table["verdict"].map(verdicts), error=[row.error_in(lang) for row in rows])
     return table.rename(columns={column: t(f"batch_col_{column}", lang) for column in table.columns})
+
+
+def shown_table(rows: Sequence[BatchRow], lang: Lang) -> pd.DataFrame:
+    """What the tab shows: verdict first, readable headers in ``lang``, scores to 3 decimals."""
+    return pd.DataFrame([_shown_row(row, lang) for row in rows],
+                        columns=[t(f"batch_head_{column}", lang) for column in SHOWN])  # fmt: skip
+
+
+def _shown_row(row: BatchRow, lang: Lang) -> list[object]:
+    verdict = t("batch_error", lang) if row.error else t(f"batch_{row.verdict}", lang)
+    score = "" if row.score is None else f"{row.score:.{SCORE_DECIMALS}f}"
+    return [verdict, row.row, row.question, row.faq_id or "", row.answer, score, row.error_in(lang)]
 
 
 def run_batch(desk: Desk, picks: Picks, questions_file: str | None, base_name: str | None, top_k: int,
@@ -61,18 +82,19 @@ def run_batch(desk: Desk, picks: Picks, questions_file: str | None, base_name: s
                                 stage=stage):  # fmt: skip
         rows.append(row)
         if len(rows) % UPDATE_EVERY == 0 or len(rows) == len(questions):
-            table = localized(rows_table(rows), lang)
             yield (
                 batch_summary(rows, len(questions), threshold, stored, lang),
-                table,
-                str(export_csv(table, desk.export_dir)),
+                shown_table(rows, lang),
+                str(export_csv(localized(rows, lang), desk.export_dir)),
             )
     if not rows:
-        yield batch_summary(rows, 0, threshold, stored, lang), localized(rows_table(rows), lang), None
+        yield batch_summary(rows, 0, threshold, stored, lang), shown_table(rows, lang), None
 
 
-def build_batch_tab(desk: Desk, picks: Picks) -> None:
-    """Lay out the tab inside the current ``gr.Tab`` and wire Run (``api_name="batch"``) and Stop."""
+def build_batch_tab(desk: Desk, picks: Picks) -> gr.Dropdown:
+    """Lay out the tab inside the current ``gr.Tab`` and wire Run (``api_name="batch"``) and Stop.
+
+    Returns the base dropdown (the page restores the browser's remembered base into it)."""
     names = desk.bases.names
     gr.Markdown(I18N("batch_intro"))
     with gr.Row():
@@ -102,3 +124,4 @@ def build_batch_tab(desk: Desk, picks: Picks) -> None:
 
     event = run.click(answer, [questions, base, top_k], [summary, table, download], api_name="batch")
     stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+    return base

@@ -21,7 +21,7 @@ import pandas as pd
 from reranker.desk.desk import Desk
 from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput, RerankError
-from reranker.evaluation.calibration import recommend_for_report
+from reranker.evaluation.calibration import goal_sentence, recommend_for_report
 from reranker.evaluation.evaluate import (
     DEFAULT_TOP_K,
     METRICS,
@@ -30,6 +30,7 @@ from reranker.evaluation.evaluate import (
     load_evaluation_set,
 )
 from reranker.feedback.picks import Picks
+from reranker.i18n import Lang, t
 from reranker.knowledge.bases import KnowledgeBase, bundled_bases
 from reranker.knowledge.labelled import LabelledQuery, bundled_query_sets
 from reranker.retrieval.dense import DenseIndex
@@ -51,16 +52,14 @@ GOT = "Got"
 RIGHT_RANK = "Right answer's rank"
 
 METRICS_COLUMNS = [METHOD, *METRICS, QUERIES]
+#: The message id of each report column's header (the tables keep English column names inside).
+HEADER_KEYS = {METHOD: "eval_col_method", QUERIES: "eval_col_queries", QUERY: "eval_col_query",
+               EXPECTED: "eval_col_expected", GOT: "eval_col_got", RIGHT_RANK: "eval_col_right_rank"}  # fmt: skip
 MISSES_COLUMNS = [QUERY, EXPECTED, GOT, RIGHT_RANK]
 
-METHOD_LABELS = {
-    "keyword": "Keyword only (BM25)",
-    "dense": "Dense only (embeddings)",
-    "hybrid": "Hybrid (keyword + dense)",
-    "rerank": "Keyword + rerank",
-}
+METHODS = ("keyword", "dense", "hybrid", "rerank")
 # Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
-BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHOD_LABELS]
+BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHODS]
 MAX_TOP_K = 100
 DECIMALS = 3
 #: The query set made of the agents' picks in the chosen base (from the store of picks).
@@ -98,11 +97,11 @@ def choose_sources(
     return faq, queries
 
 
-def method_label(report: EvaluationReport) -> str:
-    """The row's name: "Keyword only (BM25)", ..., "Hybrid + rerank"."""
+def method_label(report: EvaluationReport, lang: Lang = "en") -> str:
+    """The row's name: "Keyword only (BM25)", ..., "Hybrid + rerank" (in ``lang``)."""
     if report.method == "rerank":
-        return f"{report.retrieval.capitalize()} + rerank"
-    return METHOD_LABELS[report.method]
+        return t(f"eval_method_rerank_{report.retrieval}", lang)
+    return t(f"eval_method_{report.method}", lang)
 
 
 def picks_file(picks: Picks, export_dir: Path, base_name: str | None) -> Path:
@@ -140,8 +139,8 @@ def compare(
     return reports
 
 
-def verdict(reports: Sequence[EvaluationReport]) -> str:
-    """The answer first, in plain words: does reranking help, and which threshold to use.
+def verdict(reports: Sequence[EvaluationReport], lang: Lang = "en") -> str:
+    """The answer first, in plain words (in ``lang``): does reranking help, and which threshold to use.
 
     The threshold comes from :func:`reranker.evaluation.calibration.recommend_for_report` (the same
     calibration as the threshold goal below), when there are out-of-scope questions to judge by.
@@ -149,59 +148,54 @@ def verdict(reports: Sequence[EvaluationReport]) -> str:
     if len(reports) < 2:
         return ""
     keyword, rerank = (report.metrics()["queries"] - len(report.misses()) for report in reports[:2])
-    if rerank > keyword:
-        text = (
-            f"**Reranking helps**: the right answer comes first for {rerank} questions instead of {keyword}."
-        )
-    elif rerank < keyword:
-        text = f"**Reranking does not help here**: the right answer comes first for {rerank} questions, {keyword} without it."
-    else:
-        text = f"**Reranking changes nothing here**: the right answer comes first for {rerank} questions either way."
+    key = "eval_helps" if rerank > keyword else "eval_hurts" if rerank < keyword else "eval_same"
+    text = t(key, lang, rerank=rerank, keyword=keyword)
     if reports[-1].out_of_scope:
         try:
-            text += f" **Suggested threshold:** {recommend_for_report(reports[-1]).sentence}"
+            rec = recommend_for_report(reports[-1])
+            counts = (rec.caught, rec.unanswerable, rec.escalated, rec.answerable)
+            sentence = goal_sentence(rec.threshold, counts, rec.met, 0.9, 0.1, lang)
+            text += f" **{t('eval_suggested', lang)}** {sentence}"
         except RerankError as exc:
-            text += f" {exc}"
+            text += f" {exc.message(lang)}"
     return text
 
 
-def summary(reports: Sequence[EvaluationReport], top_k: int) -> str:
-    """The verdict (:func:`verdict`), then how many queries, how often the right answer came first, and any caveat."""
+def summary(reports: Sequence[EvaluationReport], top_k: int, lang: Lang = "en",
+            sources: tuple[str, str] | None = None) -> str:  # fmt: skip
+    """The verdict (:func:`verdict`), what was evaluated (``sources``: FAQ and queries file names), how
+    many queries, how often the right answer came first, and any caveat, in ``lang``."""
     first = reports[0]
     metrics = first.metrics()
-    lines = [verdict(reports)] if len(reports) > 1 else []
-    lines += [
-        f"{metrics['queries']} in-scope and {len(first.out_of_scope)} out-of-scope queries, "
-        f"top {top_k} candidates per query."
-    ]
+    lines = [verdict(reports, lang)] if len(reports) > 1 else []
+    if sources is not None:
+        lines.append(t("eval_sources", lang, faq=sources[0], queries=sources[1]))
+    lines.append(t("eval_counts", lang, in_scope=metrics["queries"], out_of_scope=len(first.out_of_scope), k=top_k))
     for report in reports:
         in_scope = report.metrics()["queries"]
         right = in_scope - len(report.misses())
-        lines.append(f"{method_label(report)}: right answer first for {right} of {in_scope}.")
+        lines.append(t("eval_right_first", lang, method=method_label(report, lang), right=right, total=in_scope))
     if not any(report.method == "dense" for report in reports):
-        lines.append("No embedding model is loaded, so dense and hybrid search were not evaluated.")
+        lines.append(t("eval_no_dense", lang))
     if reports[-1].method != "rerank":
-        lines.append(
-            "The reranker is not loaded, so reranking was not evaluated. Start the app "
-            "with a model to compare it with reranking."
-        )
-    lines.append(f"The misses below are those of {method_label(reports[-1]).lower()}.")
+        lines.append(t("eval_no_reranker", lang))
+    lines.append(t("eval_misses_of", lang, method=method_label(reports[-1], lang)))
     return " ".join(lines)
 
 
-def metrics_table(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+def metrics_table(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.DataFrame:
     """One row per method: its metrics (rounded) and the number of in-scope queries."""
     rows = []
     for report in reports:
         metrics = report.metrics()
-        row: dict[str, object] = {METHOD: method_label(report)}
+        row: dict[str, object] = {METHOD: method_label(report, lang)}
         row |= {name: _round(metrics[name]) for name in METRICS}
         row[QUERIES] = metrics["queries"]
         rows.append(row)
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
-def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+def metric_bars(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.DataFrame:
     """Long format for the bar chart: one row per (method, metric), labelled in ``BAR``."""
     rows = []
     for report in reports:
@@ -209,7 +203,7 @@ def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
         for name in METRICS:
             rows.append(
                 {
-                    METHOD: method_label(report),
+                    METHOD: method_label(report, lang),
                     METRIC: name,
                     VALUE: _round(metrics[name]),
                     BAR: f"{name} {report.method}",
@@ -218,7 +212,7 @@ def metric_bars(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[METHOD, METRIC, VALUE, BAR])
 
 
-def tradeoff(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
+def tradeoff(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.DataFrame:
     """The threshold sweep as percentages, so BM25 and reranker thresholds share one plot.
 
     Empty when the query set has no out-of-scope or no in-scope queries.
@@ -231,7 +225,7 @@ def tradeoff(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
         for point in report.threshold_sweep():
             rows.append(
                 {
-                    METHOD: method_label(report),
+                    METHOD: method_label(report, lang),
                     THRESHOLD: _round(point.threshold),
                     IN_SCOPE_FLAGGED: round(100 * point.in_scope_flagged / in_scope, 1),
                     OUT_OF_SCOPE_CAUGHT: round(100 * point.out_of_scope_flagged / out_of_scope, 1),
@@ -240,14 +234,14 @@ def tradeoff(reports: Sequence[EvaluationReport]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT])
 
 
-def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
+def misses_table(report: EvaluationReport, kb: KnowledgeBase, lang: Lang = "en") -> pd.DataFrame:
     """Queries whose first answer was wrong: the expected ids, what came first, the right rank."""
     rows = [
         {
             QUERY: miss.query,
             EXPECTED: " | ".join(miss.expected),
-            GOT: f"{miss.got}: {kb.by_id(miss.got).question}" if miss.got else "nothing found",
-            RIGHT_RANK: str(miss.rank) if miss.rank else f"not in top {report.top_k}",
+            GOT: f"{miss.got}: {kb.by_id(miss.got).question}" if miss.got else t("eval_nothing_found", lang),
+            RIGHT_RANK: str(miss.rank) if miss.rank else t("eval_not_in_top", lang, k=report.top_k),
         }
         for miss in report.misses()
     ]
@@ -261,6 +255,7 @@ def run_evaluation(
     sources: tuple[str | None, str | None, str | None, str | None],
     top_k: int,
     progress: Callable[[int, int], None] | None = None,
+    lang: Lang = "en",
 ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Scores | None]:
     """The tab's outputs for (base, query set, FAQ upload, queries upload), and the top scores
     that the threshold goal needs (None without reranking or without both kinds of question)."""
@@ -273,22 +268,32 @@ def run_evaluation(
     )
     index = None if desk is None else desk.dense.index_now(kb)
     reports = compare(kb, queries, get_scorer(), top_k, progress, index)
+    names = (t("uploaded_label", lang, name=Path(faq_upload).name) if faq_upload else base_name or "",
+             t("uploaded_label", lang, name=Path(queries_upload).name) if queries_upload and query_set_name != AGENTS_PICKS
+             else query_set_name or "")  # fmt: skip
     return (
-        summary(reports, top_k),
-        metrics_table(reports),
-        metric_bars(reports),
-        tradeoff(reports),
-        misses_table(reports[-1], kb),
+        summary(reports, top_k, lang, names),
+        headed(metrics_table(reports, lang), lang),
+        metric_bars(reports, lang),
+        tradeoff(reports, lang),
+        headed(misses_table(reports[-1], kb, lang), lang),
         report_scores(reports[-1]),
     )
 
 
+def headed(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """A report table with its column headers in ``lang`` (metric names such as MRR@10 stay as they are)."""
+    return table.rename(columns={column: t(key, lang) for column, key in HEADER_KEYS.items()})
+
+
 def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None,
-                       picks: Picks | None = None) -> None:  # fmt: skip
+                       picks: Picks | None = None) -> tuple[gr.Dropdown, dict[str, Any] | None]:  # fmt: skip
     """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``).
 
     With the ``desk``: its bases; with ``picks``, the agents' picks of each as a query set (when
-    recording is on), and the threshold goal with "Apply to this base".
+    recording is on), and the threshold goal with "Apply to this base". Returns the base dropdown
+    (the page restores the browser's remembered base into it) and the event that shows its stored
+    threshold (None without picks), for the page to run after that.
     """
     bases = bundled_bases() if desk is None else desk.bases.paths
     query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
@@ -304,8 +309,10 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
     ) -> tuple[Any, ...]:
         try:
+            lang = lang_of(request)
+            desc = t("eval_progress", lang)
             outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
-                                     int(top_k), lambda done, total: progress((done, total), desc="Reranking"))  # fmt: skip
+                                     int(top_k), lambda done, total: progress((done, total), desc=desc), lang)  # fmt: skip
         except RerankError as exc:
             raise user_error(exc, lang_of(request)) from exc
         return outputs if picks is not None else outputs[:-1]
@@ -314,11 +321,7 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         paired = paired_query_set(base_name)
         return gr.Dropdown(value=paired) if paired else gr.Dropdown()
 
-    gr.Markdown(
-        "Does reranking put the right answer first on **your** questions? Run a labelled query "
-        "set (or the agents' picks) through keyword, dense and hybrid search alone, and through "
-        "hybrid search + reranking."
-    )
+    gr.Markdown(I18N("eval_intro"))
     with gr.Row():
         base = gr.Dropdown(list(bases), value=first_base, label=I18N("base"), elem_id="eval-base")
         query_set = gr.Dropdown(query_sets, value=paired_query_set(first_base),
@@ -330,15 +333,17 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label=I18N("eval_top_k"))
     button = gr.Button(I18N("eval_run"), variant="primary", elem_id="eval-run")
     outputs = build_report_widgets()
+    show_current = None
     if picks is not None:
         panel = build_threshold_panel(picks)
         outputs.append(panel.scores)
-        wire_threshold_panel(picks, panel, base, faq_upload)
+        show_current = wire_threshold_panel(picks, panel, base, faq_upload)
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip
     button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
                  show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
+    return base, show_current
 
 
 def build_report_widgets() -> list[gr.components.Component]:

@@ -7,14 +7,14 @@ SEED_CANDIDATES = (
     "退货流程：进入‘我的订单’→点击‘申请退货’→等待审核。\n"
     "促销活动期间订单量激增，发货时间可能延长至48小时。"
 )
-# (label, [question, preset, pasted answers, split mode])
+# (label, [question, preset, pasted answers, split mode]); the label is the question itself (data, not translated)
 PASTE_EXAMPLES = [
     (
-        "订单一直显示待发货怎么办？ (zh, seed)",
+        "订单一直显示待发货怎么办？",
         ["订单一直显示待发货怎么办？", "orders", SEED_CANDIDATES, "lines"],
     ),
     (
-        "I was charged twice for the same order (en)",
+        "I was charged twice for the same order",
         [
             "I was charged twice for the same order",
             "finance",
@@ -27,7 +27,7 @@ PASTE_EXAMPLES = [
         ],
     ),
     (
-        "How do I return a damaged item? (en, multi-line answers)",
+        "How do I return a damaged item?",
         [
             "How do I return a damaged item?",
             "refunds",

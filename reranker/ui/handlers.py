@@ -9,18 +9,23 @@ server is in the browser's language (its ``Accept-Language``; see :mod:`reranker
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import html
 import inspect
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import gradio as gr
+from cachetools import LRUCache
 from gradio.utils import get_upload_folder
 
 from reranker.desk.desk import Desk, DeskResult, assess
+from reranker.desk.language import base_language, default_base, switch_hint
 from reranker.desk.results import ScoreKind, render_message, render_preview
 from reranker.errors import RerankError
 from reranker.feedback.picks import Picks
@@ -28,24 +33,34 @@ from reranker.i18n import Lang, t
 from reranker.knowledge.bases import DEFAULT_TOP_K
 from reranker.knowledge.candidates import SplitMode
 from reranker.knowledge.presets import DEFAULT_PRESET, get_preset, instruction_for
-from reranker.knowledge.registry import SelectedBase
+from reranker.knowledge.registry import BaseRegistry, SelectedBase
 from reranker.knowledge.tabular import human_size
 from reranker.ui import picks as pick_panel
 from reranker.ui.i18n import lang_of, user_error
 from reranker.verdict import DEFAULT_THRESHOLD, check_threshold
 
+logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 Source = Literal["bundled", "upload"]
 #: What re-judging needs from the last ranking: (best score, score kind). No table: Gradio keeps
 #: every session's state in memory (up to ``AppConfig.max_sessions`` of them).
 LastRanking = tuple[float | None, ScoreKind] | None
+#: What a browser remembers (``gr.BrowserState``). A base of None: the first in the browser's language.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "threshold": DEFAULT_THRESHOLD,
     "top_k": DEFAULT_TOP_K,
     "preset": DEFAULT_PRESET,
     "override": "",
+    "main_tab": "rerank",
+    "tab": "paste",
+    "base": None,
+    "eval_base": None,
+    "batch_base": None,
 }
+MAIN_TABS = ("rerank", "evaluate", "batch")
+ANSWER_TABS = ("paste", "faq")
+BASE_KEYS = ("base", "eval_base", "batch_base")
 
 
 def request_in(args: tuple[object, ...], kwargs: dict[str, object]) -> gr.Request | None:
@@ -100,6 +115,36 @@ def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
     return bound
 
 
+class StopSignals:
+    """One stop flag per browser session for the ranking it runs now: Stop sets it, the ranking
+    checks it between batches and ends with the rows scored so far. Shared by every session."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._running: LRUCache[str, threading.Event] = LRUCache(maxsize=capacity)
+        self._lock = threading.Lock()
+
+    def start(self, session: str | None) -> threading.Event:
+        """A fresh flag for the session's new ranking (a ranking still running keeps its own)."""
+        event = threading.Event()
+        with self._lock:
+            self._running[session or ""] = event
+        return event
+
+    def finish(self, session: str | None, event: threading.Event) -> None:
+        with self._lock:
+            if self._running.get(session or "") is event:
+                del self._running[session or ""]
+
+    def stop(self, session: str | None) -> bool:
+        """Stop the session's running ranking; False (and nothing happens) when none runs."""
+        with self._lock:
+            event = self._running.get(session or "")
+        if event is None:
+            return False
+        event.set()
+        return True
+
+
 def export_dir() -> Path:
     """Exports live in Gradio's own temp folder, which is where it serves files from."""
     return Path(get_upload_folder()) / "rerank-exports"
@@ -126,7 +171,7 @@ def best_box(result_best: str | None, confident: bool, lang: Lang) -> gr.Textbox
 
 def status_html(result: DeskResult) -> str:
     """The plain status line, with the engine, model and cache behind a details toggle."""
-    plain = result.checked if result.state == "final" else result.banner.text
+    plain = result.checked if result.done else result.banner.text
     details = html.escape(f"{result.summary}\n{result.status}")
     return (
         f'<div class="desk-message desk-info" role="status">{html.escape(plain)}'
@@ -151,7 +196,7 @@ def result_outputs(result: DeskResult, head: str) -> tuple[Any, ...]:
     A partial ranking has no best answer and no download yet.
     """
     banner = result.banner
-    final = result.state == "final"
+    final = result.done
     return (
         render_message(banner.text, banner.kind),
         best_box(result.best_answer, banner.confident or not final, result.lang),
@@ -163,15 +208,28 @@ def result_outputs(result: DeskResult, head: str) -> tuple[Any, ...]:
     )
 
 
+@contextlib.contextmanager
+def stoppable(stops: StopSignals, request: gr.Request | None) -> Iterator[threading.Event]:
+    """The stop flag of this session's ranking, for as long as it runs."""
+    session = getattr(request, "session_hash", None)
+    event = stops.start(session)
+    try:
+        yield event
+    finally:
+        stops.finish(session, event)
+
+
 @user_errors_stream
-def rank_pasted(desk: Desk, query: str, preset: str, override: str, text: str, mode: SplitMode,
-                threshold: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-    """Pasted answers at once, then re-ranked as their scores arrive."""
+def rank_pasted(desk: Desk, stops: StopSignals, query: str, preset: str, override: str, text: str,
+                mode: SplitMode, threshold: float, request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+    """Pasted answers at once, then re-ranked as their scores arrive (until done or stopped)."""
     lang = lang_of(request)
     head = heading(query, t("pasted_source", lang), preset, override, lang)
     instruction = instruction_for(preset, override)
-    for result in desk.rank_pasted_stream(query, instruction, text, mode, threshold, lang=lang):
-        yield result_outputs(result, head)
+    with stoppable(stops, request) as stop:
+        for result in desk.rank_pasted_stream(query, instruction, text, mode, threshold, lang=lang,
+                                              should_stop=stop.is_set):  # fmt: skip
+            yield result_outputs(result, head)
 
 
 def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str | None,
@@ -186,8 +244,8 @@ def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str
 
 
 @user_errors_stream
-def rank_faq(desk: Desk, picks: Picks, query: str, preset: str, override: str, source: Source, base_name: str,
-             upload: str | None, top_k: int, threshold: float,
+def rank_faq(desk: Desk, picks: Picks, stops: StopSignals, query: str, preset: str, override: str, source: Source,
+             base_name: str, upload: str | None, top_k: int, threshold: float,
              request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     """Keyword matches from the base at once, then re-ranked as their scores arrive.
 
@@ -200,48 +258,74 @@ def rank_faq(desk: Desk, picks: Picks, query: str, preset: str, override: str, s
     instruction = instruction_for(preset, override)
     named = None if source == "upload" else base_name
     threshold, note = pick_panel.threshold_in_use(picks, named, threshold, lang)
-    for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang):
-        banner, best, _, status, _, csv, last = result_outputs(result, head)
-        shown = pick_panel.shown_of(result, named, query, instruction)
-        status += render_message(note, "info") if note else ""
-        yield banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
+    hint = language_hint(desk, query, base, lang)
+    with stoppable(stops, request) as stop:
+        for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang,
+                                           should_stop=stop.is_set):  # fmt: skip
+            banner, best, _, status, _, csv, last = result_outputs(result, head)
+            shown = pick_panel.shown_of(result, named, query, instruction)
+            status += render_message(note, "info") if note else ""
+            yield hint + banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
 
 
-def engine_banner(desk: Desk) -> str:
-    """The banner about the reranker itself (loading, slower fallback engine, unavailable)."""
-    notice = desk.engine_notice()
-    return "" if notice is None else render_message(notice[1], notice[0])  # type: ignore[arg-type]
+def language_hint(desk: Desk, query: str, base: SelectedBase, lang: Lang) -> str:
+    """A hint to switch base when the question's script does not match the base's language ("" if it does)."""
+    others = {name: other for name in desk.bases.names if (other := base_language_of(desk.bases, name))}
+    hint = switch_hint(query, base.label, base_language(base.kb), others, lang)
+    return "" if hint is None else f'<div class="script-hint">{render_message(hint, "warn")}</div>'
 
 
-def refresh_engine(desk: Desk) -> tuple[str, gr.Timer]:
-    """The engine banner, and the timer that polls it kept running only while the model loads."""
-    return engine_banner(desk), gr.Timer(active=desk.engine.status().state == "loading")
+#: The operator's notices already written to the log (each once, not on every poll).
+_logged_notices: set[str] = set()
 
 
-def first_stage_banner(desk: Desk) -> str:
-    """The banner about the first stage (embedding model loading or unavailable, bases being embedded)."""
-    notice = desk.first_stage_notice()
-    return "" if notice is None else render_message(notice[1], notice[0])  # type: ignore[arg-type]
+def status_chip(desk: Desk, lang: Lang) -> str:
+    """One line for the agent: is the reranker ready, and which search finds the candidates.
+
+    The operator's text (why, and the fix: flags, commands) stays behind a "details" disclosure;
+    it is also in the log (once) and in ``/health``.
+    """
+    status = desk.engine.status()
+    engine = "loading" if status.state == "loading" else "unavailable" if status.scorer is None else \
+        "fallback" if status.fallback else "ready"  # fmt: skip
+    stage, _ = desk.dense.health()
+    notices = [notice for notice in (desk.engine_notice(), desk.first_stage_notice()) if notice is not None]
+    for _, text in notices:
+        if text not in _logged_notices:
+            _logged_notices.add(text)
+            logger.warning("Operator notice: %s", text)
+    kind = "warn" if engine in ("unavailable", "fallback") or any(k != "info" for k, _ in notices) else "info"
+    line = t("chip", lang, engine=t(f"chip_engine_{engine}", lang), stage=t(f"chip_stage_{stage}", lang))
+    details = ""
+    if notices:
+        what = "" if engine == "ready" else f"<li>{html.escape(t(f'chip_means_{engine}', lang))}</li>"
+        operator = "".join(f"<pre>{html.escape(text)}</pre>" for _, text in notices)
+        details = (f'<details class="operator"><summary>{html.escape(t("details", lang))}</summary>'
+                   f'<ul>{what}</ul><div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
+    return f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
 
 
-def refresh_first_stage(desk: Desk) -> tuple[str, gr.Timer]:
-    """The first-stage banner, and its timer kept running only while the embedder loads or embeds."""
-    return first_stage_banner(desk), gr.Timer(active=desk.dense.busy)
+def refresh_status(desk: Desk, request: gr.Request) -> tuple[str, gr.Timer]:
+    """The status chip, and the timer that polls it kept running while the model loads or bases embed."""
+    busy = desk.engine.status().state == "loading" or desk.dense.busy
+    return status_chip(desk, lang_of(request)), gr.Timer(active=busy)
 
 
 def enable_download() -> gr.DownloadButton:
     return gr.DownloadButton(interactive=True)
 
 
-def stopped(request: gr.Request) -> str:
-    return render_message(t("stopped", lang_of(request)), "warn")
+def stop(stops: StopSignals, request: gr.Request) -> None:
+    """Stop this session's ranking (it ends with the rows scored so far); nothing when none runs."""
+    stops.stop(getattr(request, "session_hash", None))
 
 
-def new_ticket(request: gr.Request) -> tuple[Any, ...]:
-    """A clean desk for the next ticket: question, answers and results cleared; settings kept."""
+def new_ticket(picks: Picks, request: gr.Request) -> tuple[Any, ...]:
+    """A clean desk for the next ticket: question, answers, results and the last pick (its
+    message, Undo and what the ranking showed) cleared; settings kept."""
     lang = lang_of(request)
     return ("", "", "", best_box("", True, lang), placeholder(lang), "", "",
-            gr.DownloadButton(value=None, interactive=False), None)  # fmt: skip
+            gr.DownloadButton(value=None, interactive=False), None, *pick_panel.cleared(picks, lang), None)  # fmt: skip
 
 
 def count_pasted(desk: Desk, text: str, mode: SplitMode, request: gr.Request) -> str:
@@ -313,11 +397,66 @@ def show_preset(preset: str, request: gr.Request) -> gr.Dropdown:
     return gr.Dropdown(info=f"{t('instruction_sent', lang_of(request))}: {get_preset(preset).instruction}")
 
 
-def restore_settings(saved: dict[str, Any] | None) -> tuple[Any, ...]:
-    """This browser's remembered settings (threshold, top K, preset, custom instruction)."""
+def base_language_of(bases: BaseRegistry, name: str) -> Lang | None:
+    """The language of a named base (None when it cannot be loaded: the base's own message says why)."""
+    try:
+        return base_language(bases.named(name))
+    except RerankError:
+        return None
+
+
+def settings_for(bases: BaseRegistry, saved: dict[str, Any] | None, lang: Lang) -> dict[str, Any]:
+    """This browser's settings: what it remembered, and for the rest the defaults in its language.
+
+    A remembered base or tab the desk no longer has falls back to the default; the default base is
+    the first one in the browser's language (:func:`reranker.desk.language.default_base`). The
+    source is always the bundled base on a new visit (an upload is not kept).
+    """
     settings = {**DEFAULT_SETTINGS, **(saved or {})}
-    return settings["threshold"], settings["top_k"], settings["preset"], settings["override"]
+    first = default_base(bases.names, functools.partial(base_language_of, bases), lang)
+    for key in BASE_KEYS:
+        if settings[key] not in bases.names:
+            settings[key] = first
+    for key, allowed in (("main_tab", MAIN_TABS), ("tab", ANSWER_TABS)):
+        if settings[key] not in allowed:
+            settings[key] = DEFAULT_SETTINGS[key]
+    return settings
 
 
-def save_settings(threshold: float, top_k: int, preset: str, override: str) -> dict[str, Any]:
-    return {"threshold": threshold, "top_k": top_k, "preset": preset, "override": override}
+def restore_settings(desk: Desk, saved: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
+    """This browser's settings on page load: threshold, top K, preset, custom instruction, the
+    Rerank base, the answer tab, the main tab, and the Evaluate and Batch bases."""
+    settings = settings_for(desk.bases, saved, lang_of(request))
+    return (settings["threshold"], settings["top_k"], settings["preset"], settings["override"],
+            settings["base"], gr.Tabs(selected=settings["tab"]), gr.Tabs(selected=settings["main_tab"]),
+            settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
+
+
+def save_settings(saved: dict[str, Any] | None, top_k: int, preset: str, override: str) -> dict[str, Any]:
+    """The remembered settings with the Settings panel's values (the agent's own threshold is
+    remembered only when the agent moves the slider: it may show a base's stored one)."""
+    return {**DEFAULT_SETTINGS, **(saved or {}), "top_k": top_k, "preset": preset, "override": override}
+
+
+def show_threshold(picks: Picks, saved: dict[str, Any] | None, source: str, base: str | None,
+                   request: gr.Request) -> gr.Slider:  # fmt: skip
+    """The threshold slider as the next ranking will use it (:func:`reranker.ui.picks.threshold_view`)."""
+    return pick_panel.threshold_view(picks, saved, source, base, lang_of(request))
+
+
+def remember(key: str) -> Callable[[dict[str, Any] | None, Any], dict[str, Any]]:
+    """An event handler that remembers the widget's value under ``key`` (a base)."""
+
+    def remembered(saved: dict[str, Any] | None, value: Any) -> dict[str, Any]:
+        return {**DEFAULT_SETTINGS, **(saved or {}), key: value}
+
+    return remembered
+
+
+def remember_tab(key: str, tab: str) -> Callable[[dict[str, Any] | None], dict[str, Any]]:
+    """An event handler that remembers the selected ``tab`` under ``key`` (when a tab is selected)."""
+
+    def remembered(saved: dict[str, Any] | None) -> dict[str, Any]:
+        return {**DEFAULT_SETTINGS, **(saved or {}), key: tab}
+
+    return remembered

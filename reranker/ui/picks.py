@@ -11,6 +11,7 @@ picks are recorded in FAQ mode only.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from reranker.feedback.picks import Picks, Shown
 from reranker.feedback.store import ShownAnswer
 from reranker.i18n import Lang, t
 from reranker.ui.i18n import I18N, lang_of
+from reranker.verdict import DEFAULT_THRESHOLD
 
 #: Turns a click on a table's pick button into this component's click event, carrying the id.
 LISTENER_JS = """
@@ -31,7 +33,9 @@ if (!window.__deskPicks) {
   window.__deskPicks = true;
   document.addEventListener('click', (event) => {
     const button = event.target.closest('#ranked-table [data-pick]');
-    if (button) trigger('click', {pick: button.dataset.pick});
+    if (!button) return;
+    if (button.classList.contains('saved')) trigger('click', {undo: true});
+    else trigger('click', {pick: button.dataset.pick});
   });
 }
 """
@@ -70,7 +74,9 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
     """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
 
     # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
-    def on_pick(shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+    def on_pick(shown: Shown | None, record_id: int | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+        if getattr(evt, "undo", False):  # the saved pick's own button: "✓ Saved · Undo"
+            return undo(picks, record_id, lang_of(request))
         return record(picks, shown, request, evt)
 
     def on_undo(record_id: int | None, request: gr.Request) -> PickOutputs:
@@ -81,7 +87,7 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
 
     outputs = [panel.message, panel.undo, panel.record_id]
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
-    panel.message.click(on_pick, [panel.shown], outputs, **options)
+    panel.message.click(on_pick, [panel.shown, panel.record_id], outputs, **options)
     panel.undo.click(on_undo, [panel.record_id], outputs, **options)
     for button in rank_buttons:
         button.click(on_rank, None, outputs, **options)
@@ -116,6 +122,23 @@ def threshold_in_use(picks: Picks, base: str | None, chosen: float, lang: Lang =
     return stored, t("stored_threshold", lang, threshold=stored, base=base)
 
 
+def threshold_view(picks: Picks, saved: dict[str, Any] | None, source: str, base: str | None,
+                   lang: Lang = "en") -> gr.Slider:  # fmt: skip
+    """The slider as the next ranking will use it, and where its value comes from.
+
+    On the FAQ tab with a bundled base that has a stored threshold: that one, locked (a lead changes
+    it in the Evaluate tab). Otherwise the agent's own, remembered in ``saved`` (this browser's settings).
+    """
+    settings = saved or {}
+    own = settings.get("threshold", DEFAULT_THRESHOLD)
+    if settings.get("tab") == "faq" and source == "bundled" and base:
+        stored, is_stored = picks.threshold_for(base)
+        if is_stored:
+            return gr.Slider(value=stored, interactive=False, info=t("threshold_from_base", lang, base=base,
+                                                                       threshold=stored))  # fmt: skip
+    return gr.Slider(value=own, interactive=True, info=t("threshold_from_agent", lang))
+
+
 def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
     """Store the clicked pick for the last ranking: "Saved" and Undo, or why it was not saved."""
     lang = lang_of(request)
@@ -128,7 +151,8 @@ def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.Event
     except RerankError as exc:
         return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
     saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)
-    return render_message(saved, "ok"), gr.Button(visible=True), record_id
+    mark = html.escape(chosen or "", quote=True)  # the page script marks this pick's buttons as saved
+    return f'<div data-saved-pick="{mark}">{render_message(saved, "ok")}</div>', gr.Button(visible=True), record_id
 
 
 def cleared(picks: Picks, lang: Lang = "en") -> PickOutputs:

@@ -33,7 +33,7 @@ UI_ONLY: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibili
 MARK_STALE = "() => window.deskMarkStale && window.deskMarkStale()"
 FRESH = "(...args) => { window.deskFresh && window.deskFresh(); return args; }"
 SHOW_BANNER = "() => window.deskShowBanner && window.deskShowBanner()"
-FOCUS_QUESTION = "() => document.querySelector('#query textarea')?.focus()"
+NEW_TICKET = "() => window.deskNewTicket && window.deskNewTicket()"
 
 
 @dataclass
@@ -101,6 +101,7 @@ class ResultsPanel:
 class RerankTab:
     """What the page wires on load: the remembered settings and the texts in the browser's language."""
 
+    answer_tabs: gr.Tabs
     settings: SettingsPanel
     paste: PastePanel
     faq: FaqPanel
@@ -110,7 +111,7 @@ class RerankTab:
 
 def build_question_panel() -> QuestionPanel:
     query = gr.Textbox(label=I18N("question"), lines=2, max_lines=6, elem_id="query", info=I18N("question_hint"),
-                       placeholder="e.g. 订单一直显示待发货怎么办？ / Where is my order?")  # fmt: skip
+                       placeholder=I18N("question_placeholder"))  # fmt: skip
     new_ticket = gr.Button(I18N("new_ticket"), size="sm", elem_id="new-ticket")
     return QuestionPanel(query, new_ticket)
 
@@ -120,13 +121,13 @@ def build_settings_panel(config: AppConfig) -> SettingsPanel:
     with gr.Accordion(I18N("settings"), open=False, elem_id="settings"):
         with gr.Row():
             threshold = gr.Slider(0, 1, value=DEFAULT_THRESHOLD, step=0.05, label=I18N("threshold"),
-                                  info=I18N("threshold_info"), elem_id="threshold")  # fmt: skip
+                                  info=I18N("threshold_from_agent"), elem_id="threshold")  # fmt: skip
             top_k = gr.Slider(1, min(MAX_TOP_K, config.max_candidates), step=1, label=I18N("top_k"),
                               value=min(DEFAULT_TOP_K, config.max_candidates), elem_id="top-k")  # fmt: skip
         preset = gr.Dropdown([(I18N(f"preset_{p.key}"), p.key) for p in PRESETS], value=DEFAULT_PRESET,
                              label=I18N("preset"), elem_id="preset")  # fmt: skip
         override = gr.Textbox(label=I18N("override"), lines=2, elem_id="override",
-                              placeholder="Given a customer's question about …, judge whether the document …")  # fmt: skip
+                              placeholder=I18N("override_placeholder"))  # fmt: skip
     saved = gr.BrowserState(handlers.DEFAULT_SETTINGS, storage_key="faq-rerank-desk-settings")
     return SettingsPanel(preset, override, threshold, top_k, saved)
 
@@ -134,7 +135,9 @@ def build_settings_panel(config: AppConfig) -> SettingsPanel:
 def build_paste_panel() -> PastePanel:
     split = gr.Radio([(I18N("split_lines"), "lines"), (I18N("split_blank"), "blank_lines")],
                      value="lines", label=I18N("split"), elem_id="split")  # fmt: skip
-    pasted = gr.Textbox(label=I18N("pasted"), lines=6, max_lines=12, elem_id="pasted",
+    # A fixed height (lines == max_lines): Gradio then skips its auto-resize, which re-measures the
+    # whole text on every keystroke and froze the tab for seconds after a 400-answer paste.
+    pasted = gr.Textbox(label=I18N("pasted"), lines=8, max_lines=8, elem_id="pasted",
                         placeholder="1. …\n2. …")  # fmt: skip
     count = gr.Markdown(elem_classes="desk-count", elem_id="count")
     button = gr.Button(I18N("rank_pasted"), variant="primary", elem_id="rank-pasted")
@@ -174,13 +177,11 @@ def build_faq_panel(desk: Desk) -> FaqPanel:
     names = desk.bases.names
     source = gr.Radio([(I18N("source_bundled"), "bundled"), (I18N("source_upload"), "upload")],
                       value="bundled", label=I18N("source"), elem_id="source")  # fmt: skip
-    with gr.Row(equal_height=True):
-        base = gr.Dropdown(names, value=names[0] if names else None, label=I18N("base"), elem_id="base")
-        upload = gr.File(
-            label=I18N("upload"), file_types=[".csv"], type="filepath", elem_id="upload", height=90
-        )
-    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.bases.max_upload_bytes)}, elem_id="base-info")
+    base = gr.Dropdown(names, value=names[0] if names else None, label=I18N("base"), elem_id="base")
+    # The action right under the base, so a phone reaches it without scrolling past the upload.
     button = gr.Button(I18N("rank_faq"), variant="primary", elem_id="rank-faq")
+    upload = gr.File(label=I18N("upload"), file_types=[".csv"], type="filepath", elem_id="upload", height=90)
+    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.bases.max_upload_bytes)}, elem_id="base-info")
     return FaqPanel(source, base, upload, info, button)
 
 
@@ -217,10 +218,10 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320, elem_id="ticket"):
             question = build_question_panel()
-            with gr.Tabs(elem_id="answer-tabs"):
-                with gr.Tab(I18N("tab_paste"), elem_id="paste-tab"):
+            with gr.Tabs(elem_id="answer-tabs") as answer_tabs:
+                with gr.Tab(I18N("tab_paste"), id="paste", elem_id="paste-tab") as paste_tab:
                     paste = build_paste_panel()
-                with gr.Tab(I18N("tab_faq"), elem_id="faq-tab"):
+                with gr.Tab(I18N("tab_faq"), id="faq", elem_id="faq-tab") as faq_tab:
                     faq = build_faq_panel(desk)
             settings = build_settings_panel(config)
             build_examples(desk, question, settings, paste, faq)
@@ -229,7 +230,16 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
             pick = build_pick_panel()
     wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
     wire_pick_panel(picks, pick, [paste.button, faq.button])
-    return RerankTab(settings, paste, faq, results, pick)
+    show = dict(fn=handlers.bind(handlers.show_threshold, picks), inputs=[settings.saved, faq.source, faq.base],
+                outputs=settings.threshold, **UI_ONLY)  # fmt: skip
+    for tab, name in ((paste_tab, "paste"), (faq_tab, "faq")):
+        tab.select(handlers.remember_tab("tab", name), settings.saved, settings.saved, **UI_ONLY).then(**show)
+    faq.base.input(handlers.remember("base"), [settings.saved, faq.base], settings.saved, **UI_ONLY)
+    for trigger in (faq.base.change, faq.source.change, faq.button.click):
+        trigger(**show)
+    settings.threshold.input(handlers.remember("threshold"), [settings.saved, settings.threshold], settings.saved,
+                             **UI_ONLY)  # fmt: skip
+    return RerankTab(answer_tabs, settings, paste, faq, results, pick)
 
 
 def wire_rerank_tab(desk: Desk, picks: Picks, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
@@ -237,19 +247,20 @@ def wire_rerank_tab(desk: Desk, picks: Picks, question: QuestionPanel, settings:
     # The table itself shows progress (rows arrive scored), so no spinner hides it.
     ranking: dict[str, Any] = dict(outputs=results.outputs, show_progress="hidden", js=FRESH)
     asked = [question.query, settings.preset, settings.override]
-    paste_event = paste.button.click(handlers.bind(handlers.rank_pasted, desk),
+    stops = handlers.StopSignals()
+    paste_event = paste.button.click(handlers.bind(handlers.rank_pasted, desk, stops),
                                      [*asked, paste.pasted, paste.split, settings.threshold],
                                      api_name="rank_pasted", **ranking)  # fmt: skip
-    faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk, picks),
+    faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk, picks, stops),
                                  [*asked, faq.source, faq.base, faq.upload, settings.top_k, settings.threshold],
                                  api_name="rank_faq", **{**ranking, "outputs": [*results.outputs, pick.shown]})  # fmt: skip
     for event in (paste_event, faq_event):
         event.success(handlers.enable_download, None, results.download, js=SHOW_BANNER, **UI_ONLY)
         event.failure(None, js=MARK_STALE, **UI_ONLY)
-    results.stop.click(handlers.stopped, None, results.status, cancels=[paste_event, faq_event], **UI_ONLY)
-    cleared = [question.query, paste.pasted, *results.outputs]
-    question.new_ticket.click(handlers.new_ticket, None, cleared, cancels=[paste_event, faq_event],
-                              **UI_ONLY).then(None, js=FOCUS_QUESTION, **UI_ONLY)  # fmt: skip
+    results.stop.click(handlers.bind(handlers.stop, stops), None, None, **UI_ONLY)
+    cleared = [question.query, paste.pasted, *results.outputs, pick.message, pick.undo, pick.record_id, pick.shown]
+    question.new_ticket.click(handlers.bind(handlers.new_ticket, picks), None, cleared,
+                              cancels=[paste_event, faq_event], **UI_ONLY).then(None, js=NEW_TICKET, **UI_ONLY)  # fmt: skip
     wire_inputs(desk, settings, paste, faq, results)
 
 
@@ -274,5 +285,6 @@ def wire_inputs(desk: Desk, settings: SettingsPanel, paste: PastePanel, faq: Faq
     settings.threshold.change(handlers.rejudge, [results.last_result, settings.threshold],
                               [results.banner, results.best], **UI_ONLY)  # fmt: skip
     settings.preset.change(handlers.show_preset, settings.preset, settings.preset, **UI_ONLY)
-    for component in settings.values:
-        component.change(handlers.save_settings, settings.values, settings.saved, **UI_ONLY)
+    remembered = [settings.top_k, settings.preset, settings.override]
+    for component in remembered:
+        component.change(handlers.save_settings, [settings.saved, *remembered], settings.saved, **UI_ONLY)
