@@ -1,0 +1,38 @@
+"""Alembic's environment: run by :func:`reranker.store.database.upgrade` with an open connection.
+
+``alembic`` on the command line also works (``-x url=...``), for writing new revisions:
+``alembic -c /dev/null -x url=sqlite:///data/desk.db revision --autogenerate -m "..."`` with
+``script_location`` pointing here.
+"""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import text
+
+from reranker.store.database import PG_MIGRATION_LOCK, WRITE_LOCK, make_engine
+from reranker.store.models import Base
+
+
+def run_migrations(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,  # SQLite cannot ALTER most things: copy-and-move tables instead
+        compare_type=True,
+        transactional_ddl=True,  # SQLite's DDL is transactional too: a revision applies whole or not at all
+    )
+    with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_MIGRATION_LOCK})
+        context.run_migrations()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    run_migrations(connection)
+else:
+    engine = make_engine(context.get_x_argument(as_dictionary=True)["url"])
+    with engine.connect().execution_options(**{WRITE_LOCK: True}) as fresh:
+        run_migrations(fresh)
+    engine.dispose()
