@@ -128,3 +128,34 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of Debian's ``postgresql`` package on a free loopback port, for the session.
+
+    Skipped only when the binaries are missing; a server that fails to start is an error.
+    """
+    from postgres_server import PostgresServer, why_not_available
+
+    reason = why_not_available()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer(free_port())
+    server.start()
+    yield server
+    server.stop("immediate")
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A new, empty database: a SQLite file under ``tmp_path``, then one on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'desk.db'}"
+        return
+    server = request.getfixturevalue("postgres")
+    name = f"test_{os.urandom(6).hex()}"
+    server.execute(f"CREATE DATABASE {name}")
+    yield server.url(name)
+    server.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -17,6 +17,7 @@ the missing ones under a lock, so desks starting together do not race.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ DEFAULT_BUSY_TIMEOUT_S = 30.0
 WRITE_LOCK = "store_write_lock"
 #: pg_advisory_xact_lock key held while migrating (any constant; "FAQRRDSK" in hex).
 PG_MIGRATION_LOCK = 0x4641515252445348
+#: Alembic keeps the running migration in module globals: one upgrade at a time per process.
+_UPGRADE_LOCK = threading.Lock()
 URL_HELP = "Give --database-url as sqlite:///PATH/desk.db or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB."
 
 
@@ -136,13 +139,13 @@ def current_revision(engine: Engine) -> str | None:
 def upgrade(database: str | URL | Engine, revision: str = "head") -> str:
     """Apply the migrations the database has not had yet; returns the revision it is at now.
 
-    Takes a lock first (PostgreSQL: an advisory lock; SQLite: the write lock), so several desks
-    starting at once migrate one after the other. A database newer than this program is an
+    Takes a lock first (PostgreSQL: an advisory lock; SQLite: the write lock; and one per
+    process), so several desks starting at once migrate one after the other. A database newer than this program is an
     :class:`InvalidInput` saying to upgrade the program.
     """
     engine = database if isinstance(database, Engine) else make_engine(database)
     try:
-        with engine.connect().execution_options(**{WRITE_LOCK: True}) as connection:
+        with _UPGRADE_LOCK, engine.connect().execution_options(**{WRITE_LOCK: True}) as connection:
             command.upgrade(_alembic_config(connection), revision)
     except CommandError as exc:
         if "Can't locate revision" not in str(exc):
