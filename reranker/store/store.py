@@ -566,7 +566,7 @@ class Store:
             return _key_info(row, owner), key
 
     @_retrying
-    def keys(self, user: str | None = None) -> list[KeyInfo]:
+    def api_keys(self, user: str | None = None) -> list[KeyInfo]:
         """Every API key (of one user, when given), revoked ones included, oldest first."""
         query = select(models.ApiKey, models.User).join(models.User).order_by(models.ApiKey.id)
         if user is not None:
