@@ -100,5 +100,5 @@ def test_an_unreachable_server_at_start_is_a_clear_error(postgres):
     store = Store(url, retry_s=0.3)
     with pytest.raises(DatabaseUnavailable, match="Database unavailable"):
         store.records()
-    with pytest.raises(OperationalError):  # upgrade at start has no retry: the desk cannot start
-        open_store("/nonexistent", url)
+    with pytest.raises(DatabaseUnavailable, match="Database unavailable"):
+        open_store("/nonexistent", url, retry_s=0.3)  # the desk does not start, and says why

@@ -30,6 +30,7 @@ from reranker.store.store import (
     ThresholdSetting,
     check_threshold,
     question_key,
+    retry,
 )
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,11 @@ __all__ = [
 def open_store(data_dir: str | Path, database_url: str | None = None, **options: float) -> Store:
     """The team's store, ready to use: ``database_url`` (default ``desk.db`` in ``data_dir``)
     migrated to this program's schema, with ``data_dir``'s old ``feedback.sqlite3`` copied in
-    the first time. ``options`` go to :class:`Store` (``retry_s``, ``bcrypt_rounds``)."""
+    the first time. ``options`` go to :class:`Store` (``retry_s``, ``bcrypt_rounds``); a database
+    that stays unreachable for ``retry_s`` is a :class:`~reranker.errors.DatabaseUnavailable`."""
     data_dir = Path(data_dir)
-    engine = make_engine(database_url or default_url(data_dir))
-    upgrade(engine)
-    store = Store(engine, **options)  # type: ignore[arg-type]
+    store = Store(make_engine(database_url or default_url(data_dir)), **options)  # type: ignore[arg-type]
+    retry(lambda: upgrade(store.engine), store.retry_s, "upgrade")
     legacy = data_dir / LEGACY_FILE
     if legacy.is_file():
         import_feedback_file(store, legacy)

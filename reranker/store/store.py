@@ -221,31 +221,35 @@ def _transient(exc: DBAPIError) -> bool:
     return True
 
 
+def retry(call: Callable[[], R], retry_s: float, what: str) -> R:
+    """``call()``, again and again with back-off while the database is unavailable, for up to
+    ``retry_s`` seconds; then :class:`DatabaseUnavailable`. Other errors propagate at once."""
+    deadline = time.monotonic() + retry_s
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except DBAPIError as exc:
+            if not _transient(exc):
+                raise
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            if time.monotonic() + delay > deadline:
+                raise DatabaseUnavailable(
+                    f"Database unavailable, retried for {retry_s:g} s ({reason}). Try again "
+                    "in a moment; if it lasts, ask the operator to check the database server."
+                ) from exc
+            log.warning("database unavailable, retrying in %.1f s (%s): %s", delay, what, reason)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def _retrying(method: Callable[P, R]) -> Callable[P, R]:
-    """Run ``method`` again while the database is unavailable, for up to the store's ``retry_s``."""
+    """A store method run with :func:`retry`, for up to the store's ``retry_s``."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         store: Store = args[0]  # type: ignore[assignment]
-        deadline = time.monotonic() + store.retry_s
-        delay = 0.1
-        while True:
-            try:
-                return method(*args, **kwargs)
-            except DBAPIError as exc:
-                if not _transient(exc):
-                    raise
-                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-                if time.monotonic() + delay > deadline:
-                    raise DatabaseUnavailable(
-                        f"Database unavailable, retried for {store.retry_s:g} s ({reason}). Try again "
-                        "in a moment; if it lasts, ask the operator to check the database server."
-                    ) from exc
-                log.warning(
-                    "database unavailable, retrying in %.1f s (%s): %s", delay, method.__name__, reason
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+        return retry(lambda: method(*args, **kwargs), store.retry_s, method.__name__)
 
     return wrapper
 
