@@ -259,6 +259,7 @@ class Store:
 
     ``url`` is a database URL or an :class:`~sqlalchemy.Engine`; the schema must be migrated
     (:func:`reranker.store.database.upgrade`, or open with :func:`reranker.store.open_store`).
+    ``bcrypt_rounds`` (default :data:`DEFAULT_BCRYPT_ROUNDS`) is the cost of new password hashes.
     """
 
     def __init__(
@@ -266,15 +267,14 @@ class Store:
         url: str | Engine,
         *,
         retry_s: float = DEFAULT_RETRY_S,
-        bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS,
+        bcrypt_rounds: int | None = None,
     ) -> None:
         self.engine = url if isinstance(url, Engine) else make_engine(url)
         self.retry_s = retry_s
-        self.bcrypt_rounds = bcrypt_rounds
+        self.bcrypt_rounds = bcrypt_rounds or DEFAULT_BCRYPT_ROUNDS
+        self._decoy: bytes | None = None
         # Writes take SQLite's write lock when they begin (no-op on PostgreSQL).
         self._writer = self.engine.execution_options(**{WRITE_LOCK: True})
-        # Compared against when a user name is unknown, so a wrong name costs as long as a wrong password.
-        self._decoy_hash = bcrypt.hashpw(b"decoy", bcrypt.gensalt(bcrypt_rounds))
 
     def close(self) -> None:
         """Close the pool's connections (the store can still be used; it reconnects)."""
@@ -533,12 +533,18 @@ class Store:
         """
         with self._read() as session:
             row = _find_user(session, name)
-        stored = row.password_hash.encode() if row is not None else self._decoy_hash
+        # An unknown name is checked against a decoy hash: it costs as long as a wrong password.
+        stored = row.password_hash.encode() if row is not None else self._decoy_hash()
         given = password.encode()
         matches = len(given) <= MAX_PASSWORD_BYTES and bcrypt.checkpw(given, stored)
         if row is None or not matches or row.disabled:
             return None
         return _account(row)
+
+    def _decoy_hash(self) -> bytes:
+        if self._decoy is None:
+            self._decoy = bcrypt.hashpw(b"decoy", bcrypt.gensalt(self.bcrypt_rounds))
+        return self._decoy
 
     # API keys ----------------------------------------------------------------------------------
 
