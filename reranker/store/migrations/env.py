@@ -1,8 +1,12 @@
 """Alembic's environment: run by :func:`reranker.store.database.upgrade` with an open connection.
 
-``alembic`` on the command line also works (``-x url=...``), for writing new revisions:
-``alembic -c /dev/null -x url=sqlite:///data/desk.db revision --autogenerate -m "..."`` with
-``script_location`` pointing here.
+For writing a new revision, Alembic's own command line works too, with the database URL as ``-x``
+and a two-line ini (``[alembic]``, ``script_location = reranker/store/migrations``,
+``prepend_sys_path = .``), from the repository root::
+
+    alembic -c store.ini -x url=sqlite:////tmp/dev/desk.db upgrade head
+    alembic -c store.ini -x url=sqlite:////tmp/dev/desk.db revision --autogenerate -m "..."
+    alembic -c store.ini -x url=sqlite:////tmp/dev/desk.db check   # models == migrations
 """
 
 from __future__ import annotations
@@ -28,11 +32,18 @@ def run_migrations(connection) -> None:
         context.run_migrations()
 
 
-connection = context.config.attributes.get("connection")
-if connection is not None:
-    run_migrations(connection)
-else:
+def main() -> None:
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        run_migrations(connection)
+        return
     engine = make_engine(context.get_x_argument(as_dictionary=True)["url"])
     with engine.connect().execution_options(**{WRITE_LOCK: True}) as fresh:
         run_migrations(fresh)
     engine.dispose()
+
+
+if hasattr(
+    context, "config"
+):  # run by Alembic (imported elsewhere, e.g. by pytest's doctests, it does nothing)
+    main()
