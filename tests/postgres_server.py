@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL server for tests: Debian's ``postgresql`` binaries, a temporary folder,
 a free loopback port. PostgreSQL refuses to run as root, so as root it runs as the ``postgres``
-user (``runuser``). Durability is off (``fsync=off``): these servers hold test data only.
+user (``runuser``). Durability is off (``fsync=off``) unless ``durable=True``: tests' data only.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def why_not_available() -> str | None:
 class PostgresServer:
     """``start()`` a cluster on ``port``; ``url(db)`` for SQLAlchemy; ``stop()``/``start()`` to restart."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int, *, durable: bool = False) -> None:
+        self.port, self.durable = port, durable
         self.bin_dir = find_bin_dir()
         assert self.bin_dir is not None
         self.root = Path(tempfile.mkdtemp(prefix="desk-pg-"))
@@ -62,8 +62,9 @@ class PostgresServer:
         subprocess.run(command, check=True, capture_output=True, cwd=self.root)
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off "
-                   "-c full_page_writes=off -c synchronous_commit=off")  # fmt: skip
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
         self._run("pg_ctl", "start", "-w", "-t", "30", "-D", str(self.data), "-l", str(self.root / "log"),
                   "-o", options)  # fmt: skip
 
