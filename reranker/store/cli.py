@@ -91,9 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reranker.store", description=__doc__.split("\n")[0])
     add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for quiet in ("alembic", "reranker.store.database"):
-        logging.getLogger(quiet).setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("reranker.store.legacy").setLevel(logging.INFO)  # say what an old file gave
     return run(args)
 
 
