@@ -36,7 +36,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-ROLES = ("lead", "agent")
 #: An id column: BIGINT on PostgreSQL, INTEGER on SQLite (its only auto-incrementing type).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

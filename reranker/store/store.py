@@ -43,8 +43,7 @@ from reranker.store.database import WRITE_LOCK, make_engine
 log = logging.getLogger(__name__)
 
 Role = Literal["lead", "agent"]
-ROLES: tuple[str, ...] = get_args(Role)
-assert ROLES == models.ROLES
+ROLES: tuple[str, ...] = get_args(Role)  # also the CHECK constraint on users.role
 DEFAULT_RETRY_S = 10.0
 DEFAULT_BCRYPT_ROUNDS = 12
 #: bcrypt hashes only a password's first 72 bytes; bcrypt 5 refuses longer ones.
@@ -58,9 +57,14 @@ R = TypeVar("R")
 
 
 class HasShownFields(Protocol):
-    id: str
-    score: float | None
-    rank: int
+    """What :meth:`Store.record` reads of each shown answer (``ShownAnswer`` of either store)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def score(self) -> float | None: ...
+    @property
+    def rank(self) -> int: ...
 
 
 @dataclass(frozen=True)
