@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -186,3 +187,10 @@ def test_a_pick_acknowledged_before_sigkill_is_kept(store, database_url):
     writer.wait()
     stored = {r.id for r in store.records()}
     assert set(acknowledged) <= stored and len(acknowledged) >= 20
+
+
+def test_threads_of_one_desk_recording_at_once_lose_no_pick(store):
+    with ThreadPoolExecutor(8) as pool:
+        returned = sorted(pool.map(lambda n: pick(store, f"thread question {n}"), range(80)))
+    assert len(set(returned)) == 80
+    assert sorted(r.id for r in store.records()) == returned
