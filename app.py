@@ -1,23 +1,19 @@
 """FAQ Rerank Desk: ``python app.py [--host H] [--port P] [--share --auth USER:PASSWORD] ...``.
 
-Parses the flags and serves (:func:`reranker.serve.serve`). ``python app.py --help`` lists
-every flag and its ``RERANKER_*`` environment variable.
+The same as ``faq-rerank-desk serve`` (:mod:`reranker.cli.main`): parses the flags and serves.
+``python app.py --help`` lists every flag and its ``RERANKER_*`` environment variable.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Sequence
 
-from reranker.config import parse_args
-from reranker.serve import serve
+from reranker.cli.main import main as cli
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # else a line per Gradio start-up probe
-    return serve(parse_args(argv))
+    return cli(["serve", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

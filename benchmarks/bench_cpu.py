@@ -52,17 +52,18 @@ AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 def workload(lang: str) -> tuple[str, list[str]]:
     """The question and the answers of its top-20 keyword matches in the bundled base."""
-    from reranker.knowledge_base import bundled_bases, load_faq
+    from reranker.knowledge.bases import bundled_bases, load_faq
+    from reranker.retrieval.keyword import search_base
 
     path = next(p for p in bundled_bases().values() if p.name.startswith(lang))
-    hits = load_faq(path).search(QUESTIONS[lang], top_k=TOP_K)
+    hits = search_base(load_faq(path), QUESTIONS[lang], top_k=TOP_K)
     return QUESTIONS[lang], [hit.entry.text for hit in hits]
 
 
 def cpu_kind() -> dict[str, object]:
     import torch
 
-    from reranker.backends.dtypes import cpu_supports_bf16, resolve_torch_dtype
+    from reranker.engine.backends.dtypes import cpu_supports_bf16, resolve_torch_dtype
 
     return {
         "capability": torch.backends.cpu.get_cpu_capability(),
@@ -83,7 +84,7 @@ def hf_plain(model_dir: Path, dtype: str):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from reranker.prompt import PromptEncoder
+    from reranker.engine.prompt import PromptEncoder
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenizer.padding_side = "left"
@@ -122,7 +123,7 @@ def through_the_api(scorer):
     """``POST /v1/rerank`` on an in-process FastAPI app (what every client of the desk pays)."""
     from fastapi.testclient import TestClient
 
-    from reranker.api import create_api
+    from reranker.server.api import create_api
 
     client = TestClient(create_api(lambda: scorer))
 
@@ -142,11 +143,11 @@ def desk_timeline(scorer, lang: str, repeats: int) -> dict[str, float]:
     """FAQ mode, top 20: seconds to the first rows on screen, the first scores, the final table."""
     import tempfile
 
-    from reranker.desk import Desk
-    from reranker.knowledge_base import bundled_bases
+    from reranker.desk.desk import Desk
+    from reranker.knowledge.bases import bundled_bases
 
     desk = Desk(scorer, export_dir=Path(tempfile.mkdtemp()), bases=bundled_bases())
-    base = desk.select_base(next(n for n, p in desk.base_paths.items() if p.name.startswith(lang)))
+    base = desk.select_base(next(n for n, p in desk.bases.paths.items() if p.name.startswith(lang)))
     runs = []
     for _ in range(repeats):
         scorer.reset_caches()
@@ -226,8 +227,8 @@ def required_flops(model_dir: Path, query: str, docs: list[str]) -> float:
     """
     from transformers import AutoConfig, AutoTokenizer
 
-    from reranker.backends.hf import longest_common_prefix
-    from reranker.prompt import PromptEncoder
+    from reranker.engine.backends.hf import longest_common_prefix
+    from reranker.engine.prompt import PromptEncoder
 
     config = AutoConfig.from_pretrained(model_dir)
     hidden, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from reranker.knowledge_base import BUNDLED_DIR, load_faq  # noqa: E402
+from reranker.knowledge.bases import BUNDLED_DIR, load_faq  # noqa: E402
 from reranker.retrieval.dense import DenseIndex, Embedder, faq_text, load_embedder  # noqa: E402
 
 

@@ -72,7 +72,7 @@ def make_runner(pipeline: str, model_dir: Path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from reranker.prompt import PromptEncoder
+    from reranker.engine.prompt import PromptEncoder
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     encoder = PromptEncoder(tokenizer)
@@ -108,8 +108,8 @@ def make_runner(pipeline: str, model_dir: Path):
         return plain
 
     if pipeline == "vllm-default":
-        from reranker.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
-        from reranker.backends.vllm import configure_environment
+        from reranker.engine.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
+        from reranker.engine.backends.vllm import configure_environment
 
         configure_environment()
         from vllm import LLM
@@ -202,7 +202,7 @@ def prompt_flops(model_dir: Path, query: str, docs: list[str]) -> float:
     """FLOPs to score every prompt in full (2 x non-embedding params per token, plus attention)."""
     from transformers import AutoConfig, AutoTokenizer
 
-    from reranker.prompt import PromptEncoder
+    from reranker.engine.prompt import PromptEncoder
 
     config = AutoConfig.from_pretrained(model_dir)
     hidden, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
@@ -218,7 +218,8 @@ def prompt_flops(model_dir: Path, query: str, docs: list[str]) -> float:
 
 def keyword_recall_ms(rows: int = 100_000) -> tuple[float, float]:
     """(index build seconds, median ms per query) for BM25 recall over ``rows`` FAQ rows."""
-    from reranker.knowledge_base import FaqEntry, KnowledgeBase, load_faq
+    from reranker.knowledge.bases import FaqEntry, KnowledgeBase, load_faq
+    from reranker.retrieval.keyword import search_base
 
     base = [*load_faq(ROOT / "knowledge_base" / "en_store_faq.csv").entries,
             *load_faq(ROOT / "knowledge_base" / "zh_ecommerce_faq.csv").entries]  # fmt: skip
@@ -228,12 +229,12 @@ def keyword_recall_ms(rows: int = 100_000) -> tuple[float, float]:
     ]
     began = time.perf_counter()
     kb = KnowledgeBase(entries)
-    kb.search("warm up the index")
+    search_base(kb, "warm up the index")
     build_s = time.perf_counter() - began
     times = []
     for query in [*QUERIES.values(), "refund to my credit card", "发票怎么开", "reset password 2FA"] * 10:
         began = time.perf_counter()
-        kb.search(query, top_k=20)
+        search_base(kb, query, top_k=20)
         times.append((time.perf_counter() - began) * 1000)
     return build_s, statistics.median(times)
 

@@ -18,14 +18,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reranker.knowledge_base import BUNDLED_DIR, load_faq, load_queries  # noqa: E402
-from reranker.retrieval.compare import (  # noqa: E402
+from reranker.evaluation.compare import (  # noqa: E402
     DEFAULT_DEPTH,
     dense_rankings,
     fused_rankings,
     keyword_rankings,
     ranking_metrics,
 )
+from reranker.knowledge.bases import BUNDLED_DIR, load_faq  # noqa: E402
+from reranker.knowledge.labelled import load_queries  # noqa: E402
 from reranker.retrieval.dense import DenseIndex, faq_text, load_embedder  # noqa: E402
 from reranker.retrieval.fusion import DEFAULT_DENSE_WEIGHT, DEFAULT_RRF_K  # noqa: E402
 

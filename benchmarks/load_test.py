@@ -47,13 +47,16 @@ from gradio_client import Client
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reranker import load_scorer, serve  # noqa: E402
+from reranker import load_scorer  # noqa: E402
 from reranker.config import AppConfig  # noqa: E402
-from reranker.desk import Desk  # noqa: E402
-from reranker.knowledge_base import KnowledgeBase, bundled_bases, load_faq  # noqa: E402
-from reranker.labelled import bundled_query_sets, load_queries  # noqa: E402
-from reranker.presets import get_preset  # noqa: E402
-from reranker.scorer import ScoreCache, Scorer  # noqa: E402
+from reranker.desk.desk import Desk  # noqa: E402
+from reranker.engine.cache import ScoreCache  # noqa: E402
+from reranker.engine.scorer import Scorer  # noqa: E402
+from reranker.knowledge.bases import KnowledgeBase, bundled_bases, load_faq  # noqa: E402
+from reranker.knowledge.labelled import bundled_query_sets, load_queries  # noqa: E402
+from reranker.knowledge.presets import get_preset  # noqa: E402
+from reranker.retrieval.keyword import search_base  # noqa: E402
+from reranker.server import serve  # noqa: E402
 from reranker.testing.make_model import make_model  # noqa: E402
 from reranker.ui import build_demo, export_dir  # noqa: E402
 
@@ -192,7 +195,7 @@ def build_plan(
             elif route == "rank_pasted":
                 expected = tuple(d.text for d in twin.rank(query, documents, instruction))
             else:
-                hits = kb.search(query, top_k=FAQ_TOP_K)
+                hits = search_base(kb, query, top_k=FAQ_TOP_K)
                 ranked = twin.rank(query, [h.entry.text for h in hits], instruction) if hits else []
                 documents, expected = (), tuple(hits[d.index].entry.id for d in ranked)
             distinct.append(Call(route, query, documents, expected))

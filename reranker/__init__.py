@@ -5,9 +5,10 @@
 >>> scorer.score("Where is my order?", ["It ships within 24 hours.", "Reset your password."])  # doctest: +SKIP
 """
 
+from reranker.engine.load import load_scorer
+from reranker.engine.prompt import DEFAULT_INSTRUCTION
+from reranker.engine.scorer import RankedDocument, Scorer, ScoreResult
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable, RerankError
-from reranker.prompt import DEFAULT_INSTRUCTION
-from reranker.scorer import RankedDocument, Scorer, ScoreResult, load_scorer
 
 __all__ = [
     "DEFAULT_INSTRUCTION",

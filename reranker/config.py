@@ -18,9 +18,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TypeVar
 
+from reranker.engine.load import BACKENDS, DTYPES, check_engine_choice, load_scorer
+from reranker.engine.model_source import DEFAULT_MODEL
+from reranker.engine.prompt import DEFAULT_MAX_LENGTH, validate_max_length
+from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput
-from reranker.model_source import DEFAULT_MODEL
-from reranker.prompt import DEFAULT_MAX_LENGTH, validate_max_length
 from reranker.retrieval.dense import (
     DEFAULT_EMBEDDING_MODEL,
     DISABLED,
@@ -29,11 +31,12 @@ from reranker.retrieval.dense import (
     load_embedder,
 )
 from reranker.retrieval.first_stage import RETRIEVAL_MODES, Retrieval, check_retrieval
-from reranker.scorer import BACKENDS, DTYPES, Scorer, load_scorer
+from reranker.shipped import CHECKOUT
 
 ENV_PREFIX = "RERANKER_"
 #: Where agents' picks and per-base settings live unless --data-dir says otherwise (git-ignored).
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+#: data/ next to app.py in a checkout; data/ in the working folder for an installed package.
+DEFAULT_DATA_DIR = CHECKOUT / "data" if (CHECKOUT / "app.py").is_file() else Path("data").resolve()
 T = TypeVar("T")
 
 
@@ -97,10 +100,7 @@ class EngineConfig:
     kv_cache_gib: float | None = field(default_factory=_env("KV_CACHE_GIB", None, float))
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise InvalidInput(f"Unknown backend {self.backend!r}; choose one of: {', '.join(BACKENDS)}.")
-        if self.dtype is not None and self.dtype not in DTYPES:
-            raise InvalidInput(f"Unknown dtype {self.dtype!r}; choose one of: {', '.join(DTYPES)}.")
+        check_engine_choice(self.backend, self.dtype)
         validate_max_length(self.max_length)
         if self.kv_cache_gib is not None and self.kv_cache_gib <= 0:
             raise InvalidInput(f"kv_cache_gib must be positive, got {self.kv_cache_gib}.")
@@ -267,13 +267,9 @@ class AppConfig(RetrievalConfig, EngineConfig):
         return int(self.max_upload_mb * 1024 * 1024)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Flags for ``python app.py``; a flag left out keeps the environment/default value."""
-    parser = argparse.ArgumentParser(
-        prog="app.py",
-        description="FAQ Rerank Desk: rank candidate answers to a customer's question.",
-        argument_default=argparse.SUPPRESS,
-    )
+def add_app_arguments(parser: argparse.ArgumentParser) -> None:
+    """The desk's flags (``serve``, ``python app.py``), on a parser made with ``argument_default=SUPPRESS``:
+    a flag left out keeps the environment/default value."""
 
     def add(flag: str, env: str, default: str, help_text: str, **kwargs: object) -> None:
         parser.add_argument(flag, help=f"{help_text} (env {ENV_PREFIX}{env}; default {default})", **kwargs)
@@ -314,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         dest="served_model_name",
     )
+    _add_capacity_arguments(add)
+    add_engine_arguments(parser)
+    add_retrieval_arguments(parser)
+
+
+def _add_capacity_arguments(add: Callable[..., None]) -> None:
+    """What the desk serves and how much: the bases, limits, queue, sessions, the store."""
     add("--kb", "KB", "the bundled samples", "FAQ CSV to offer first in the FAQ base tab", type=Path)
     add(
         "--max-candidates",
@@ -335,18 +338,21 @@ def build_parser() -> argparse.ArgumentParser:
         "per-base thresholds", type=Path, dest="data_dir")  # fmt: skip
     add("--feedback", "FEEDBACK", "on", "record agents' picks (--no-feedback: record nothing)",
         action=argparse.BooleanOptionalAction)  # fmt: skip
-    add_engine_arguments(parser)
-    add_retrieval_arguments(parser)
-    return parser
 
 
 def parse_args(argv: Sequence[str] | None = None) -> AppConfig:
-    """Flags (``sys.argv[1:]`` when ``argv`` is None) over environment over defaults.
+    """The desk's flags (``sys.argv[1:]`` when ``argv`` is None) over environment over defaults.
 
     Exits with status 2 and a message naming the problem when a value is invalid.
     """
-    parser = build_parser()
-    given = vars(parser.parse_args(argv))
+    parser = argparse.ArgumentParser(prog="faq-rerank-desk serve", argument_default=argparse.SUPPRESS)
+    add_app_arguments(parser)
+    return app_config(parser, parser.parse_args(argv))
+
+
+def app_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> AppConfig:
+    """The :class:`AppConfig` of parsed ``serve`` flags; ``parser.error`` (exit 2) names a bad value."""
+    given = {key: value for key, value in vars(args).items() if key != "command"}
     try:
         if "auth" in given:
             given["auth"] = parse_auth(given["auth"])

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
 Lang = Literal["en", "zh"]
 LANGUAGES: tuple[Lang, ...] = ("en", "zh")
 
@@ -124,7 +127,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Ranking… {scored} of {total} answers checked so far.",
         "zh": "排序中… 已检查 {scored}/{total} 条答案。",
     },
-    "no_question": {"en": "Type the customer's question first.", "zh": "请先输入客户的问题。"},
+    "no_question": {"en": "The question is empty: type the customer's question first.", "zh": "问题为空：请先输入客户的问题。"},
+    "error_title": {"en": "Cannot do that yet", "zh": "暂时无法完成"},
     "no_answers": {
         "en": "Paste at least one candidate answer (one per line, or separated by blank lines).",
         "zh": "请至少粘贴一条候选答案（每行一条，或用空行分隔）。",
@@ -441,9 +445,20 @@ def t_count(key: str, lang: Lang, n: int) -> str:
 
 
 def language_of(accept_language: str | None) -> Lang:
-    """``zh`` when the browser's first language is Chinese, else ``en`` (an Accept-Language header)."""
-    first = (accept_language or "").split(",")[0].strip().lower()
-    return "zh" if first.startswith("zh") else "en"
+    """The language of ours the browser prefers most (its Accept-Language header, q-values honoured).
+
+    A language counts by its primary subtag (``zh-TW`` is ``zh``); ``en`` when none of ours is listed.
+
+    >>> language_of("zh-CN,zh;q=0.9,en;q=0.8"), language_of("fr-FR,zh;q=0.9,en;q=0.5"), language_of("en;q=0.1,zh-TW;q=0.5")
+    ('zh', 'zh', 'zh')
+    >>> language_of("en-US,en;q=0.9,zh-CN;q=0.8"), language_of(None), language_of("zh;q=0")
+    ('en', 'en', 'en')
+    """
+    for tag, quality in parse_accept_header(accept_language, LanguageAccept):  # best first
+        primary = tag.lower().replace("_", "-").split("-")[0]
+        if quality > 0 and primary in LANGUAGES:
+            return primary  # type: ignore[return-value]
+    return "en"
 
 
 def catalogue(lang: Lang) -> dict[str, str]:

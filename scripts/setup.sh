@@ -14,7 +14,7 @@ case "${1:-}" in
 esac
 python_bin=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python_bin" -m venv .venv
-stamp=".venv/.installed-$(basename "$req")-$(cat requirements*.txt | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(basename "$req")-$(cat requirements*.txt pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$req"

@@ -1,9 +1,14 @@
-"""Shared test plumbing: the tiny random-weight Qwen3 model (built once, cached), scorers on it, free_port."""
+"""Shared test plumbing: the tiny random-weight Qwen3 model (built once, cached), scorers on it, the
+desk and its feedback store, launched apps, chromium, and test engines that the test paces
+(``SlowBackend``, ``GatedBackend``, ``watched``), plus free_port."""
 
 from __future__ import annotations
 
 import os
+import queue
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,8 +16,13 @@ from typing import TYPE_CHECKING
 import gradio as gr
 import pytest
 
+from reranker.engine.backends.base import Backend
+
 if TYPE_CHECKING:
-    from reranker.desk import Desk
+    from reranker.desk.desk import Desk
+    from reranker.feedback.picks import Picks
+    from reranker.feedback.store import FeedbackStore
+    from reranker.knowledge.bases import KnowledgeBase
 
 # Tests never reach the Hugging Face Hub, and vLLM runs in-process with all cores.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,6 +38,67 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class SlowBackend(Backend):
+    """The test engine, slowed down so that the partial states last long enough to see."""
+
+    name = "transformers"
+
+    def __init__(self, inner: Backend, delay_s: float) -> None:
+        self.inner, self.delay_s = inner, delay_s
+
+    def score_token_ids(self, prompts):
+        time.sleep(self.delay_s)
+        return self.inner.score_token_ids(prompts)
+
+
+class GatedBackend(Backend):
+    """The test engine, scoring only as far as the test lets it: each call waits for a permit
+    (``allow(n)``, ``open()``), and ``wait_for_calls(n)`` waits until ``n`` calls have begun.
+    Tests wait on this state instead of sleeping for "long enough"."""
+
+    name = "transformers"
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.calls = 0
+        self._permits = threading.Semaphore(0)
+        self._changed = threading.Condition()
+
+    def score_token_ids(self, prompts):
+        with self._changed:
+            self.calls += 1
+            self._changed.notify_all()
+        self._permits.acquire()
+        return self.inner.score_token_ids(prompts)
+
+    def allow(self, calls: int) -> None:
+        self._permits.release(calls)
+
+    def open(self) -> None:
+        """Lets every call through from now on."""
+        self._permits.release(1_000_000)
+
+    def wait_for_calls(self, calls: int, timeout_s: float = 60) -> None:
+        with self._changed:
+            begun = self._changed.wait_for(lambda: self.calls >= calls, timeout_s)
+        assert begun, f"{self.calls} engine calls began, expected {calls}"
+
+
+def watched(stream: Callable[..., Iterator], outcomes: queue.Queue[str]) -> Callable[..., Iterator]:
+    """``stream`` (a generator function), putting "finished" on ``outcomes`` when one of its runs
+    ends by itself and "closed" when it is closed early (as Gradio closes a cancelled event's)."""
+
+    def run(*args, **kwargs):
+        try:
+            yield from stream(*args, **kwargs)
+        except GeneratorExit:
+            outcomes.put("closed")
+            raise
+        outcomes.put("finished")
+
+    return run
 
 
 @pytest.fixture(scope="session")
@@ -88,23 +159,65 @@ def vllm_scorer(tiny_model_dir):
 
 
 @pytest.fixture(scope="session")
+def en_kb() -> KnowledgeBase:
+    """The bundled English store FAQ."""
+    from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+
+    return load_faq(BUNDLED_DIR / "en_store_faq.csv")
+
+
+@pytest.fixture(scope="session")
+def zh_kb() -> KnowledgeBase:
+    """The bundled Chinese e-commerce FAQ."""
+    from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+
+    return load_faq(BUNDLED_DIR / "zh_ecommerce_faq.csv")
+
+
+@pytest.fixture
+def desk(hf_scorer) -> Desk:
+    """The desk on the tiny model and the bundled bases (a test module may define its own)."""
+    from reranker.desk.desk import Desk
+    from reranker.knowledge.bases import bundled_bases
+    from reranker.ui import export_dir
+
+    return Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
+
+
+@pytest.fixture
+def store(tmp_path) -> FeedbackStore:
+    """An empty feedback store of this test's own, in a folder not made yet (as on a first run)."""
+    from reranker.feedback.store import FeedbackStore
+
+    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+
+
+@pytest.fixture
+def picks(desk, store) -> Picks:
+    """Agents' picks on ``desk``'s bases, saved in ``store``."""
+    from reranker.feedback.picks import Picks
+
+    return Picks(store, desk.bases)
+
+
+@pytest.fixture(scope="session")
 def launch_desk() -> Iterator[Callable[..., str]]:
-    """``launch_desk(desk, **settings)``: the whole app (UI and REST API) on a free local port,
+    """``launch_desk(desk, picks=None, **settings)``: the whole app (UI and REST API) on a free local port,
     launched as ``python app.py`` launches it, with ``settings`` as its flags.
 
     Returns its URL (ending in ``/``); ``launch_desk.demos[url]`` is its ``gr.Blocks``. Every app
     launched is closed at the end of the session. The one way tests launch the app.
     """
-    from reranker import serve
     from reranker.config import AppConfig
+    from reranker.server import serve
     from reranker.ui import build_demo
 
     demos: dict[str, gr.Blocks] = {}
 
-    def launch(desk: Desk, **settings: object) -> str:
+    def launch(desk: Desk, picks: Picks | None = None, **settings: object) -> str:
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
-        demo = build_demo(desk, config)
-        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config), block=False)
+        demo = build_demo(desk, config, picks)
+        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks), block=False)
         demos[url] = demo
         return url
 
@@ -112,6 +225,18 @@ def launch_desk() -> Iterator[Callable[..., str]]:
     yield launch
     for demo in demos.values():
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(hf_scorer, launch_desk) -> str:
+    """The app on the tiny model and the bundled bases, default settings, no feedback: launched once
+    per session and shared by every test that needs no settings of its own (each browser page and
+    API client has its own Gradio session)."""
+    from reranker.desk.desk import Desk
+    from reranker.knowledge.bases import bundled_bases
+    from reranker.ui import export_dir
+
+    return launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()))
 
 
 @pytest.fixture(scope="session")
@@ -159,3 +284,13 @@ def database_url(request, tmp_path) -> Iterator[str]:
     server.execute(f"CREATE DATABASE {name}")
     yield server.url(name)
     server.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist's ``--dist loadgroup`` (scripts/test.sh), the tests on the in-process vLLM
+    engine share one worker and the browser tests another, so neither vLLM nor chromium starts twice."""
+    for item in items:
+        if "vllm_scorer" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("vllm"))
+        elif item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -12,12 +12,13 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 import app
-from reranker import serve as serving
 from reranker.config import AppConfig, parse_args
-from reranker.desk import Desk
-from reranker.knowledge_base import bundled_bases
-from reranker.presets import get_preset
-from reranker.results import ANSWER, FAQ_ID, KEYWORD_SCORE, SCORE
+from reranker.desk.desk import Desk
+from reranker.desk.results import ANSWER, FAQ_ID, KEYWORD_SCORE, SCORE
+from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.presets import get_preset
+from reranker.retrieval.keyword import search_base
+from reranker.server import serve as serving
 from reranker.ui import export_dir
 
 ZH_QUERY = "订单一直显示待发货怎么办？"
@@ -32,8 +33,8 @@ MISSING = "Model not found: /nowhere is not a model directory."
 
 
 @pytest.fixture(scope="module")
-def client(hf_scorer, launch_desk):
-    return Client(launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())), verbose=False)
+def client(app_url):
+    return Client(app_url, verbose=False)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_rank_pasted_endpoint_returns_the_scorers_order(client, hf_scorer):
 def test_rank_faq_endpoint_reranks_the_bundled_base_in_the_scorers_order(client, hf_scorer):
     outputs = client.predict(EN_QUERY, "general", "", "bundled", EN_BASE, None, 5, 0.5, api_name="/rank_faq")
     kb = Desk(None, "unused", export_dir=export_dir(), bases=bundled_bases()).select_base(EN_BASE).kb
-    recalled = [hit.entry for hit in kb.search(EN_QUERY, top_k=5)]
+    recalled = [hit.entry for hit in search_base(kb, EN_QUERY, top_k=5)]
     ranked = hf_scorer.rank(EN_QUERY, [e.text for e in recalled])
     assert read_export(outputs[-1])[FAQ_ID].tolist() == [recalled[d.index].id for d in ranked]
 
@@ -79,7 +80,7 @@ def test_rank_faq_endpoint_searches_an_uploaded_csv(client, tmp_path):
 
 
 def test_user_errors_reach_the_client_as_readable_messages(client):
-    with pytest.raises(AppError, match="Type the customer's question first"):
+    with pytest.raises(AppError, match="type the customer's question first"):
         client.predict("", "general", "", "a\nb", "lines", 0.5, api_name="/rank_pasted")
 
 
@@ -112,7 +113,7 @@ def test_server_refuses_uploads_over_the_size_limit(keyword_app):
 
 def test_share_without_internet_warns_and_keeps_serving_locally(caplog, tmp_path, launch_desk):
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
-    with caplog.at_level(logging.WARNING, logger="reranker.serve"):
+    with caplog.at_level(logging.WARNING, logger="reranker.server.serve"):
         url = launch_desk(desk, share=True, auth=("agent", "s3cret"), api_key="k3y")
     assert httpx.get(url).status_code == 200
     assert "Public share link" in caplog.text or "Could not create the public share link" in caplog.text
@@ -123,7 +124,7 @@ def test_share_without_internet_warns_and_keeps_serving_locally(caplog, tmp_path
 def test_share_without_auth_or_api_key_warns_about_the_ui_and_keeps_the_rest_api_off(caplog, tmp_path,
                                                                                       launch_desk):  # fmt: skip
     desk = Desk(None, MISSING, export_dir=tmp_path, bases=bundled_bases())
-    with caplog.at_level(logging.WARNING, logger="reranker.serve"):
+    with caplog.at_level(logging.WARNING, logger="reranker.server.serve"):
         url = launch_desk(desk, share=True)
     response = httpx.post(f"{url}v1/rerank", json={"query": "q", "documents": ["d"]})
     assert "anyone who has the public link can use this app" in caplog.text
@@ -195,7 +196,7 @@ def test_invalid_environment_value_names_the_variable(monkeypatch, capsys):
 
 def test_the_desk_serves_at_once_while_the_model_loads_behind_it(tmp_path):
     desk = serving.create_desk(AppConfig(model=str(tmp_path / "no-model")))
-    assert not desk.can_rerank  # loading, or already known to be missing
+    assert desk.scorer is None  # loading, or already known to be missing
     status = desk.engine.wait(30)
     assert status.state == "unavailable"
     kind, text = desk.engine_notice()
@@ -206,7 +207,7 @@ def test_kb_flag_offers_that_base_first(tmp_path):
     faq = tmp_path / "team_faq.csv"
     faq.write_text("question,answer\nHow long is shipping?,3-5 days\n", encoding="utf-8")
     desk = serving.create_desk(AppConfig(model=str(tmp_path / "no-model"), kb=faq))
-    assert next(iter(desk.base_paths)) == "team_faq.csv (--kb)"
+    assert desk.bases.names[0] == "team_faq.csv (--kb)"
 
 
 def test_unusable_kb_stops_start_up_with_status_2(tmp_path, caplog):

@@ -7,10 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from reranker.__main__ import main
-from reranker.batch import answer_questions, read_questions, rows_table
+from reranker.cli.main import main
+from reranker.desk.batch import answer_questions, read_questions, rows_table
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import BUNDLED_DIR, load_faq
+from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+from reranker.retrieval.keyword import search_base
 
 EN_FAQ = BUNDLED_DIR / "en_store_faq.csv"
 QUESTIONS = ["forgot my password", "how much does shipping cost", "can u ship to germany"]
@@ -43,7 +44,7 @@ def test_each_row_has_the_rerankers_best_keyword_candidate_in_question_order(kb,
     rows = list(answer_questions(kb, QUESTIONS, hf_scorer, top_k=5, threshold=0.5))
     assert [row.row for row in rows] == [1, 2, 3] and [row.question for row in rows] == QUESTIONS
     for row in rows:
-        hits = kb.search(row.question, top_k=5)
+        hits = search_base(kb, row.question, top_k=5)
         best = hf_scorer.rank(row.question, [hit.entry.text for hit in hits])[0]
         assert (row.faq_id, row.score) == (hits[best.index].entry.id, best.score)
         assert row.answer == kb.by_id(row.faq_id).answer and not row.error
@@ -68,7 +69,7 @@ def test_bad_rows_are_reported_and_the_batch_goes_on(kb, hf_scorer):
 def test_keyword_scores_alone_never_make_a_confident_answer(kb):
     rows = list(answer_questions(kb, QUESTIONS, scorer=None, threshold=0.0))
     assert all(row.faq_id and row.verdict == "escalate" for row in rows)
-    assert rows[0].faq_id == kb.search(QUESTIONS[0], top_k=1)[0].entry.id
+    assert rows[0].faq_id == search_base(kb, QUESTIONS[0], top_k=1)[0].entry.id
 
 
 def test_progress_is_reported_and_stop_ends_the_batch(kb):

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import time
+import queue
 from dataclasses import replace
 
 import pytest
+from conftest import GatedBackend, SlowBackend, watched
+from playwright.sync_api import expect
 
-from reranker.backends.base import Backend
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.engine.cache import ScoreCache
 from reranker.i18n import t
-from reranker.knowledge_base import bundled_bases
-from reranker.scorer import ScoreCache
+from reranker.knowledge.bases import bundled_bases
+from reranker.retrieval.keyword import search_base
 from reranker.ui import export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,11 +33,6 @@ EVIL = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app_url(hf_scorer, launch_desk):
-    return launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()))
-
-
 @pytest.fixture
 def page(browser, app_url):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
@@ -48,19 +45,6 @@ def page(browser, app_url):
 def ranked_answers(page) -> list[str]:
     page.wait_for_selector('#ranked-table table.rank-table[data-state="final"]')
     return page.locator("#ranked-table tbody tr .answer").all_inner_texts()
-
-
-class SlowBackend(Backend):
-    """The test engine, slowed down so that the partial states last long enough to see."""
-
-    name = "transformers"
-
-    def __init__(self, inner: Backend, delay_s: float) -> None:
-        self.inner, self.delay_s = inner, delay_s
-
-    def score_token_ids(self, prompts):
-        time.sleep(self.delay_s)
-        return self.inner.score_token_ids(prompts)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +64,7 @@ def test_candidates_show_at_once_then_scores_arrive_until_the_table_is_final(
     page.fill("#pasted textarea", "\n".join(candidates))
     page.click("#rank-pasted")
 
-    page.wait_for_selector('#ranked-table table[data-state="partial"]', timeout=5000)
+    page.wait_for_selector('#ranked-table table[data-state="partial"]')
     assert page.locator("#ranked-table tbody tr").count() == len(candidates)
     assert "Not reranked yet" in page.inner_text("#ranked-table caption")
     page.wait_for_function(
@@ -93,17 +77,26 @@ def test_candidates_show_at_once_then_scores_arrive_until_the_table_is_final(
     page.close()
 
 
-def test_stop_cancels_a_ranking_that_is_no_longer_needed(browser, slow_app_url):
+def test_stop_cancels_a_ranking_that_is_no_longer_needed(browser, hf_scorer, launch_desk):
+    gated = GatedBackend(hf_scorer.backend)
+    desk = Desk(
+        replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(), bases=bundled_bases()
+    )
+    outcomes: queue.Queue[str] = queue.Queue()
+    desk.rank_pasted_stream = watched(desk.rank_pasted_stream, outcomes)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(slow_app_url)
+    page.goto(launch_desk(desk))
     page.fill("#query textarea", "Where is my order?")
     page.fill("#pasted textarea", "\n".join(f"Stop test answer {n}" for n in range(20)))
     page.click("#rank-pasted")
     page.wait_for_selector('#ranked-table table[data-state="partial"]')
+    gated.wait_for_calls(1)  # the first batch is being scored, and held there
     page.click("#stop")
     page.get_by_text("Stopped.").wait_for()
-    page.wait_for_timeout(2000)  # longer than a batch: no further scores arrive
-    assert page.locator('#ranked-table table[data-state="final"]').count() == 0
+    gated.open()  # the held batch ends; a ranking that went on would score the other answers now
+    assert outcomes.get(timeout=60) == "closed"  # the ranking was closed, it did not run to its end
+    assert gated.calls == 1
+    expect(page.locator('#ranked-table table[data-state="final"]')).to_have_count(0)
     page.close()
 
 
@@ -136,7 +129,7 @@ def search_the_english_base(page) -> None:
 def test_faq_base_results_are_shown_in_the_scorers_order(page, hf_scorer):
     search_the_english_base(page)
     kb = Desk(None, "unused", export_dir=export_dir(), bases=bundled_bases()).select_base(EN_BASE).kb
-    recalled = [hit.entry for hit in kb.search(EN_QUERY, top_k=20)]
+    recalled = [hit.entry for hit in search_base(kb, EN_QUERY, top_k=20)]
     ranked = hf_scorer.rank(EN_QUERY, [e.text for e in recalled])
     assert ranked_answers(page) == [d.text for d in ranked]
     assert faq_ids(page) == [recalled[d.index].id for d in ranked]

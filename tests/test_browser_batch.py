@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import time
+import queue
 from dataclasses import replace
 
 import pytest
-from test_browser import EN_BASE, SlowBackend
+from conftest import GatedBackend, watched
+from playwright.sync_api import expect
+from test_browser import EN_BASE
 
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.engine.cache import ScoreCache
 from reranker.i18n import t
-from reranker.knowledge_base import bundled_bases
-from reranker.scorer import ScoreCache
-from reranker.ui import export_dir
+from reranker.knowledge.bases import bundled_bases
+from reranker.ui import batch_tab, export_dir
 from reranker.ui.batch_tab import UPDATE_EVERY
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,10 +28,17 @@ def answered(page) -> str:
     )
 
 
-def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, launch_desk, tmp_path):
-    slow = replace(hf_scorer, backend=SlowBackend(hf_scorer.backend, 0.15), cache=ScoreCache())
+def test_stop_keeps_the_rows_answered_so_far_and_their_csv(
+    browser, hf_scorer, launch_desk, tmp_path, monkeypatch
+):
+    gated = GatedBackend(hf_scorer.backend)
+    outcomes: queue.Queue[str] = queue.Queue()
+    monkeypatch.setattr(batch_tab, "run_batch", watched(batch_tab.run_batch, outcomes))
+    desk = Desk(
+        replace(hf_scorer, backend=gated, cache=ScoreCache()), export_dir=export_dir(), bases=bundled_bases()
+    )
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(launch_desk(Desk(slow, export_dir=export_dir(), bases=bundled_bases())))
+    page.goto(launch_desk(desk))
     questions = tmp_path / "questions.csv"
     questions.write_text("question\n" + "\n".join(f"refund for order {n}" for n in range(QUESTIONS)) + "\n")
     page.get_by_role("tab", name="Batch").click()
@@ -37,26 +46,23 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, l
     page.get_by_role("option", name=EN_BASE).click()
     page.set_input_files("#batch-questions input[type=file]", str(questions))
     page.get_by_text("questions.csv").first.wait_for()
+    gated.allow(UPDATE_EVERY)  # one update's worth of questions, then the engine holds the next
     page.click("#batch-run")
     page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions answered").wait_for(timeout=60_000)
+    gated.wait_for_calls(UPDATE_EVERY + 1)
     page.click("#batch-stop")
-    stopped = answered(page)
-    for _ in range(10):  # an update already on its way may still land: wait until it has settled
-        time.sleep(1.5)
-        if answered(page) == stopped:
-            break
-        stopped = answered(page)
-    time.sleep(UPDATE_EVERY * 0.15 * 3)  # time for at least another update, had the batch gone on
-    assert answered(page) == stopped
-    assert not stopped.startswith(f"{QUESTIONS} of")
-    assert page.locator("#batch-download a").count() == 1
+    gated.open()  # the held question ends; a batch that went on would answer all the others now
+    assert outcomes.get(timeout=60) == "closed"  # the batch was closed, it did not run to its end
+    assert gated.calls <= 2 * UPDATE_EVERY  # at most the rest of the update under way when Stop came
+    assert answered(page).startswith(f"{UPDATE_EVERY} of {QUESTIONS} questions answered")
+    expect(page.locator("#batch-download a")).to_have_count(1)
     page.close()
 
 
-def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, hf_scorer, launch_desk, tmp_path):
+def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, app_url, tmp_path):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.goto(launch_desk(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())))
+    page.goto(app_url)
     page.get_by_role("tab", name=t("tab_batch", "zh")).click()
     page.get_by_text("一次回答整个文件的客户问题").wait_for()
     for label in ("batch_questions", "batch_top_k", "batch_answers"):

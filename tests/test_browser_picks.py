@@ -5,25 +5,15 @@ from __future__ import annotations
 import pytest
 from test_browser import EN_BASE, EN_QUERY, ranked_answers, search_the_english_base
 
-from reranker.desk import Desk
-from reranker.feedback import FeedbackStore
 from reranker.i18n import t
-from reranker.knowledge_base import bundled_bases
-from reranker.ui import export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    return FeedbackStore(tmp_path / "feedback.sqlite3")
-
-
-@pytest.fixture
-def page(browser, hf_scorer, store, launch_desk):
-    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases(), feedback=store)
+def page(browser, desk, picks, launch_desk):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(launch_desk(desk))
+    page.goto(launch_desk(desk, picks))
     page.wait_for_selector("#query textarea")
     yield page
     page.close()
@@ -55,11 +45,10 @@ def test_none_of_these_saves_an_out_of_scope_pick(page, store):
     assert [record.chosen_id for record in store.records()] == [None]
 
 
-def test_a_chinese_browser_gets_the_pick_panel_in_chinese(browser, hf_scorer, store, launch_desk):
-    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases(), feedback=store)
+def test_a_chinese_browser_gets_the_pick_panel_in_chinese(browser, desk, picks, store, launch_desk):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000})
     page = context.new_page()
-    page.goto(launch_desk(desk))
+    page.goto(launch_desk(desk, picks))
     page.wait_for_selector(f"#pick-status :text('{t('picks_faq_only', 'zh')}')")
     page.fill("#query textarea", EN_QUERY)
     page.get_by_role("tab", name=t("tab_faq", "zh")).click()

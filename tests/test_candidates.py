@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reranker.candidates import parse_candidates
 from reranker.errors import InvalidInput
+from reranker.knowledge.candidates import parse_candidates
 
 SEED = (
     "您购买的商品正在打包中，通常24小时内发出。\n"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reranker.__main__ import main, read_docs_file
+from reranker.cli.main import main
+from reranker.cli.rank import read_docs_file
 from reranker.errors import InvalidInput
 
 ROOT = Path(__file__).resolve().parent.parent

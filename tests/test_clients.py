@@ -12,9 +12,10 @@ import pytest
 from cohere.errors import NotFoundError, UnauthorizedError
 
 from reranker.config import AppConfig, parse_args
-from reranker.desk import Desk
-from reranker.knowledge_base import bundled_bases
-from reranker.scorer import ScoreCache, Scorer
+from reranker.desk.desk import Desk
+from reranker.engine.cache import ScoreCache
+from reranker.engine.scorer import Scorer
+from reranker.knowledge.bases import bundled_bases
 from reranker.ui import export_dir
 
 KEY = "s3cret"

@@ -5,17 +5,17 @@ from __future__ import annotations
 import doctest
 import json
 import shutil
-import time
 
 import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
 from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.knowledge_base import BUNDLED_DIR, load_faq
-from reranker.labelled import load_queries
-from reranker.retrieval import compare, dense, fusion
-from reranker.retrieval.compare import dense_rankings, fused_rankings, keyword_rankings, ranking_metrics
+from reranker.evaluation import compare
+from reranker.evaluation.compare import dense_rankings, fused_rankings, keyword_rankings, ranking_metrics
+from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+from reranker.knowledge.labelled import load_queries
+from reranker.retrieval import dense, fusion
 from reranker.retrieval.dense import (
     DEFAULT_TASK,
     DenseIndex,
@@ -215,17 +215,16 @@ def test_top_k_larger_than_the_index_returns_every_row_and_zero_is_refused():
         index.search_vector(np.ones(3), top_k=0)
 
 
-def test_search_over_100k_rows_takes_under_50_ms():
+def test_search_over_100k_rows_returns_the_100_best_rows_best_first():
+    """How fast this is belongs to benchmarks/bench_embed.py (a wall-clock limit here fails on a busy CI)."""
     rng = np.random.default_rng(1)
     matrix = rng.standard_normal((100_000, 384)).astype(np.float32)
     index = DenseIndex(matrix)
     query = rng.standard_normal(384).astype(np.float32)
-    timings = []
-    for _ in range(7):
-        started = time.perf_counter()
-        index.search_vector(query, top_k=100)
-        timings.append(time.perf_counter() - started)
-    assert sorted(timings)[3] < 0.050
+    hits = index.search_vector(query, top_k=100)
+    scores = matrix @ query
+    assert [hit.index for hit in hits] == np.argsort(-scores, kind="stable")[:100].tolist()
+    assert [hit.score for hit in hits] == pytest.approx(scores[[hit.index for hit in hits]].tolist())
 
 
 # --- fusion ------------------------------------------------------------------------------------

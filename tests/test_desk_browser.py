@@ -7,22 +7,20 @@ below the default 0.5 threshold: every ranking here is "not confident" unless a 
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from playwright.sync_api import expect
 
-from reranker import serve
-from reranker.config import AppConfig
-from reranker.desk import Desk
 from reranker.i18n import Lang, t
-from reranker.knowledge_base import bundled_bases
-from reranker.tabular import DEFAULT_MAX_BYTES
-from reranker.ui import build_demo, export_dir
+from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.tabular import DEFAULT_MAX_BYTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SETTINGS_KEY = "faq-rerank-desk-settings"  # the gr.BrowserState's key in localStorage
 QUESTION = "How do I return a damaged item?"
 ANSWERS = [f"Answer {n}: photograph the damaged item and open Orders > Report a problem." for n in range(10)]
 DESKTOP, PHONE = (1400, 1000), (390, 844)
@@ -30,12 +28,12 @@ SETUPS = [("en-US", DESKTOP), ("zh-CN", DESKTOP), ("en-US", PHONE), ("zh-CN", PH
 FINAL = '#ranked-table table.rank-table[data-state="final"]'
 
 
-@pytest.fixture(scope="module")
-def desk_url(hf_scorer):
-    config = AppConfig(host="127.0.0.1", port=free_port())
-    demo = build_demo(Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases()), config)
-    yield serve.launch(demo, config, block=False)
-    demo.close()
+@pytest.fixture
+def screenshot_dir(tmp_path) -> Path:
+    """Where the screenshot test writes: a temporary folder, or $DESK_SCREENSHOT_DIR
+    (``bash scripts/screenshots.sh`` points it at assets/ to refresh the README's pictures)."""
+    chosen = os.environ.get("DESK_SCREENSHOT_DIR")
+    return Path(chosen) if chosen else tmp_path
 
 
 class Agent:
@@ -56,6 +54,17 @@ class Agent:
     def open_faq_tab(self) -> None:
         self.page.get_by_role("tab", name=self.text("tab_faq")).click()
 
+    def wait_until_inside_viewport(self, selector: str) -> None:
+        """Waits (a scroll may be under way) until ``selector`` is wholly on screen."""
+        self.page.wait_for_function(
+            """selector => {
+                const box = document.querySelector(selector).getBoundingClientRect();
+                return box.top >= 0 && box.bottom <= window.innerHeight && box.right <= window.innerWidth;
+            }""",
+            arg=selector,
+            timeout=10_000,
+        )
+
     def inside_viewport(self, selector: str) -> bool:
         box = self.page.locator(selector).bounding_box()
         width, height = self.size
@@ -68,12 +77,12 @@ class Agent:
 
 
 @pytest.fixture(params=SETUPS, ids=[f"{locale}-{w}x{h}" for locale, (w, h) in SETUPS])
-def agent(request, browser, desk_url):
+def agent(request, browser, app_url):
     locale, (width, height) = request.param
     context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=desk_url.rstrip("/"))
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
     page = context.new_page()
-    page.goto(desk_url)
+    page.goto(app_url)
     page.wait_for_selector("#query textarea")
     page.wait_for_selector("#ranked-table .desk-placeholder")  # texts in the page's language are in
     yield Agent(page, "zh" if locale.startswith("zh") else "en", (width, height))
@@ -100,8 +109,7 @@ def test_ctrl_enter_in_the_question_runs_the_visible_tabs_action(agent):
 
 def test_one_ticket_fits_on_one_screen_and_the_banner_is_in_view_after_ranking(agent):
     agent.rank_pasted()
-    agent.page.wait_for_timeout(300)  # the scroll to the banner
-    assert agent.inside_viewport("#banner")
+    agent.wait_until_inside_viewport("#banner")  # the desk scrolls the banner into view
     assert agent.page.evaluate("document.documentElement.scrollWidth") <= agent.size[0]
     if agent.size == PHONE:  # results as cards: no header row, one card per answer
         assert not agent.page.locator("#ranked-table thead").is_visible()
@@ -161,14 +169,16 @@ def test_below_the_threshold_the_best_answer_says_check_before_sending(agent):
     assert agent.page.input_value("#best-answer textarea") == "Edited before sending"
     agent.page.locator("#settings > button").click()
     agent.page.locator("#threshold input[type=number]").wait_for()
-    unsure = "label => document.querySelector('#best-answer').innerText.includes(label)"
-    for _ in range(5):  # an input typed while the panel still opens can be lost on a busy machine
+    best_answer = agent.page.locator("#best-answer")
+    for attempt in range(5):  # an input typed while the panel still opens can be lost on a busy machine
         agent.page.fill("#threshold input[type=number]", "0")
         agent.page.press("#threshold input[type=number]", "Enter")
-        agent.page.wait_for_timeout(1000)
-        if not agent.page.evaluate(unsure, agent.text("best_unsure")):
+        try:
+            expect(best_answer).not_to_contain_text(agent.text("best_unsure"), timeout=5_000)
             break
-    assert not agent.page.evaluate(unsure, agent.text("best_unsure"))
+        except AssertionError:
+            if attempt == 4:
+                raise
     assert first.locator(".best-badge").is_visible() and not first.locator(".unsure-badge").is_visible()
 
 
@@ -230,24 +240,23 @@ def test_an_oversized_upload_is_kept_out_and_says_why_in_the_agents_language(age
 
 @pytest.mark.parametrize("agent", [SETUPS[0]], ids=["en"], indirect=True)
 def test_settings_are_remembered_in_this_browser(agent):
+    saved = "key => localStorage.getItem(key)"
+    before = agent.page.evaluate(saved, SETTINGS_KEY)
     agent.page.locator("#settings > button").click()
     agent.page.fill("#threshold input[type=number]", "0.8")
     agent.page.press("#threshold input[type=number]", "Enter")
-    threshold = "document.querySelector('#threshold input[type=number]').value"
-    for _ in range(10):  # the browser saves the settings asynchronously; a busy machine takes longer
-        agent.page.wait_for_timeout(1000)
-        agent.page.reload()
-        agent.page.wait_for_selector("#query textarea")
-        agent.page.locator("#settings > button").click()
-        agent.page.wait_for_selector("#threshold input[type=number]")
-        agent.page.wait_for_timeout(500)
-        if agent.page.evaluate(threshold) == "0.8":
-            break
-    assert agent.page.evaluate(threshold) == "0.8"
+    # the browser saves the settings asynchronously: wait until they are saved, then reload
+    agent.page.wait_for_function(
+        f"key => localStorage.getItem(key) !== {json.dumps(before)}", arg=SETTINGS_KEY
+    )
+    agent.page.reload()
+    agent.page.wait_for_selector("#query textarea")
+    agent.page.locator("#settings > button").click()
+    expect(agent.page.locator("#threshold input[type=number]")).to_have_value("0.8")
 
 
 @pytest.mark.parametrize("agent", [SETUPS[0], SETUPS[1]], ids=["en", "zh"], indirect=True)
-def test_screenshot_of_a_ranked_ticket(agent):
+def test_screenshot_of_a_ranked_ticket(agent, screenshot_dir):
     answers = [
         "You can change your card under Account > Wallet at any time.",
         "A second charge is usually a pending authorisation; it drops off within 3-5 business days. "
@@ -255,8 +264,9 @@ def test_screenshot_of_a_ranked_ticket(agent):
         "Standard shipping is free on orders over $50.",
     ]
     agent.rank_pasted("I was charged twice for the same order", answers)
+    agent.wait_until_inside_viewport("#banner")  # the desk's own scroll is over
     agent.page.evaluate("window.scrollTo(0, 0)")
-    agent.page.wait_for_timeout(300)
-    path = ASSETS / f"screenshot-{agent.lang}.png"
+    agent.page.wait_for_function("window.scrollY === 0")
+    path = screenshot_dir / f"screenshot-{agent.lang}.png"
     agent.page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from reranker import ModelUnavailable, load_scorer
-from reranker.backends.vllm import GIB, kv_bytes_per_token, plan_kv_cache
+from reranker.engine.backends.vllm import GIB, kv_bytes_per_token, plan_kv_cache
 
 # Qwen3-0.6B's config.json (the fields the KV cache depends on).
 QWEN3_06B = {"num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,

@@ -12,20 +12,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from reranker.cli.main import main
 from reranker.config import EngineConfig
 from reranker.errors import InvalidInput
-from reranker.evaluate import (
+from reranker.evaluation.evaluate import (
     METRICS,
     EvaluationReport,
     QueryResult,
     evaluate,
     format_report,
     load_evaluation_set,
-    main,
 )
-from reranker.knowledge_base import BUNDLED_DIR, FaqEntry, KnowledgeBase
-from reranker.labelled import LabelledQuery
-from reranker.metrics import PROBABILITY_THRESHOLDS
+from reranker.evaluation.metrics import PROBABILITY_THRESHOLDS
+from reranker.knowledge.bases import BUNDLED_DIR, FaqEntry, KnowledgeBase
+from reranker.knowledge.labelled import LabelledQuery
+from reranker.retrieval.keyword import search_base
 
 ROOT = Path(__file__).resolve().parent.parent
 SETS = {
@@ -76,7 +77,7 @@ def test_reranking_reorders_the_keyword_candidates_by_the_scorers_ranking(en_set
     report = evaluate(kb, queries[:4], hf_scorer, top_k=5)
     assert report.method == "rerank"
     for labelled, result in zip(queries[:4], report.results):
-        hits = kb.search(labelled.query, top_k=5)
+        hits = search_base(kb, labelled.query, top_k=5)
         ranked = hf_scorer.rank(labelled.query, [hit.entry.text for hit in hits])
         assert result.ranked_ids == tuple(hits[doc.index].entry.id for doc in ranked)
         assert result.top_score == ranked[0].score
@@ -92,7 +93,7 @@ def test_entries_without_an_answer_are_reranked_on_their_question(hf_scorer):
     )
     query = "password reset email"
     report = evaluate(kb, [LabelledQuery(query, ("1",))], hf_scorer)
-    hits = kb.search(query)
+    hits = search_base(kb, query)
     ranked = hf_scorer.rank(query, [hit.entry.question for hit in hits])
     assert report.results[0].ranked_ids == tuple(hits[doc.index].entry.id for doc in ranked)
 
@@ -176,7 +177,7 @@ def test_cli_json_with_the_vllm_backend_is_the_only_thing_on_stdout(tiny_model_d
 
 
 def test_cli_text_report_shows_metrics_sweep_and_misses(capsys):
-    assert main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank"]) == 0
+    assert main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank"]) == 0
     out = capsys.readouterr().out
     assert "method: keyword search only (BM25), top 20 candidates" in out
     for name in METRICS:
@@ -201,7 +202,7 @@ def test_cli_ctrl_c_prints_the_partial_metrics(monkeypatch, capsys, hf_scorer):
             pass
 
     monkeypatch.setattr(EngineConfig, "load_scorer", lambda *args, **kwargs: InterruptedAfterTwo())
-    code = main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--json"])
+    code = main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--json"])
     payload = json.loads(capsys.readouterr().out)
     assert code == 130
     assert payload["partial"] is True and payload["evaluated"] == 2 and payload["total"] == 57
@@ -227,8 +228,8 @@ def test_cli_unknown_ids_exit_2_with_the_invalid_input_message(tmp_path):
 def test_cli_bad_csv_and_unloadable_model_exit_2_with_one_line_each(tmp_path, capsys):
     workbook = tmp_path / "faq.csv"
     workbook.write_bytes(b"PK\x03\x04 an Excel workbook renamed to .csv")
-    assert main(["--faq", str(workbook), "--queries", str(EN_QUERIES), "--no-rerank"]) == 2
-    assert main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--model", "/nowhere"]) == 2
+    assert main(["evaluate", "--faq", str(workbook), "--queries", str(EN_QUERIES), "--no-rerank"]) == 2
+    assert main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--model", "/nowhere"]) == 2
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
     assert "Model not found" in errors[1]
@@ -244,6 +245,6 @@ def test_an_interrupted_report_is_marked_partial():
 
 def test_no_rerank_never_loads_a_model(capsys):
     assert (
-        main(["--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank", "--model", "/nowhere"]) == 0
+        main(["evaluate", "--faq", str(EN_FAQ), "--queries", str(EN_QUERIES), "--no-rerank", "--model", "/nowhere"]) == 0
     )
     assert "keyword search only" in capsys.readouterr().out

@@ -11,9 +11,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from reranker.errors import InvalidInput
-from reranker.evaluate import EvaluationReport, QueryResult, evaluate, load_evaluation_set
-from reranker.knowledge_base import FaqEntry, KnowledgeBase, bundled_bases
-from reranker.labelled import bundled_query_sets
+from reranker.evaluation.evaluate import EvaluationReport, QueryResult, evaluate, load_evaluation_set
+from reranker.knowledge.bases import FaqEntry, KnowledgeBase, bundled_bases
+from reranker.knowledge.labelled import bundled_query_sets
 from reranker.ui.evaluate_tab import (
     GOT,
     IN_SCOPE_FLAGGED,

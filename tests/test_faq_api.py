@@ -16,11 +16,13 @@ import httpx
 import pytest
 from conftest import free_port
 
-from reranker.desk import DEFAULT_THRESHOLD, Desk
-from reranker.evaluate import evaluate, load_evaluation_set
-from reranker.feedback import FeedbackStore, ShownAnswer
-from reranker.knowledge_base import bundled_bases, load_faq
+from reranker.desk.desk import Desk
+from reranker.evaluation.evaluate import evaluate, load_evaluation_set
+from reranker.feedback.picks import Picks
+from reranker.feedback.store import FeedbackStore, ShownAnswer
+from reranker.knowledge.bases import bundled_bases, load_faq
 from reranker.ui import export_dir
+from reranker.verdict import DEFAULT_THRESHOLD
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "s3cret"
@@ -36,15 +38,14 @@ def store(tmp_path_factory) -> FeedbackStore:
 
 @pytest.fixture(scope="module")
 def api(hf_scorer, store, launch_desk) -> httpx.Client:
-    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases(), feedback=store)
-    with httpx.Client(base_url=launch_desk(desk, api_key=KEY), headers=AUTH, timeout=60) as client:
+    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
+    with httpx.Client(base_url=launch_desk(desk, Picks(store, desk.bases), api_key=KEY), headers=AUTH, timeout=60) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-def api_without_feedback(hf_scorer, launch_desk) -> httpx.Client:
-    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
-    with httpx.Client(base_url=launch_desk(desk), timeout=60) as client:
+def api_without_feedback(app_url) -> httpx.Client:
+    with httpx.Client(base_url=app_url, timeout=60) as client:
         yield client
 
 

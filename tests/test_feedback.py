@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 
 from reranker.errors import InvalidInput
-from reranker.evaluate import evaluate, load_evaluation_set
-from reranker.feedback import MIGRATIONS, SCHEMA_VERSION, FeedbackStore, ShownAnswer, base_version
-from reranker.knowledge_base import BUNDLED_DIR, load_faq
-from reranker.labelled import load_queries
+from reranker.evaluation.evaluate import evaluate, load_evaluation_set
+from reranker.feedback.store import MIGRATIONS, SCHEMA_VERSION, FeedbackStore, ShownAnswer, base_version
+from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+from reranker.knowledge.labelled import load_queries
 
 ROOT = Path(__file__).resolve().parent.parent
 EN_FAQ = BUNDLED_DIR / "en_store_faq.csv"
 # Records ``count`` picks tagged ``writer``; prints each id once record() has returned.
 WRITER = """
 import sys
-from reranker.feedback import FeedbackStore
+from reranker.feedback.store import FeedbackStore
 path, writer, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = FeedbackStore(path)
 for n in range(count):
@@ -38,11 +38,6 @@ def record(store: FeedbackStore, question: str, chosen_id: str | None = "en-004"
 def spawn_writer(path: Path, writer: str, count: int) -> subprocess.Popen[str]:
     command = [sys.executable, "-c", WRITER, str(path), writer, str(count)]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> FeedbackStore:
-    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
 
 
 def test_a_record_keeps_everything_the_desk_showed(store):

@@ -9,14 +9,16 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from reranker.cli.main import main
 from reranker.config import AppConfig, parse_args
-from reranker.dense_slot import DenseSlot
-from reranker.desk import Desk
-from reranker.evaluate import evaluate, load_evaluation_set, main
-from reranker.knowledge_base import BUNDLED_DIR, bundled_bases, load_faq
-from reranker.pipeline import first_stage, search_and_rank
-from reranker.results import DENSE_RANK, KEYWORD_RANK
-from reranker.serve import create_desk, create_rest_api
+from reranker.desk.desk import Desk
+from reranker.desk.pipeline import first_stage, search_and_rank
+from reranker.desk.results import DENSE_RANK, KEYWORD_RANK
+from reranker.evaluation.evaluate import evaluate, load_evaluation_set
+from reranker.knowledge.bases import BUNDLED_DIR, bundled_bases, load_faq
+from reranker.retrieval.keyword import search_base
+from reranker.retrieval.slot import DenseSlot
+from reranker.server.serve import create_desk, create_rest_api
 
 EN = "English store FAQ (en_store_faq.csv)"
 ZH = "中文电商 FAQ (zh_ecommerce_faq.csv)"
@@ -24,11 +26,6 @@ ZH = "中文电商 FAQ (zh_ecommerce_faq.csv)"
 CHATTY = "shoes too small want a 10 instead of a 9"
 ANSWER_ID = "en-028"
 FAST = ["--backend", "transformers", "--dtype", "float32"]
-
-
-@pytest.fixture(scope="module")
-def en_kb():
-    return load_faq(BUNDLED_DIR / "en_store_faq.csv")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +91,7 @@ def test_hybrid_finds_the_faq_keyword_search_misses_for_a_chatty_question(en_kb,
 
 def test_keyword_first_stage_is_keyword_search_exactly(en_kb):
     hits, _ = first_stage(en_kb, "  how do I reset my password ", top_k=5)
-    expected = en_kb.search("how do I reset my password", top_k=5)
+    expected = search_base(en_kb, "how do I reset my password", top_k=5)
     assert [(h.entry.id, h.keyword_rank, h.keyword_score, h.dense_rank) for h in hits] == [
         (e.entry.id, rank, e.score, None) for rank, e in enumerate(expected, start=1)
     ]
@@ -204,7 +201,7 @@ def test_app_started_offline_with_the_minilm_directory_serves_hybrid(launch_desk
 def evaluate_json(capsys, *flags: str) -> dict:
     argv = ["--faq", str(BUNDLED_DIR / "en_store_faq.csv"),
             "--queries", str(BUNDLED_DIR / "en_store_queries_chatty.csv"), "--no-rerank", "--json", *FAST, *flags]  # fmt: skip
-    assert main(argv) == 0
+    assert main(["evaluate", *argv]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -219,7 +216,7 @@ def test_evaluate_cli_compares_first_stages_with_the_same_json_keys(capsys, mini
 def test_evaluate_cli_with_an_explicit_first_stage_and_no_embedder_exits_2(capsys):
     argv = ["--faq", str(BUNDLED_DIR / "en_store_faq.csv"), "--queries", str(BUNDLED_DIR / "en_store_queries.csv"),
             "--no-rerank", "--retrieval", "hybrid", "--embedding-model", "/nowhere"]  # fmt: skip
-    assert main(argv) == 2
+    assert main(["evaluate", *argv]) == 2
     assert "/nowhere" in capsys.readouterr().err
 
 
@@ -242,11 +239,13 @@ def test_evaluate_tab_compares_keyword_dense_hybrid_and_hybrid_rerank(hf_scorer,
 def test_faq_search_route_uses_the_desks_hybrid_stage_and_records_it_with_a_pick(
     hf_scorer, minilm, tmp_path, launch_desk
 ):
-    from reranker.feedback import FeedbackStore
+    from reranker.feedback.store import FeedbackStore
 
     store = FeedbackStore(tmp_path / "feedback.sqlite3")
-    desk = embedded_desk(hf_scorer, minilm, tmp_path, feedback=store)
-    url = launch_desk(desk)
+    from reranker.feedback.picks import Picks
+
+    desk = embedded_desk(hf_scorer, minilm, tmp_path)
+    url = launch_desk(desk, Picks(store, desk.bases))
     body = httpx.post(
         f"{url}v1/faq/search", json={"query": CHATTY, "base": EN, "top_k": 5}, timeout=60
     ).json()

@@ -8,13 +8,14 @@ from types import SimpleNamespace
 import gradio as gr
 import pytest
 
-from reranker.batch import BatchRow, rows_table
-from reranker.desk import Desk, DeskResult, UploadCheck, assess
+from reranker.desk.batch import BatchRow, rows_table
+from reranker.desk.desk import Desk, DeskResult, assess
+from reranker.desk.results import build_table, export_csv, render_table_html
 from reranker.errors import InvalidInput
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
-from reranker.knowledge_base import FaqEntry, bundled_bases
-from reranker.presets import PRESETS
-from reranker.results import build_table, export_csv, render_table_html
+from reranker.knowledge.bases import FaqEntry, bundled_bases
+from reranker.knowledge.presets import PRESETS
+from reranker.knowledge.registry import UploadCheck
 from reranker.ui import handlers
 from reranker.ui.batch_tab import localized
 
@@ -95,9 +96,9 @@ def test_an_upload_with_fewer_rows_than_lines_is_flagged(tmp_path):
 def test_a_missing_question_is_said_in_the_browsers_language(tmp_path):
     desk = Desk(None, "no model", export_dir=tmp_path, bases=bundled_bases())
     base = desk.select_base(next(iter(bundled_bases())))
-    with pytest.raises(InvalidInput, match="Type the customer's question first") as raised:
+    with pytest.raises(InvalidInput, match="type the customer's question first") as raised:
         next(desk.rank_faq_stream("  ", None, base, lang="zh"))
-    assert raised.value.message("zh") == "请先输入客户的问题。"
+    assert raised.value.message("zh") == "问题为空：请先输入客户的问题。"
 
 
 def test_errors_keep_their_english_text_and_carry_an_id_for_the_ui():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import bundled_bases, load_faq
-from reranker.labelled import LabelledQuery, bundled_query_sets, load_queries
+from reranker.knowledge.bases import bundled_bases, load_faq
+from reranker.knowledge.labelled import LabelledQuery, bundled_query_sets, load_queries
 
 
 def test_queries_split_relevant_ids_and_empty_means_out_of_scope():

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reranker.metrics import (
+from reranker.evaluation.metrics import (
     PROBABILITY_THRESHOLDS,
     ThresholdPoint,
     hit_at_k,

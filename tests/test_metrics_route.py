@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from reranker.api import create_api
-from reranker.scorer import Scorer
+from reranker.engine.scorer import Scorer
+from reranker.server.api import create_api
 from reranker.testing.gated import GatedBackend
 
 QUERY = "Where is my order?"

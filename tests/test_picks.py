@@ -5,11 +5,11 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
-from reranker.desk import Desk
-from reranker.feedback import FeedbackStore, ShownAnswer
-from reranker.knowledge_base import FaqEntry, bundled_bases
-from reranker.picks import RecentRequests, Shown
-from reranker.results import build_table, render_table_html
+from reranker.desk.desk import Desk
+from reranker.desk.results import build_table, render_table_html
+from reranker.feedback.picks import RecentRequests, Shown
+from reranker.feedback.store import ShownAnswer
+from reranker.knowledge.bases import FaqEntry, bundled_bases
 from reranker.ui import export_dir
 from reranker.ui.picks import record, shown_of, threshold_in_use, undo
 
@@ -18,23 +18,23 @@ ENTRIES = [FaqEntry('a"1', "Shipping?", "3-5 days."), FaqEntry("b2", "Refund?", 
 
 
 @pytest.fixture
-def desk(tmp_path) -> Desk:
-    return Desk(None, "no model", export_dir=export_dir(), bases=bundled_bases(),
-                feedback=FeedbackStore(tmp_path / "feedback.sqlite3"))  # fmt: skip
+def desk() -> Desk:
+    """A desk without a model (keyword search only): the picks need no scores. ``picks`` is conftest's."""
+    return Desk(None, "no model", export_dir=export_dir(), bases=bundled_bases())
 
 
 def faq_table():
     return build_table([e.answer for e in ENTRIES], [0.2, 0.9], entries=ENTRIES)
 
 
-def test_a_final_faq_table_gets_one_answers_it_per_row_and_none_of_these():
+def test_a_final_faq_table_gets_one_answers_it_per_row_and_none_of_these(picks):
     html = render_table_html(faq_table(), picks=True)
     assert html.count(">Answers it</button>") == 2 and html.count(">None of these</button>") == 1
     assert '<button type="button" class="pick" data-pick="b2">Answers it</button></td>' in html  # beside Copy
     assert 'data-faq-id="a&quot;1"' in html and 'data-pick="a&quot;1"' in html
 
 
-def test_no_pick_buttons_while_scores_arrive_or_for_pasted_answers():
+def test_no_pick_buttons_while_scores_arrive_or_for_pasted_answers(picks):
     assert "data-pick" not in render_table_html(faq_table(), state="partial", picks=True)
     assert "data-pick" not in render_table_html(build_table(["x", "y"], [0.1, 0.2]), picks=True)
     assert "data-pick" not in render_table_html(faq_table())
@@ -49,12 +49,12 @@ def test_a_ranking_shows_ids_scores_and_ranks(desk):
     assert shown_of(result, None, "where is my parcel", None) is None  # an uploaded file
 
 
-def test_a_stored_threshold_replaces_the_slider_and_says_so(desk):
-    assert threshold_in_use(desk, EN_BASE, 0.7) == (0.7, "")
-    desk.feedback.set_threshold(EN_BASE, 0.42)
-    threshold, note = threshold_in_use(desk, EN_BASE, 0.7)
+def test_a_stored_threshold_replaces_the_slider_and_says_so(desk, picks):
+    assert threshold_in_use(picks, EN_BASE, 0.7) == (0.7, "")
+    picks.store.set_threshold(EN_BASE, 0.42)
+    threshold, note = threshold_in_use(picks, EN_BASE, 0.7)
     assert threshold == 0.42 and "0.42 stored for" in note
-    assert threshold_in_use(desk, None, 0.7) == (0.7, "")
+    assert threshold_in_use(picks, None, 0.7) == (0.7, "")
 
 
 def test_recent_requests_forget_the_oldest_first():
@@ -65,20 +65,20 @@ def test_recent_requests_forget_the_oldest_first():
     assert recent.get(None) is None
 
 
-def test_a_pick_records_the_signed_in_user_and_undo_removes_it(desk):
+def test_a_pick_records_the_signed_in_user_and_undo_removes_it(desk, picks):
     result = desk.rerank_faq("where is my parcel", None, desk.select_base(EN_BASE), top_k=3)
     shown = shown_of(result, EN_BASE, "where is my parcel", None)
     chosen = shown.answers[1].id
     message, _, record_id = record(
-        desk, shown, gr.Request(username="agent"), gr.EventData(None, {"pick": chosen})
+        picks, shown, gr.Request(username="agent"), gr.EventData(None, {"pick": chosen})
     )
     assert "Saved" in message
-    [saved] = desk.feedback.records()
+    [saved] = picks.store.records()
     assert (saved.id, saved.user, saved.chosen_id, saved.shown) == (record_id, "agent", chosen, shown.answers)
-    assert "Undone" in undo(desk, record_id)[0] and desk.feedback.records() == []
+    assert "Undone" in undo(picks, record_id)[0] and picks.store.records() == []
 
 
-def test_a_pick_before_any_faq_ranking_is_not_recorded(desk):
-    message, _, record_id = record(desk, None, gr.Request(), gr.EventData(None, {"pick": "en-004"}))
+def test_a_pick_before_any_faq_ranking_is_not_recorded(desk, picks):
+    message, _, record_id = record(picks, None, gr.Request(), gr.EventData(None, {"pick": "en-004"}))
     assert "Search an FAQ base first" in message and record_id is None
-    assert desk.feedback.records() == []
+    assert picks.store.records() == []

@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from reranker.api import create_api
-from reranker.desk import Desk
-from reranker.engine import EngineSlot
+from reranker.desk.desk import Desk
+from reranker.desk.results import ANSWER, FAQ_ID, SCORE
+from reranker.engine.cache import ScoreCache
+from reranker.engine.slot import EngineSlot
 from reranker.errors import ModelUnavailable
-from reranker.knowledge_base import bundled_bases
-from reranker.results import ANSWER, FAQ_ID, SCORE
-from reranker.scorer import ScoreCache
+from reranker.knowledge.bases import bundled_bases
+from reranker.retrieval.keyword import search_base
+from reranker.server.api import create_api
 
 QUERY = "My parcel has not arrived, where is it?"
 ANSWERS = [f"Answer {n}: " + text for n, text in enumerate([
@@ -82,7 +83,7 @@ def test_faq_candidates_appear_in_keyword_order_first(fresh_scorer, tmp_path):
     base = desk.select_base(EN_BASE)
     first = next(desk.rank_faq_stream("where is my parcel", None, base, top_k=8))
 
-    keyword_ids = [hit.entry.id for hit in base.kb.search("where is my parcel", top_k=8)]
+    keyword_ids = [hit.entry.id for hit in search_base(base.kb, "where is my parcel", top_k=8)]
     assert first.state == "partial" and first.table[FAQ_ID].tolist() == keyword_ids
 
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from transformers import AutoTokenizer
 
+from reranker.engine.prompt import (
+    DEFAULT_INSTRUCTION,
+    PromptEncoder,
+    build_prompt,
+    format_pair,
+    validate_max_length,
+)
 from reranker.errors import InvalidInput
-from reranker.prompt import DEFAULT_INSTRUCTION, PromptEncoder, build_prompt, format_pair, validate_max_length
 from tests.reference import PREFIX, SUFFIX
 
 

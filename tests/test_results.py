@@ -8,8 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from reranker.knowledge_base import FaqEntry
-from reranker.results import (
+from reranker.desk.results import (
     ANSWER,
     CATEGORY,
     FAQ_ID,
@@ -24,6 +23,7 @@ from reranker.results import (
     render_table_html,
     score_colour,
 )
+from reranker.knowledge.bases import FaqEntry
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="window.__xss=1">'

@@ -27,16 +27,16 @@ from fastapi.testclient import TestClient
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from reranker import serve
-from reranker.api import DEFAULT_MAX_DOCUMENT_CHARS, INTERNAL_ERROR
 from reranker.config import AppConfig
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.engine.load import load_scorer
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import bundled_bases
-from reranker.labelled import bundled_query_sets
-from reranker.presets import get_preset
-from reranker.scorer import load_scorer
-from reranker.serve import create_server
+from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.labelled import bundled_query_sets
+from reranker.knowledge.presets import get_preset
+from reranker.server import serve
+from reranker.server.schemas import DEFAULT_MAX_DOCUMENT_CHARS, INTERNAL_ERROR
+from reranker.server.serve import create_server
 from reranker.ui import build_demo, export_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +107,8 @@ def assert_still_answers(served: Served, scorer) -> None:
 # --- pasted answers through the UI ----------------------------------------------------------------
 
 REFUSED_PASTES = {
-    "empty-query": (dict(query=""), "Type the customer's question first"),
-    "whitespace-query": (dict(query=" \t\n\u3000 "), "Type the customer's question first"),
+    "empty-query": (dict(query=""), "type the customer's question first"),
+    "whitespace-query": (dict(query=" \t\n\u3000 "), "type the customer's question first"),
     "no-candidates": (dict(text=""), "Paste at least one candidate answer"),
     "only-blank-lines": (dict(text="\n  \n\t\n"), "Paste at least one candidate answer"),
     "only-blank-lines-in-blank-line-mode": (dict(text="\n\n \n", mode="blank_lines"), "Paste at least one"),

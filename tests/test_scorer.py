@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from reranker import InvalidInput, ModelUnavailable, load_scorer
-from reranker.backends import hf as hf_backend
+from reranker.engine.backends import hf as hf_backend
+from reranker.engine.cache import ScoreCache
+from reranker.engine.scorer import Scorer
 from reranker.errors import BackendFailure
-from reranker.scorer import ScoreCache, Scorer
 from tests.reference import model_card_scores
 
 SHIPPING_ZH = "订单一直显示待发货怎么办？"

@@ -7,9 +7,10 @@ import base64
 import pytest
 from fastapi.testclient import TestClient
 
-from reranker.api import ApiAccess, create_api
 from reranker.config import AppConfig, parse_args
-from reranker.serve import api_access
+from reranker.server.api import create_api
+from reranker.server.auth import ApiAccess
+from reranker.server.serve import api_access
 
 BODY = {"query": "Where is my order?", "documents": ["Ships in 24h", "Reset your password"]}
 

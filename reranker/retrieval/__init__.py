@@ -8,6 +8,6 @@
 Each index is built once over a list of texts and answers ``search(query, top_k)`` best first.
 """
 
-from reranker.retrieval.keyword import KeywordIndex, tokenize
+from reranker.retrieval.keyword import KeywordIndex, SearchHit, search_base, tokenize
 
-__all__ = ["KeywordIndex", "tokenize"]
+__all__ = ["KeywordIndex", "SearchHit", "search_base", "tokenize"]

@@ -30,23 +30,22 @@ import dataclasses
 import hashlib
 import json
 import logging
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast, get_args
 
 import numpy as np
 
-from reranker.backends.base import EmbeddingBackend
+from reranker.engine.backends.base import EmbeddingBackend
+from reranker.engine.model_source import ModelRole, resolve_model_dir
 from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.model_source import ModelRole, resolve_model_dir
+from reranker.retrieval.vectors import DEFAULT_CACHE_DIR, Progress, embed_with_cache
 
 if TYPE_CHECKING:
-    from reranker.knowledge_base import FaqEntry
+    from reranker.knowledge.bases import FaqEntry
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,6 @@ DEFAULT_EMBEDDING_MODEL = "Qwen/Qwen3-Embedding-0.6B"
 DISABLED = "none"
 #: Qwen3-Embedding's one-sentence task line for queries (its card: "Instruct: {task}\nQuery:{query}").
 DEFAULT_TASK = "Given a customer's support question, retrieve the FAQ entry that answers it"
-DEFAULT_CACHE_DIR = Path.home() / ".cache" / "faq-rerank-desk" / "embeddings"
 #: Longest input in tokens unless the model's sentence_bert_config.json says less. FAQ entries are
 #: short; the cap keeps a pasted essay from costing seconds.
 DEFAULT_MAX_LENGTH = 512
@@ -65,7 +63,6 @@ CACHE_FORMAT = "1"
 Pooling = Literal["mean", "cls", "lasttoken"]
 POOLINGS: tuple[str, ...] = get_args(Pooling)
 _POOLING_KEYS = {"lasttoken": "pooling_mode_lasttoken", "cls": "pooling_mode_cls_token", "mean": "pooling_mode_mean_tokens"}  # fmt: skip
-Progress = Callable[[int, int], None]
 EmbeddingBackendName = Literal["auto", "vllm", "transformers"]
 EMBEDDING_BACKENDS: tuple[str, ...] = get_args(EmbeddingBackendName)
 #: Rows per engine call when a base is embedded (progress is reported after each).
@@ -111,7 +108,7 @@ def faq_text(entry: FaqEntry) -> str:
     right entry less often on the bundled English sets (MRR@10 0.896 vs 0.934, chatty 0.803 vs
     0.834; docs/retrieval.md). An entry without a question is embedded by its answer.
 
-    >>> from reranker.knowledge_base import FaqEntry
+    >>> from reranker.knowledge.bases import FaqEntry
     >>> faq_text(FaqEntry("1", "Where is my order?", "Track it in Account.", similar_questions=("Where is my parcel?",)))
     'Where is my order?\\nWhere is my parcel?'
     """
@@ -313,7 +310,7 @@ def _start_backend(
     backend: EmbeddingBackendName, directory: Path, spec: EmbeddingSpec, pad_id: int, dtype: str | None
 ) -> tuple[EmbeddingBackend, str]:
     if backend in ("auto", "vllm"):
-        from reranker.backends.vllm import VllmEmbeddingBackend
+        from reranker.engine.backends.vllm import VllmEmbeddingBackend
 
         try:
             vllm = VllmEmbeddingBackend(directory, spec.pooling, spec.normalize, spec.max_length, dtype)
@@ -328,7 +325,7 @@ def _start_backend(
             logger.warning("%s", reason)
     else:
         reason = "backend 'transformers' requested"
-    from reranker.backends.hf import TransformersEmbeddingBackend
+    from reranker.engine.backends.hf import TransformersEmbeddingBackend
 
     return TransformersEmbeddingBackend(directory, spec.pooling, spec.normalize, pad_id, dtype), reason
 
@@ -368,101 +365,6 @@ def model_fingerprint(directory: Path, spec: EmbeddingSpec, engine: str) -> str:
             handle.seek(max(0, size - (1 << 20)))
             digest.update(handle.read(1 << 20))
     return digest.hexdigest()[:16]
-
-
-def text_hash(text: str) -> str:
-    """The cache key of one text (sha256 of its UTF-8 bytes, hex)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class EmbeddingCache:
-    """Document vectors on disk: one SQLite file per model fingerprint, keyed by text hash.
-
-    >>> import tempfile
-    >>> cache = EmbeddingCache(tempfile.mkdtemp(), "model-abc")
-    >>> cache.put({"h1": np.ones(3, dtype=np.float32)})
-    >>> sorted(cache.get(["h1", "h2"]))
-    ['h1']
-    """
-
-    _CHUNK = 900  # SQLite's default limit on bound parameters is 999
-
-    def __init__(self, directory: str | Path, model_key: str) -> None:
-        self.path = Path(directory).expanduser() / f"{_safe_name(model_key)}.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vector BLOB NOT NULL)")
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection that commits on success and is always closed."""
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
-
-    def get(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """The cached vectors among ``hashes``."""
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as db:
-            for start in range(0, len(hashes), self._CHUNK):
-                chunk = list(hashes[start : start + self._CHUNK])
-                marks = ",".join("?" * len(chunk))
-                for key, blob in db.execute(
-                    f"SELECT hash, vector FROM vectors WHERE hash IN ({marks})", chunk
-                ):
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
-        return found
-
-    def put(self, vectors: dict[str, np.ndarray]) -> None:
-        rows = [(key, np.ascontiguousarray(v, dtype=np.float32).tobytes()) for key, v in vectors.items()]
-        with self._connect() as db:
-            db.executemany("INSERT OR REPLACE INTO vectors (hash, vector) VALUES (?, ?)", rows)
-
-
-def _safe_name(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in key).strip("._")[:120] or "model"
-
-
-def embed_with_cache(
-    embedder: Embedder,
-    texts: Sequence[str],
-    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
-    progress: Progress | None = None,
-) -> tuple[np.ndarray, int]:
-    """Document vectors for ``texts`` and how many were computed (the rest came from the cache).
-
-    Only texts the cache does not hold are embedded (each distinct text once); ``progress(done,
-    total)`` counts cached rows as done. ``cache_dir=None`` embeds everything and stores nothing.
-    """
-    if cache_dir is None:
-        return embedder.embed_documents(texts, progress), len(texts)
-    cache = EmbeddingCache(cache_dir, f"{Path(embedder.name).name}-{embedder.fingerprint}")
-    hashes = [text_hash(text) for text in texts]
-    known = cache.get(list(dict.fromkeys(hashes)))
-    missing = list(dict.fromkeys(h for h in hashes if h not in known))
-    first_text = {h: t for h, t in zip(reversed(hashes), reversed(texts))}
-    reused = sum(h in known for h in hashes)
-    if progress is not None:
-        progress(reused, len(texts))
-    if missing:
-
-        def report(done: int, _total: int) -> None:
-            if progress is not None:
-                progress(reused + done, len(texts))
-
-        vectors = embedder.embed_documents([first_text[h] for h in missing], report)
-        computed = dict(zip(missing, vectors))
-        cache.put(computed)
-        known.update(computed)
-        if progress is not None and reused + len(missing) < len(texts):
-            progress(len(texts), len(texts))  # repeated texts were embedded once
-    logger.info("Embedded %d of %d texts (%d from the cache)", len(missing), len(texts), reused)
-    if not texts:
-        return np.zeros((0, embedder.dimension), dtype=np.float32), 0
-    return np.stack([known[h] for h in hashes]), len(missing)
 
 
 class DenseIndex:

@@ -27,7 +27,7 @@ from typing import Literal, cast, get_args
 import yaml
 
 from reranker.errors import InvalidInput
-from reranker.knowledge_base import KnowledgeBase
+from reranker.knowledge.bases import KnowledgeBase
 from reranker.retrieval.dense import DEFAULT_CACHE_DIR, DenseIndex, Embedder, Progress, faq_text
 
 Retrieval = Literal["keyword", "dense", "hybrid"]

@@ -1,5 +1,8 @@
 """Keyword search: BM25 (bm25s) over English stems (PyStemmer) and Chinese words (jieba).
 
+>>> from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+>>> search_base(load_faq(BUNDLED_DIR / "zh_ecommerce_faq.csv"), "订单一直显示待发货怎么办？", top_k=1)[0].entry.id
+'zh-001'
 >>> index = KeywordIndex(["Use 'Forgot password'.", "Ships in 24 hours."],
 ...                      titles=["How do I reset my password?", "When will my order ship?"])
 >>> [row for row, _ in index.search("forgot password", top_k=5)]
@@ -10,9 +13,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import unicodedata
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
 
@@ -21,6 +27,7 @@ import numpy as np
 import Stemmer
 
 from reranker.errors import InvalidInput
+from reranker.knowledge.bases import FaqEntry, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 # bm25s sets its own logger to DEBUG on import, which floods every CLI's stderr.
@@ -122,3 +129,40 @@ def _jieba() -> ModuleType:
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
     return jieba
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A keyword-recall result: the entry and its BM25 score (higher is better)."""
+
+    entry: FaqEntry
+    score: float
+
+
+_INDEXES: weakref.WeakKeyDictionary[KnowledgeBase, KeywordIndex] = weakref.WeakKeyDictionary()
+_INDEXES_LOCK = threading.Lock()
+
+
+def base_index(kb: KnowledgeBase) -> KeywordIndex:
+    """The base's BM25 index over answer, question and similar questions: built once per loaded base."""
+    with _INDEXES_LOCK:
+        index = _INDEXES.get(kb)
+        if index is None:
+            index = _INDEXES[kb] = KeywordIndex(
+                [entry.answer for entry in kb.entries],
+                titles=[" ".join((entry.question, *entry.similar_questions)) for entry in kb.entries],
+            )
+        return index
+
+
+def search_base(kb: KnowledgeBase, query: str, top_k: int = 20) -> list[SearchHit]:
+    """The ``top_k`` entries sharing the most informative words with ``query``, best first.
+
+    Entries that share no word with the query are never returned, so the list can be shorter
+    than ``top_k`` (or empty).
+
+    >>> from reranker.knowledge.bases import BUNDLED_DIR, load_faq
+    >>> search_base(load_faq(BUNDLED_DIR / "en_store_faq.csv"), "forgot my password", top_k=1)[0].entry.question
+    'How do I reset my password?'
+    """
+    return [SearchHit(kb.entries[row], score) for row, score in base_index(kb).search(query, top_k)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from reranker.backends.base import Backend
+from reranker.engine.backends.base import Backend
 
 
 class GatedBackend(Backend):

@@ -84,27 +84,9 @@ def _tiktoken_ranks() -> dict[bytes, int]:
     return ranks
 
 
-def build_tokenizer(out_dir: Path, append_endoftext: bool = False) -> None:
-    """Convert ``qwen.tiktoken`` into a standard fast tokenizer with Qwen3's added tokens.
-
-    ``append_endoftext``: end every encoding with ``<|endoftext|>``, as Qwen3-Embedding's
-    tokenizer.json does (its last-token pooling reads that token's hidden state).
-    """
-    from tokenizers import (
-        AddedToken,
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-    )
-    from transformers import PreTrainedTokenizerFast
-    from transformers.convert_slow_tokenizer import bytes_to_unicode
-
+def _vocab_and_merges(byte_encoder: dict[int, str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """``qwen.tiktoken``'s ranks as a byte-level BPE vocabulary and its merges, in rank order."""
     ranks = _tiktoken_ranks()
-    byte_encoder = bytes_to_unicode()
 
     def to_str(token: bytes) -> str:
         return "".join(byte_encoder[b] for b in token)
@@ -127,8 +109,31 @@ def build_tokenizer(out_dir: Path, append_endoftext: bool = False) -> None:
         _, split = min(candidates)
         merges.append((rank, to_str(token[:split]), to_str(token[split:])))
     merges.sort()
+    return vocab, [(a, b) for _, a, b in merges]
 
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[(a, b) for _, a, b in merges], byte_fallback=False))
+
+def build_tokenizer(out_dir: Path, append_endoftext: bool = False) -> None:
+    """Convert ``qwen.tiktoken`` into a standard fast tokenizer with Qwen3's added tokens.
+
+    ``append_endoftext``: end every encoding with ``<|endoftext|>``, as Qwen3-Embedding's
+    tokenizer.json does (its last-token pooling reads that token's hidden state).
+    """
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    vocab, merges = _vocab_and_merges(bytes_to_unicode())
+
+    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=merges, byte_fallback=False))
     tokenizer.normalizer = normalizers.NFC()
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated", invert=False),

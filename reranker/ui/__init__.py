@@ -1,4 +1,4 @@
-"""The Gradio UI, a thin layer over :class:`~reranker.desk.Desk`.
+"""The Gradio UI, a thin layer over :class:`~reranker.desk.desk.Desk`.
 
 ``app`` assembles the page, ``rerank_tab`` and ``evaluate_tab`` build and wire one tab each,
 ``handlers`` holds the event handlers (plain functions), ``examples`` the example questions,

@@ -1,6 +1,6 @@
-"""The Gradio UI: ``build_demo(desk, config)`` assembles the page from its tabs; nothing here launches.
+"""The Gradio UI: ``build_demo(desk, config, picks)`` assembles the page from its tabs; nothing here launches.
 
-The desk (:class:`~reranker.desk.Desk`) is shared by every session. The engine banner on top
+The desk (:class:`~reranker.desk.desk.Desk`) is shared by every session. The engine banner on top
 follows the reranker as it loads (a timer polls it until it is ready); the first-stage banner
 below it follows the embedding model and the bases being embedded the same way. ``HEAD`` (the page
 script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launch()``.
@@ -11,20 +11,22 @@ script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launc
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import gradio as gr
 
 from reranker.config import AppConfig
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.feedback.picks import Picks
 from reranker.i18n import t
-from reranker.ui import handlers, picks
+from reranker.shipped import shipped
+from reranker.ui import handlers
+from reranker.ui import picks as pick_panel
 from reranker.ui.batch_tab import build_batch_tab
 from reranker.ui.evaluate_tab import build_evaluate_tab
 from reranker.ui.i18n import I18N
 from reranker.ui.rerank_tab import PLAIN, UI_ONLY, RerankTab, build_rerank_tab
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+ASSETS = shipped("assets")
 CSS_PATHS = [ASSETS / "style.css"]
 HEAD = f"<script>{(ASSETS / 'desk.js').read_text(encoding='utf-8')}</script>"
 # System fonts only: support desks often run offline, and the page should fetch nothing external.
@@ -54,8 +56,12 @@ def header(request: gr.Request) -> str:
     )
 
 
-def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
-    """The whole UI. ``desk`` is shared by every session; nothing here launches a server."""
+def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.Blocks:
+    """The whole UI. ``desk`` and ``picks`` are shared by every session; nothing here launches a server.
+
+    ``picks``: the team's picks and thresholds over the desk's bases (None: not recorded).
+    """
+    picks = picks or Picks(None, desk.bases)
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         page_header = gr.HTML(**PLAIN)
         model_banner = gr.HTML(handlers.engine_banner(desk), elem_id="model-banner", **PLAIN)
@@ -64,26 +70,26 @@ def build_demo(desk: Desk, config: AppConfig) -> gr.Blocks:
         stage_timer = gr.Timer(2.0, active=desk.dense.busy)
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
-                tab = build_rerank_tab(desk, config)
+                tab = build_rerank_tab(desk, picks, config)
             with gr.Tab(I18N("tab_evaluate"), elem_id="evaluate-tab"):
-                build_evaluate_tab(lambda: desk.scorer, desk)
+                build_evaluate_tab(lambda: desk.scorer, desk, picks)
             with gr.Tab(I18N("tab_batch"), elem_id="batch-tab"):
-                build_batch_tab(desk)
+                build_batch_tab(desk, picks)
         refresh = handlers.bind(handlers.refresh_engine, desk)
         demo.load(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         engine_timer.tick(refresh, None, [model_banner, engine_timer], **UI_ONLY)
         refresh_stage = handlers.bind(handlers.refresh_first_stage, desk)
         demo.load(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
         stage_timer.tick(refresh_stage, None, [stage_banner, stage_timer], **UI_ONLY)
-        wire_page_load(demo, desk, page_header, tab)
+        wire_page_load(demo, desk, picks, page_header, tab)
     return demo
 
 
-def wire_page_load(demo: gr.Blocks, desk: Desk, page_header: gr.HTML, tab: RerankTab) -> None:
+def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab) -> None:
     """On load: texts in the browser's language, this browser's settings, the base description."""
     demo.load(header, None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
-    demo.load(handlers.bind(picks.page_note, desk), None, tab.pick.message, **UI_ONLY)
+    demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
     demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
     paste, faq = tab.paste, tab.faq
     demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)

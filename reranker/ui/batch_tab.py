@@ -1,6 +1,6 @@
 """The "Batch" tab: a file of customer questions in, the best FAQ answer (or "escalate") for each out.
 
-Over :mod:`reranker.batch`, the same path as ``python -m reranker answer``: each question gets the
+Over :mod:`reranker.desk.batch`, the same path as ``python -m reranker answer``: each question gets the
 best entry of the chosen base, its score and a verdict under the base's threshold (the one stored
 for it, else the default). Rows arrive as they are answered, with a progress bar; Stop keeps
 the rows so far (and their CSV); a question that cannot be answered is reported, never fatal.
@@ -14,14 +14,14 @@ from typing import get_args
 import gradio as gr
 import pandas as pd
 
-from reranker.batch import BatchRow, Verdict, answer_questions, read_questions, rows_table
-from reranker.desk import Desk
+from reranker.desk.batch import BatchRow, Verdict, answer_questions, read_questions, rows_table
+from reranker.desk.desk import Desk
+from reranker.desk.results import export_csv
 from reranker.errors import InvalidInput, RerankError
+from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
-from reranker.knowledge_base import DEFAULT_TOP_K
-from reranker.picks import named_base, threshold_for
-from reranker.results import export_csv
-from reranker.ui.i18n import I18N, lang_of
+from reranker.knowledge.bases import DEFAULT_TOP_K
+from reranker.ui.i18n import I18N, lang_of, user_error
 
 #: The table and its CSV are refreshed after this many questions.
 UPDATE_EVERY = 10
@@ -47,14 +47,14 @@ def localized(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return table.rename(columns={column: t(f"batch_col_{column}", lang) for column in table.columns})
 
 
-def run_batch(desk: Desk, questions_file: str | None, base_name: str | None, top_k: int,
+def run_batch(desk: Desk, picks: Picks, questions_file: str | None, base_name: str | None, top_k: int,
               progress: Callable[[int, int], None] | None = None, lang: Lang = "en") -> Iterator[BatchUpdate]:  # fmt: skip
     """Answer the file's questions from the base: (summary, table, CSV path) every few rows and at the end."""
     if not questions_file:
         raise InvalidInput.of("batch_no_file")
-    kb = named_base(desk, base_name or "")
+    kb = desk.bases.named(base_name or "")
     questions = read_questions(questions_file)
-    threshold, stored = threshold_for(desk, base_name or "")
+    threshold, stored = picks.threshold_for(base_name or "")
     rows: list[BatchRow] = []
     stage = desk.dense.for_base(kb)
     for row in answer_questions(kb, questions, desk.scorer, top_k, threshold=threshold, progress=progress,
@@ -71,9 +71,9 @@ def run_batch(desk: Desk, questions_file: str | None, base_name: str | None, top
         yield batch_summary(rows, 0, threshold, stored, lang), localized(rows_table(rows), lang), None
 
 
-def build_batch_tab(desk: Desk) -> None:
+def build_batch_tab(desk: Desk, picks: Picks) -> None:
     """Lay out the tab inside the current ``gr.Tab`` and wire Run (``api_name="batch"``) and Stop."""
-    names = list(desk.base_paths)
+    names = desk.bases.names
     gr.Markdown(I18N("batch_intro"))
     with gr.Row():
         questions = gr.File(label=I18N("batch_questions"),
@@ -95,10 +95,10 @@ def build_batch_tab(desk: Desk) -> None:
         lang = lang_of(request)
         desc = t("batch_progress", lang)
         try:
-            yield from run_batch(desk, questions_file, base_name, int(k),
+            yield from run_batch(desk, picks, questions_file, base_name, int(k),
                                  lambda done, total: progress((done, total), desc=desc), lang)  # fmt: skip
         except RerankError as exc:
-            raise gr.Error(exc.message(lang)) from exc
+            raise user_error(exc, lang) from exc
 
     event = run.click(answer, [questions, base, top_k], [summary, table, download], api_name="batch")
     stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")

@@ -2,7 +2,7 @@
 
 ``build_evaluate_tab`` only lays out widgets and wires one event; the tables and plots come
 from the plain functions below (tested without a browser), and the evaluation itself from
-:func:`reranker.evaluate.evaluate`.
+:func:`reranker.evaluation.evaluate.evaluate`.
 
 >>> with gr.Blocks() as demo, gr.Tab("Evaluate"):
 ...     build_evaluate_tab(lambda: None)     # no scorer yet: keyword search only
@@ -18,17 +18,23 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from reranker.calibration import recommend_for_report
-from reranker.desk import Desk
+from reranker.desk.desk import Desk
+from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput, RerankError
-from reranker.evaluate import DEFAULT_TOP_K, METRICS, EvaluationReport, evaluate, load_evaluation_set
-from reranker.knowledge_base import KnowledgeBase, bundled_bases
-from reranker.labelled import LabelledQuery, bundled_query_sets
-from reranker.picks import export_picks
+from reranker.evaluation.calibration import recommend_for_report
+from reranker.evaluation.evaluate import (
+    DEFAULT_TOP_K,
+    METRICS,
+    EvaluationReport,
+    evaluate,
+    load_evaluation_set,
+)
+from reranker.feedback.picks import Picks
+from reranker.knowledge.bases import KnowledgeBase, bundled_bases
+from reranker.knowledge.labelled import LabelledQuery, bundled_query_sets
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.first_stage import Retrieval
-from reranker.scorer import Scorer
-from reranker.ui.i18n import I18N, message_of
+from reranker.ui.i18n import I18N, lang_of, user_error
 from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
 
 METHOD = "Method"
@@ -99,10 +105,10 @@ def method_label(report: EvaluationReport) -> str:
     return METHOD_LABELS[report.method]
 
 
-def picks_file(desk: Desk, base_name: str | None) -> Path:
+def picks_file(picks: Picks, export_dir: Path, base_name: str | None) -> Path:
     """The agents' picks in the desk's base, written as a labelled queries CSV to evaluate."""
-    path = desk.export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
-    text = export_picks(desk, base_name or "")
+    path = export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
+    text = picks.export(base_name or "")
     if text.count("\n") < 2:
         raise InvalidInput(f"No agent has recorded a pick in {base_name} yet: use the desk's "
                            '"Answers it" and "None of these" buttons, then evaluate again.')  # fmt: skip
@@ -137,7 +143,7 @@ def compare(
 def verdict(reports: Sequence[EvaluationReport]) -> str:
     """The answer first, in plain words: does reranking help, and which threshold to use.
 
-    The threshold comes from :func:`reranker.calibration.recommend_for_report` (the same
+    The threshold comes from :func:`reranker.evaluation.calibration.recommend_for_report` (the same
     calibration as the threshold goal below), when there are out-of-scope questions to judge by.
     """
     if len(reports) < 2:
@@ -251,6 +257,7 @@ def misses_table(report: EvaluationReport, kb: KnowledgeBase) -> pd.DataFrame:
 def run_evaluation(
     get_scorer: Callable[[], Scorer | None],
     desk: Desk | None,
+    picks: Picks | None,
     sources: tuple[str | None, str | None, str | None, str | None],
     top_k: int,
     progress: Callable[[int, int], None] | None = None,
@@ -258,9 +265,9 @@ def run_evaluation(
     """The tab's outputs for (base, query set, FAQ upload, queries upload), and the top scores
     that the threshold goal needs (None without reranking or without both kinds of question)."""
     base_name, query_set_name, faq_upload, queries_upload = sources
-    if desk is not None and query_set_name == AGENTS_PICKS and not queries_upload:
-        queries_upload = str(picks_file(desk, base_name))
-    bases = None if desk is None else desk.base_paths
+    if desk is not None and picks is not None and query_set_name == AGENTS_PICKS and not queries_upload:
+        queries_upload = str(picks_file(picks, desk.export_dir, base_name))
+    bases = None if desk is None else desk.bases.paths
     kb, queries = load_evaluation_set(
         *choose_sources(base_name, query_set_name, faq_upload, queries_upload, bases)
     )
@@ -276,14 +283,15 @@ def run_evaluation(
     )
 
 
-def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None) -> None:
+def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | None = None,
+                       picks: Picks | None = None) -> None:  # fmt: skip
     """Lay out the tab inside the current ``gr.Tab`` and wire its Run button (``api_name="evaluate"``).
 
-    With the ``desk``: its bases, the agents' picks of each as a query set (when recording is
-    on), and the threshold goal with "Apply to this base".
+    With the ``desk``: its bases; with ``picks``, the agents' picks of each as a query set (when
+    recording is on), and the threshold goal with "Apply to this base".
     """
-    bases = bundled_bases() if desk is None else desk.base_paths
-    query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if desk is not None and desk.feedback else [])]
+    bases = bundled_bases() if desk is None else desk.bases.paths
+    query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
     first_base = next(iter(bases), None)
 
     def run(
@@ -296,11 +304,11 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
     ) -> tuple[Any, ...]:
         try:
-            outputs = run_evaluation(get_scorer, desk, (base_name, query_set_name, faq_upload, queries_upload),
+            outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
                                      int(top_k), lambda done, total: progress((done, total), desc="Reranking"))  # fmt: skip
         except RerankError as exc:
-            raise gr.Error(message_of(exc, request)) from exc
-        return outputs if desk is not None else outputs[:-1]
+            raise user_error(exc, lang_of(request)) from exc
+        return outputs if picks is not None else outputs[:-1]
 
     def pair_query_set(base_name: str | None) -> gr.Dropdown:
         paired = paired_query_set(base_name)
@@ -322,10 +330,10 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
     top_k = gr.Slider(1, MAX_TOP_K, value=DEFAULT_TOP_K, step=1, label=I18N("eval_top_k"))
     button = gr.Button(I18N("eval_run"), variant="primary", elem_id="eval-run")
     outputs = build_report_widgets()
-    if desk is not None:
-        panel = build_threshold_panel(desk)
+    if picks is not None:
+        panel = build_threshold_panel(picks)
         outputs.append(panel.scores)
-        wire_threshold_panel(desk, panel, base, faq_upload)
+        wire_threshold_panel(picks, panel, base, faq_upload)
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip

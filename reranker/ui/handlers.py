@@ -1,6 +1,6 @@
 """The UI's event handlers: plain functions of the desk and widget values, testable without Gradio's server.
 
-Each takes the shared :class:`~reranker.desk.Desk` first (the layout binds it with
+Each takes the shared :class:`~reranker.desk.desk.Desk` first (the layout binds it with
 :func:`functools.partial`) and returns widget values. Errors meant for users
 (:class:`~reranker.errors.RerankError`) become ``gr.Error`` pop-ups; anything else is a bug,
 logged with its traceback by Gradio, and the page shows a bare "Error". Text we render on the
@@ -20,16 +20,19 @@ from typing import Any, Literal, ParamSpec, TypeVar
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from reranker.candidates import SplitMode
-from reranker.desk import DEFAULT_THRESHOLD, Desk, DeskResult, SelectedBase, assess, check_threshold
+from reranker.desk.desk import Desk, DeskResult, assess
+from reranker.desk.results import ScoreKind, render_message, render_preview
 from reranker.errors import RerankError
+from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
-from reranker.knowledge_base import DEFAULT_TOP_K
-from reranker.presets import DEFAULT_PRESET, get_preset, instruction_for
-from reranker.results import ScoreKind, render_message, render_preview
-from reranker.tabular import human_size
-from reranker.ui import picks
-from reranker.ui.i18n import lang_of, message_of
+from reranker.knowledge.bases import DEFAULT_TOP_K
+from reranker.knowledge.candidates import SplitMode
+from reranker.knowledge.presets import DEFAULT_PRESET, get_preset, instruction_for
+from reranker.knowledge.registry import SelectedBase
+from reranker.knowledge.tabular import human_size
+from reranker.ui import picks as pick_panel
+from reranker.ui.i18n import lang_of, user_error
+from reranker.verdict import DEFAULT_THRESHOLD, check_threshold
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,7 +61,7 @@ def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
         try:
             return handler(*args, **kwargs)
         except RerankError as exc:
-            raise gr.Error(message_of(exc, request_in(args, kwargs))) from exc
+            raise user_error(exc, lang_of(request_in(args, kwargs))) from exc
 
     return wrapper
 
@@ -71,13 +74,13 @@ def user_errors_stream(handler: Callable[P, Iterator[R]]) -> Callable[P, Iterato
         try:
             yield from handler(*args, **kwargs)
         except RerankError as exc:
-            raise gr.Error(message_of(exc, request_in(args, kwargs))) from exc
+            raise user_error(exc, lang_of(request_in(args, kwargs))) from exc
 
     return wrapper
 
 
-def bind(handler: Callable[..., Any], desk: Desk) -> Callable[..., Any]:
-    """``handler`` with ``desk`` as its first argument, for an event.
+def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
+    """``handler`` with ``leading`` (the desk, its picks) as its first arguments, for an event.
 
     Unlike :func:`functools.partial`, Gradio still sees the handler's type hints (so a
     ``gr.Request`` parameter gets the request) and whether it streams (a generator).
@@ -85,15 +88,15 @@ def bind(handler: Callable[..., Any], desk: Desk) -> Callable[..., Any]:
     if inspect.isgeneratorfunction(handler):
 
         def bound(*args: Any, **kwargs: Any) -> Any:
-            yield from handler(desk, *args, **kwargs)
+            yield from handler(*leading, *args, **kwargs)
     else:
 
         def bound(*args: Any, **kwargs: Any) -> Any:
-            return handler(desk, *args, **kwargs)
+            return handler(*leading, *args, **kwargs)
 
     functools.update_wrapper(bound, handler)
     signature = inspect.signature(handler)
-    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
+    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[len(leading):])  # type: ignore[attr-defined]
     return bound
 
 
@@ -176,14 +179,14 @@ def selected_base(desk: Desk, source: Source, base_name: str | None, upload: str
     """The base the agent chose: the upload only when "My uploaded CSV" is the source."""
     if source == "upload":
         if not upload:
-            raise gr.Error(t("no_upload", lang))
+            raise user_error(t("no_upload", lang), lang)
         base = desk.select_base(None, upload)
         return dataclasses.replace(base, label=t("uploaded_label", lang, name=Path(upload).name))
     return desk.select_base(base_name)
 
 
 @user_errors_stream
-def rank_faq(desk: Desk, query: str, preset: str, override: str, source: Source, base_name: str,
+def rank_faq(desk: Desk, picks: Picks, query: str, preset: str, override: str, source: Source, base_name: str,
              upload: str | None, top_k: int, threshold: float,
              request: gr.Request) -> Iterator[tuple[Any, ...]]:  # fmt: skip
     """Keyword matches from the base at once, then re-ranked as their scores arrive.
@@ -196,12 +199,12 @@ def rank_faq(desk: Desk, query: str, preset: str, override: str, source: Source,
     head = heading(query, base.label, preset, override, lang)
     instruction = instruction_for(preset, override)
     named = None if source == "upload" else base_name
-    threshold, note = picks.threshold_in_use(desk, named, threshold, lang)
+    threshold, note = pick_panel.threshold_in_use(picks, named, threshold, lang)
     for result in desk.rank_faq_stream(query, instruction, base, int(top_k), threshold, lang=lang):
         banner, best, _, status, _, csv, last = result_outputs(result, head)
-        shown = picks.shown_of(result, named, query, instruction)
+        shown = pick_panel.shown_of(result, named, query, instruction)
         status += render_message(note, "info") if note else ""
-        yield banner, best, picks.pick_table(desk, result, shown), status, head, csv, last, shown
+        yield banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
 
 
 def engine_banner(desk: Desk) -> str:
@@ -276,7 +279,7 @@ def upload_too_large(desk: Desk, base_name: str | None, request: gr.Request,
     lang = lang_of(request)
     size = int(getattr(evt, "size", 0) or 0)
     reason = t("err_csv_too_large", lang, name=str(getattr(evt, "name", "")), size=human_size(size),
-               limit=human_size(desk.max_upload_bytes))  # fmt: skip
+               limit=human_size(desk.bases.max_upload_bytes))  # fmt: skip
     fallback = base_name or t("nothing_in_use", lang)
     return render_message(t("upload_rejected", lang, reason=reason, fallback=fallback), "error"), "bundled"
 

@@ -6,11 +6,14 @@ the server (messages, errors) use the request's language, :func:`lang_of`.
 
 from __future__ import annotations
 
+import logging
+
 import gradio as gr
 
 from reranker.errors import RerankError
-from reranker.i18n import LANGUAGES, Lang, catalogue, language_of
+from reranker.i18n import LANGUAGES, Lang, catalogue, language_of, t
 
+logger = logging.getLogger(__name__)
 I18N = gr.I18n(**{lang: catalogue(lang) for lang in LANGUAGES})
 
 
@@ -20,6 +23,8 @@ def lang_of(request: gr.Request | None) -> Lang:
     return language_of(headers.get("accept-language"))
 
 
-def message_of(error: RerankError, request: gr.Request | None) -> str:
-    """``error``'s message in the browser's language (English when it has no message id)."""
-    return error.message(lang_of(request))
+def user_error(message: str | RerankError, lang: Lang) -> gr.Error:
+    """The pop-up for an error the agent can fix, titled in ``lang``; the log gets one line, no traceback."""
+    text = message.message(lang) if isinstance(message, RerankError) else message
+    logger.info("User error: %s", message)
+    return gr.Error(text, title=t("error_title", lang), print_exception=False)

@@ -1,11 +1,11 @@
 """The desk's "Answers it" / "None of these" buttons: record the agent's pick, say "Saved", offer Undo.
 
 The ranked table (FAQ mode, final, recording on) carries a ``data-pick`` button per row and one
-"None of these" button (:func:`reranker.results.render_table_html` with ``picks=True``). A
+"None of these" button (:func:`reranker.desk.results.render_table_html` with ``picks=True``). A
 small script, installed by the pick panel's own ``gr.HTML`` (``js_on_load``), catches their
 clicks anywhere in ``#ranked-table`` and fires that component's ``click`` event with the id;
 :func:`record` stores it with what the ranking showed (kept in the session's ``gr.State`` as a
-small :class:`~reranker.picks.Shown`) and the signed-in user. Pasted answers have no FAQ ids, so
+small :class:`~reranker.feedback.picks.Shown`) and the signed-in user. Pasted answers have no FAQ ids, so
 picks are recorded in FAQ mode only.
 """
 
@@ -17,12 +17,12 @@ from typing import Any
 
 import gradio as gr
 
-from reranker.desk import Desk, DeskResult
+from reranker.desk.desk import DeskResult
+from reranker.desk.results import FAQ_ID, RANK, render_message, render_table_html, score_column
 from reranker.errors import RerankError
-from reranker.feedback import ShownAnswer
+from reranker.feedback.picks import Picks, Shown
+from reranker.feedback.store import ShownAnswer
 from reranker.i18n import Lang, t
-from reranker.picks import Shown, record_pick, threshold_for
-from reranker.results import FAQ_ID, RANK, render_message, render_table_html, score_column
 from reranker.ui.i18n import I18N, lang_of
 
 #: Turns a click on a table's pick button into this component's click event, carrying the id.
@@ -48,17 +48,17 @@ class PickPanel:
     undo: gr.Button
 
 
-def idle_note(desk: Desk, lang: Lang) -> str:
+def idle_note(picks: Picks, lang: Lang) -> str:
     """What the pick message says before a pick: where picks are recorded (nothing when off)."""
-    return "" if desk.feedback is None else render_message(t("picks_faq_only", lang), "info")
+    return render_message(t("picks_faq_only", lang), "info") if picks.enabled else ""
 
 
-def page_note(desk: Desk, request: gr.Request) -> str:
+def page_note(picks: Picks, request: gr.Request) -> str:
     """The note before a pick, in the browser's language (on page load)."""
-    return idle_note(desk, lang_of(request))
+    return idle_note(picks, lang_of(request))
 
 
-def build_pick_panel(desk: Desk) -> PickPanel:
+def build_pick_panel() -> PickPanel:
     """The pick message (which also listens for the table's buttons) and the Undo button."""
     with gr.Row():
         message = gr.HTML(elem_id="pick-status", apply_default_css=False, js_on_load=LISTENER_JS)
@@ -66,18 +66,18 @@ def build_pick_panel(desk: Desk) -> PickPanel:
     return PickPanel(gr.State(), gr.State(), message, undo)
 
 
-def wire_pick_panel(desk: Desk, panel: PickPanel, rank_buttons: Sequence[gr.Button]) -> None:
+def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Button]) -> None:
     """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
 
     # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
     def on_pick(shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
-        return record(desk, shown, request, evt)
+        return record(picks, shown, request, evt)
 
     def on_undo(record_id: int | None, request: gr.Request) -> PickOutputs:
-        return undo(desk, record_id, lang_of(request))
+        return undo(picks, record_id, lang_of(request))
 
     def on_rank(request: gr.Request) -> PickOutputs:
-        return cleared(desk, lang_of(request))
+        return cleared(picks, lang_of(request))
 
     outputs = [panel.message, panel.undo, panel.record_id]
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
@@ -99,45 +99,45 @@ def shown_of(result: DeskResult, base: str | None, question: str, instruction: s
     return Shown(base, question.strip(), instruction, answers, result.first_stage)
 
 
-def pick_table(desk: Desk, result: DeskResult, shown: Shown | None) -> str:
+def pick_table(picks: Picks, result: DeskResult, shown: Shown | None) -> str:
     """The table's HTML, with the pick buttons when a pick can be recorded for it."""
-    if desk.feedback is None or shown is None:
+    if not picks.enabled or shown is None:
         return result.table_html
     return render_table_html(result.table, state=result.state, picks=True, lang=result.lang)
 
 
-def threshold_in_use(desk: Desk, base: str | None, chosen: float, lang: Lang = "en") -> tuple[float, str]:
+def threshold_in_use(picks: Picks, base: str | None, chosen: float, lang: Lang = "en") -> tuple[float, str]:
     """The base's stored threshold over the slider's, and a sentence saying so (else ``chosen``)."""
     if base is None:
         return chosen, ""
-    stored, is_stored = threshold_for(desk, base)
+    stored, is_stored = picks.threshold_for(base)
     if not is_stored:
         return chosen, ""
     return stored, t("stored_threshold", lang, threshold=stored, base=base)
 
 
-def record(desk: Desk, shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
     """Store the clicked pick for the last ranking: "Saved" and Undo, or why it was not saved."""
     lang = lang_of(request)
     if shown is None:
         return render_message(t("nothing_to_pick", lang), "warn"), gr.Button(visible=False), None
     chosen = getattr(evt, "pick", "") or None
     try:
-        record_id = record_pick(desk, base=shown.base, question=shown.question, chosen_id=chosen,
-                                shown=shown, user=getattr(request, "username", None))  # fmt: skip
+        record_id = picks.record(base=shown.base, question=shown.question, chosen_id=chosen, shown=shown,
+                                 user=getattr(request, "username", None))  # fmt: skip
     except RerankError as exc:
         return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
     saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)
     return render_message(saved, "ok"), gr.Button(visible=True), record_id
 
 
-def cleared(desk: Desk, lang: Lang = "en") -> PickOutputs:
+def cleared(picks: Picks, lang: Lang = "en") -> PickOutputs:
     """The pick message and Undo as they are before any pick (a new ranking starts)."""
-    return idle_note(desk, lang), gr.Button(visible=False), None
+    return idle_note(picks, lang), gr.Button(visible=False), None
 
 
-def undo(desk: Desk, record_id: int | None, lang: Lang = "en") -> PickOutputs:
+def undo(picks: Picks, record_id: int | None, lang: Lang = "en") -> PickOutputs:
     """Delete the pick just saved."""
-    if record_id is None or desk.feedback is None or not desk.feedback.undo(record_id):
+    if record_id is None or not picks.undo(record_id):
         return render_message(t("nothing_to_undo", lang), "info"), gr.Button(visible=False), None
     return render_message(t("undone", lang), "info"), gr.Button(visible=False), None

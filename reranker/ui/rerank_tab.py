@@ -15,13 +15,15 @@ from typing import Any
 import gradio as gr
 
 from reranker.config import AppConfig
-from reranker.desk import DEFAULT_THRESHOLD, Desk
-from reranker.knowledge_base import DEFAULT_TOP_K
-from reranker.presets import DEFAULT_PRESET, PRESETS
+from reranker.desk.desk import Desk
+from reranker.feedback.picks import Picks
+from reranker.knowledge.bases import DEFAULT_TOP_K
+from reranker.knowledge.presets import DEFAULT_PRESET, PRESETS
 from reranker.ui import handlers
 from reranker.ui.examples import FAQ_EXAMPLES, PASTE_EXAMPLES
 from reranker.ui.i18n import I18N
 from reranker.ui.picks import PickPanel, build_pick_panel, wire_pick_panel
+from reranker.verdict import DEFAULT_THRESHOLD
 
 MAX_TOP_K = 100
 #: gr.HTML options for our own markup: no Gradio prose styling, no scripts.
@@ -169,7 +171,7 @@ if (!window.__deskUploadGuard) {
 
 
 def build_faq_panel(desk: Desk) -> FaqPanel:
-    names = list(desk.base_paths)
+    names = desk.bases.names
     source = gr.Radio([(I18N("source_bundled"), "bundled"), (I18N("source_upload"), "upload")],
                       value="bundled", label=I18N("source"), elem_id="source")  # fmt: skip
     with gr.Row(equal_height=True):
@@ -177,7 +179,7 @@ def build_faq_panel(desk: Desk) -> FaqPanel:
         upload = gr.File(
             label=I18N("upload"), file_types=[".csv"], type="filepath", elem_id="upload", height=90
         )
-    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.max_upload_bytes)}, elem_id="base-info")
+    info = gr.HTML(**{**PLAIN, "js_on_load": upload_guard_js(desk.bases.max_upload_bytes)}, elem_id="base-info")
     button = gr.Button(I18N("rank_faq"), variant="primary", elem_id="rank-faq")
     return FaqPanel(source, base, upload, info, button)
 
@@ -185,7 +187,7 @@ def build_faq_panel(desk: Desk) -> FaqPanel:
 def build_examples(desk: Desk, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
                    faq: FaqPanel) -> None:  # fmt: skip
     """Example tickets, labelled in plain words, folded under the question."""
-    by_file = {path.name: name for name, path in desk.base_paths.items()}
+    by_file = {path.name: name for name, path in desk.bases.paths.items()}
     faq_examples = [[q, p, by_file[f]] for q, p, f in FAQ_EXAMPLES if f in by_file]
     with gr.Accordion(I18N("examples"), open=False, elem_id="examples"):
         gr.Examples([values for _, values in PASTE_EXAMPLES], [question.query, settings.preset, paste.pasted, paste.split],
@@ -210,7 +212,7 @@ def build_results_panel() -> ResultsPanel:
     return ResultsPanel(heading, stale, banner, best, table, status, stop, download, gr.State())
 
 
-def build_rerank_tab(desk: Desk, config: AppConfig) -> RerankTab:
+def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
     """The Rerank tab's layout and events (inside a ``gr.Tab``)."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320, elem_id="ticket"):
@@ -224,13 +226,13 @@ def build_rerank_tab(desk: Desk, config: AppConfig) -> RerankTab:
             build_examples(desk, question, settings, paste, faq)
         with gr.Column(scale=7, min_width=320, elem_id="results"):
             results = build_results_panel()
-            pick = build_pick_panel(desk)
-    wire_rerank_tab(desk, question, settings, paste, faq, results, pick)
-    wire_pick_panel(desk, pick, [paste.button, faq.button])
+            pick = build_pick_panel()
+    wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
+    wire_pick_panel(picks, pick, [paste.button, faq.button])
     return RerankTab(settings, paste, faq, results, pick)
 
 
-def wire_rerank_tab(desk: Desk, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
+def wire_rerank_tab(desk: Desk, picks: Picks, question: QuestionPanel, settings: SettingsPanel, paste: PastePanel,
                     faq: FaqPanel, results: ResultsPanel, pick: PickPanel) -> None:  # fmt: skip
     # The table itself shows progress (rows arrive scored), so no spinner hides it.
     ranking: dict[str, Any] = dict(outputs=results.outputs, show_progress="hidden", js=FRESH)
@@ -238,7 +240,7 @@ def wire_rerank_tab(desk: Desk, question: QuestionPanel, settings: SettingsPanel
     paste_event = paste.button.click(handlers.bind(handlers.rank_pasted, desk),
                                      [*asked, paste.pasted, paste.split, settings.threshold],
                                      api_name="rank_pasted", **ranking)  # fmt: skip
-    faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk),
+    faq_event = faq.button.click(handlers.bind(handlers.rank_faq, desk, picks),
                                  [*asked, faq.source, faq.base, faq.upload, settings.top_k, settings.threshold],
                                  api_name="rank_faq", **{**ranking, "outputs": [*results.outputs, pick.shown]})  # fmt: skip
     for event in (paste_event, faq_event):

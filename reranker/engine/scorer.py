@@ -1,0 +1,261 @@
+"""``Scorer``: score (query, document) pairs with a loaded Qwen3-Reranker (see :mod:`reranker.engine.load`).
+
+The text is scored exactly as given, as the model card's code and ``vllm serve`` score it;
+repeats are answered from a :class:`~reranker.engine.cache.ScoreCache`.
+
+>>> scorer = load_scorer()                                   # doctest: +SKIP
+>>> scorer.score("Where is my order?", ["It ships in 24 hours.", "Reset your password."])  # doctest: +SKIP
+[0.93..., 0.01...]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+import torch
+
+from reranker.engine.backends.base import Backend
+from reranker.engine.cache import ScoreCache, cache_keys
+from reranker.engine.prompt import (
+    PromptEncoder,
+    resolve_instruction,
+)
+from reranker.errors import BackendFailure, InvalidInput
+from reranker.text import require_question
+
+logger = logging.getLogger(__name__)
+#: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
+OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
+
+
+@dataclass(frozen=True)
+class RankedDocument:
+    """One scored candidate. ``index`` is its position in the input; ``tokens``, its prompt's length."""
+
+    index: int
+    score: float
+    text: str
+    truncated: bool = False
+    tokens: int = 0
+
+
+def score_order(scores: Sequence[float | None]) -> list[int]:
+    """Indices best first: higher score first, ties in input order; None (not scored yet) and
+    NaN (no usable score) after every scored one, in input order. The only sort by score.
+
+    >>> score_order([0.2, None, 0.9, float("nan"), 0.2])
+    [2, 0, 4, 1, 3]
+    """
+
+    def key(i: int) -> tuple[bool, float, int]:
+        score = scores[i]
+        missing = score is None or math.isnan(score)
+        return missing, 0.0 if missing else -score, i  # type: ignore[operator]
+
+    return sorted(range(len(scores)), key=key)
+
+
+@dataclass(frozen=True)
+class Ranking(Sequence[RankedDocument]):
+    """Documents best first, with what the request cost. Indexes and iterates as its documents.
+
+    >>> ranking = Ranking.of([RankedDocument(0, 0.1, "a"), RankedDocument(1, 0.8, "b")], 0, 0.01)
+    >>> [d.text for d in ranking], ranking[0].score
+    (['b', 'a'], 0.8)
+    """
+
+    items: tuple[RankedDocument, ...]
+    cache_hits: int
+    elapsed_s: float
+    #: Input indices of every document cut to fit the model's max length (also beyond top_k).
+    truncated: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, documents: Sequence[RankedDocument], cache_hits: int, elapsed_s: float,
+           top_k: int | None = None) -> Ranking:  # fmt: skip
+        order = score_order([d.score for d in documents])
+        cut = tuple(sorted(d.index for d in documents if d.truncated))
+        return cls(tuple(documents[i] for i in order[:top_k]), cache_hits, elapsed_s, cut)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        return self.items[position]
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of one request, in input order, with what it cost."""
+
+    documents: list[RankedDocument]
+    cache_hits: int
+    elapsed_s: float
+
+    @property
+    def scores(self) -> list[float]:
+        return [d.score for d in self.documents]
+
+    @property
+    def truncated(self) -> list[int]:
+        return [d.index for d in self.documents if d.truncated]
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt tokens of every pair, cached ones included (what the request would cost uncached)."""
+        return sum(d.tokens for d in self.documents)
+
+
+@dataclass
+class Scorer:
+    """Scores documents against a query with a loaded Qwen3-Reranker.
+
+    Thread-safe: engine calls are serialised (neither vLLM's ``LLM`` nor a torch model may be
+    driven from two threads at once); repeats are answered from an LRU cache.
+    """
+
+    backend: Backend
+    encoder: PromptEncoder
+    model: str
+    #: Why this engine runs (e.g. "auto: vLLM started"), for /health and the log.
+    backend_reason: str = ""
+    #: Set when ``auto`` wanted vLLM but had to run transformers: the cause, as a sentence.
+    fallback_cause: str | None = None
+    cache: ScoreCache = field(default_factory=ScoreCache)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def backend_name(self) -> str:
+        return self.backend.name
+
+    @property
+    def max_length(self) -> int:
+        return self.encoder.max_length
+
+    def score(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
+        """P("yes") for each document, in input order.
+
+        >>> scorer.score("订单一直显示待发货怎么办？", ["通常24小时内发出。", "退货流程…"])  # doctest: +SKIP
+        [0.87..., 0.02...]
+        """
+        return self.score_detailed(query, documents, instruction).scores
+
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None,
+             top_k: int | None = None) -> Ranking:  # fmt: skip
+        """Documents by score, highest first (ties keep input order); at most ``top_k``.
+
+        >>> scorer.rank("Where is my order?", ["Reset password", "Ships in 24h"])[0].index  # doctest: +SKIP
+        1
+        """
+        result = self.score_detailed(query, documents, instruction)
+        return Ranking.of(result.documents, result.cache_hits, result.elapsed_s, top_k)
+
+    def score_detailed(
+        self, query: str, documents: Sequence[str], instruction: str | None = None
+    ) -> ScoreResult:
+        """Scores in input order with truncation flags, cache hits and elapsed time."""
+        start = time.perf_counter()
+        _check_texts(query, documents)
+        texts = list(documents)
+        instruction = resolve_instruction(instruction)
+        keys = cache_keys(instruction, query, texts)
+        found = [self.cache.get(key) for key in keys]
+        hits = sum(hit is not None for hit in found)
+        missing: dict[bytes, str] = {}  # key -> document, each once, in input order
+        for key, doc, hit in zip(keys, texts, found):
+            if hit is None:
+                missing.setdefault(key, doc)
+        if missing:
+            computed = self._compute(query, list(missing.values()), instruction)
+            fresh = dict(zip(missing, computed))
+            for key, value in fresh.items():
+                self.cache.put(key, value)
+            found = [hit if hit is not None else fresh[key] for key, hit in zip(keys, found)]
+        results = [
+            RankedDocument(index=i, score=score, text=doc, truncated=truncated, tokens=tokens)
+            for i, (doc, (score, truncated, tokens)) in enumerate(zip(documents, found))
+        ]
+        return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
+
+    def score_in_batches(self, query: str, documents: Sequence[str], instruction: str | None = None,
+                         first_batch: int = 2, max_batch: int = 16) -> Iterator[ScoreResult]:  # fmt: skip
+        """Score ``documents`` a batch at a time, yielding each batch as soon as it is scored.
+
+        Cached documents come first, in one batch; then batches of ``first_batch`` documents,
+        doubling up to ``max_batch``: the first scores arrive quickly, and later batches are
+        large enough to keep the engine efficient. Each yielded :class:`ScoreResult` holds that
+        batch's documents with their indices in ``documents``; scores are exactly
+        :meth:`score_detailed`'s. A caller that stops iterating stops after the current batch.
+
+        >>> batch_sizes(7, first_batch=1, max_batch=4)
+        [1, 2, 4]
+        """
+        if not 1 <= first_batch <= max_batch:
+            raise ValueError("batch sizes must satisfy 1 <= first_batch <= max_batch")
+        _check_texts(query, documents)
+        documents = list(documents)
+        keys = cache_keys(resolve_instruction(instruction), query, documents)
+        cached = [i for i, key in enumerate(keys) if self.cache.peek(key)]
+        in_cache = set(cached)
+        pending = [i for i in range(len(documents)) if i not in in_cache]
+        groups = [cached] if cached else []
+        start = 0
+        for size in batch_sizes(len(pending), first_batch, max_batch):
+            groups.append(pending[start : start + size])
+            start += size
+        for group in groups:
+            result = self.score_detailed(query, [documents[i] for i in group], instruction)
+            yield ScoreResult(
+                [replace(d, index=group[d.index]) for d in result.documents],
+                cache_hits=result.cache_hits,
+                elapsed_s=result.elapsed_s,
+            )
+
+    def reset_caches(self) -> None:
+        """Forget every cached score and the engine's cached prompt prefixes (for benchmarks)."""
+        self.cache.clear()
+        self.backend.reset_prefix_cache()
+
+    def _compute(self, query: str, documents: list[str], instruction: str) -> list[tuple[float, bool, int]]:
+        encoded = self.encoder.encode(query, documents, instruction)
+        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
+            try:
+                scores = self.backend.score_token_ids([e.token_ids for e in encoded])
+            except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
+                logger.exception("The %s engine ran out of memory", self.backend.name)
+                raise BackendFailure(
+                    f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
+                    "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
+                ) from exc
+        if len(scores) != len(documents):
+            raise BackendFailure(
+                f"The {self.backend.name} engine returned {len(scores)} scores for {len(documents)} candidates."
+            )
+        return [(float(s), e.truncated, len(e.token_ids)) for s, e in zip(scores, encoded)]
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+def batch_sizes(total: int, first_batch: int, max_batch: int) -> list[int]:
+    """Sizes that cover ``total`` items: ``first_batch``, doubling up to ``max_batch``."""
+    sizes, size = [], first_batch
+    while total > 0:
+        sizes.append(min(size, total))
+        total -= sizes[-1]
+        size = min(size * 2, max_batch)
+    return sizes
+
+
+def _check_texts(query: object, documents: object) -> None:
+    require_question(query)
+    if isinstance(documents, str) or any(not isinstance(d, str) for d in documents):  # type: ignore[attr-defined]
+        raise InvalidInput("Candidates must be a list of texts.")
+
+

@@ -1,0 +1,221 @@
+"""Serving the desk: load the engine behind it, build the UI, put the REST API in front, launch.
+
+One HTTP server carries both. A Gradio share link exists only for a server started by
+``demo.launch()``, not for a mounted app, so Gradio starts the server (and the tunnel) and
+:func:`add_api_routes` puts the REST routes in front of Gradio's: the API answers on the local
+port and on the ``*.gradio.live`` link alike. ``app.py`` only parses flags and calls
+:func:`serve`.
+
+>>> serve(parse_args(["--port", "7860"]))                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import gradio as gr
+from fastapi import FastAPI
+
+from reranker.config import AppConfig
+from reranker.desk.desk import Desk
+from reranker.engine.slot import EngineSlot
+from reranker.errors import InvalidInput, ModelUnavailable
+from reranker.feedback.picks import Picks, open_store
+from reranker.knowledge.bases import bundled_bases
+from reranker.retrieval.dense import Embedder
+from reranker.retrieval.slot import DenseSlot
+from reranker.server.api import create_api
+from reranker.server.auth import ApiAccess
+from reranker.ui import CSS_PATHS, HEAD, I18N, THEME, build_demo, export_dir
+
+logger = logging.getLogger("reranker.server.serve")
+
+
+def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
+    """A desk whose scorer loads behind it (``background``) or before it returns.
+
+    While the model loads the desk serves keyword search; when it cannot be loaded, a
+    keyword-only desk that says why. Raises ``InvalidInput`` when ``config.kb`` is not a usable
+    FAQ CSV.
+    """
+    if background:
+        engine = EngineSlot.load_in_background(lambda: config.load_scorer(config.concurrency_limit))
+    else:
+        try:
+            engine = EngineSlot.ready(config.load_scorer(config.concurrency_limit))
+        except ModelUnavailable as exc:
+            logger.error("The reranker could not be loaded; serving keyword search only. %s", exc)
+            engine = EngineSlot.unavailable(str(exc))
+    bases = bundled_bases()
+    if config.kb is not None:
+        bases = {f"{config.kb.name} (--kb)": config.kb, **bases}
+    desk = Desk(
+        engine,
+        export_dir=export_dir(),
+        bases=bases,
+        max_candidates=config.max_candidates,
+        max_upload_bytes=config.max_upload_bytes,
+        dense=create_dense_slot(config, engine, background=background),
+    )
+    if config.kb is not None:
+        desk.bases.named(next(iter(bases)))  # a broken --kb file stops start-up here
+    if config.wants_embedder:
+        for name in bases:  # each base is embedded in the background, once the embedder is ready
+            desk.bases.named(name)
+    return desk
+
+
+def create_picks(config: AppConfig, desk: Desk) -> Picks:
+    """The one store of agents' picks, in ``config.data_dir`` (none with ``--no-feedback``), over the desk's bases.
+
+    Raises ``InvalidInput`` when the store is newer than this program.
+    """
+    return Picks(open_store(config.data_dir) if config.feedback else None, desk.bases)
+
+
+def create_dense_slot(config: AppConfig, engine: EngineSlot, *, background: bool = True) -> DenseSlot:
+    """The first stage behind the desk: the embedder loading (``background``) or loaded, or keyword only.
+
+    The embedder loads once the reranker has (loaded or failed): two threads importing
+    transformers at once can see it half-initialised, and both vLLM engines then start in turn.
+    """
+    if not config.dense_enabled:
+        return DenseSlot.off("keyword", "Keyword search (BM25) only: --embedding-model none.")
+    if not config.wants_embedder:
+        return DenseSlot.off("keyword", "Keyword search (BM25) only: --retrieval keyword.")
+
+    def load() -> Embedder | None:
+        engine.wait()
+        return config.load_embedder(config.backend, config.dtype)
+
+    slot = DenseSlot.load_in_background(config.retrieval or "hybrid", load)  # type: ignore[arg-type]
+    if not background:
+        slot.wait()
+    return slot
+
+
+def serving_options(config: AppConfig) -> dict[str, Any]:
+    """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI.
+
+    ``show_error=False``: an unexpected exception reaches the page as a bare "Error", never its
+    text (``gr.mount_gradio_app`` would show it by default); user errors (``gr.Error``) still show.
+    """
+    return dict(
+        auth=config.auth,
+        max_file_size=config.max_upload_bytes,
+        show_error=False,
+        theme=THEME,
+        css_paths=CSS_PATHS,
+        head=HEAD,
+        i18n=I18N,
+        footer_links=["api", "settings"],
+    )
+
+
+def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
+    """Queue requests: ``concurrency_limit`` run at once, ``queue_size`` more may wait."""
+    return demo.queue(default_concurrency_limit=config.concurrency_limit, max_size=config.queue_size)
+
+
+def api_access(config: AppConfig) -> ApiAccess:
+    """Who may call the REST API. Behind ``--auth`` or ``--share`` it is not open by default.
+
+    Locally without a login: open, or the ``--api-key``. With ``--auth``: the key or the same
+    login over HTTP Basic. With ``--share`` and neither: off (403). ``--open-api``: open anyway.
+    """
+    guarded = (config.auth is not None or config.share) and not config.open_api
+    if not guarded:
+        return ApiAccess(api_key=config.api_key)
+    return ApiAccess(api_key=config.api_key, login=config.auth, locked=not (config.api_key or config.auth))
+
+
+def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None) -> FastAPI:
+    """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's
+    scorer, and the FAQ routes (bases, search, feedback) over its bases."""
+    return create_api(
+        desk.engine,
+        desk=desk,
+        picks=picks,
+        access=api_access(config),
+        max_documents=config.max_candidates,
+        served_model_names=config.served_model_name,
+        first_stage=desk.dense.health,
+    )
+
+
+def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True) -> str:
+    """Queue and serve ``demo`` (and ``api`` on the same port); returns the local URL.
+
+    Gradio's own server is used in every case, because only it can open a share link; the REST
+    routes are put in front of Gradio's. A share link that cannot be created is logged as a
+    warning; the app keeps serving locally.
+    """
+    if config.share and config.auth is None:
+        logger.warning(
+            "--share without --auth: anyone who has the public link can use this app. "
+            "Add --auth user:password (or set RERANKER_AUTH)."
+        )
+    enable_queue(demo, config).launch(
+        server_name=config.host,
+        server_port=config.port,
+        share=config.share,
+        prevent_thread_lock=True,
+        quiet=True,
+        state_session_capacity=config.max_sessions,
+        **serving_options(config),
+    )
+    if api is not None:
+        add_api_routes(demo.app, api)
+        api.state.telemetry.watch_queue("ui", lambda: len(demo._queue))  # Gradio's waiting events
+        if api_access(config).open and (config.share or config.host not in ("127.0.0.1", "localhost")):
+            logger.warning(
+                "The REST API (/v1/rerank) is open to anyone who can reach this server. "
+                "Set --api-key (or RERANKER_API_KEY) to require a key."
+            )
+    logger.info("FAQ Rerank Desk is serving at %s (REST API docs at %sdocs)", demo.local_url, demo.local_url)
+    if config.share:
+        if demo.share_url:
+            logger.info("Public share link: %s", demo.share_url)
+        else:
+            logger.warning(
+                "Could not create the public share link (no internet access, or the Gradio "
+                "share server is unreachable). The app keeps serving locally at %s.",
+                demo.local_url,
+            )
+    if block:
+        demo.block_thread()
+    return str(demo.local_url)
+
+
+def create_server(demo: gr.Blocks | None, api: FastAPI, **mount_options: Any) -> FastAPI:
+    """``api`` with ``demo`` mounted at ``/``: to embed the desk in an app of your own.
+
+    ``mount_options`` go to :func:`gradio.mount_gradio_app` (``auth``, ``theme``, ...; see
+    :func:`serving_options`); Gradio's ``auth`` guards the UI only, the API has its own key.
+    Serve the result with ``uvicorn.run(app, host=..., port=...)``. Without a demo, just ``api``.
+    """
+    if demo is None:
+        return api
+    return gr.mount_gradio_app(api, demo, path="/", **mount_options)
+
+
+def add_api_routes(app: FastAPI, api: FastAPI) -> None:
+    """Put ``api``'s routes (REST and ``/docs``) in front of ``app``'s, so they win over Gradio's.
+
+    For an app that is already serving (``demo.app`` after ``demo.launch()``): until this call
+    returns, the REST routes answer 404.
+    """
+    app.router.routes[:0] = api.routes
+
+
+def serve(config: AppConfig) -> int:
+    """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable."""
+    try:
+        desk = create_desk(config)
+        picks = create_picks(config, desk)
+    except InvalidInput as exc:
+        logger.error("%s", exc)
+        return 2
+    launch(build_demo(desk, config, picks), config, api=create_rest_api(desk, config, picks))
+    return 0
