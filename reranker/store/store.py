@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.orm import Session
 
 from reranker.errors import DatabaseUnavailable, InvalidInput, NotFound
-from reranker.scorer import normalise
+from reranker.text import clean as normalise
 from reranker.store import models
 from reranker.store.database import WRITE_LOCK, make_engine
 
