@@ -22,8 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the frozen FeedbackStore, the baseline
 
-from reranker.feedback import FeedbackStore  # noqa: E402
+from legacy_feedback_store import FeedbackStore  # noqa: E402
+
 from reranker.store import ShownAnswer, Store, default_url, open_store, upgrade  # noqa: E402
 
 SHOWN = [{"id": f"en-{n:03}", "score": 0.5, "rank": n} for n in range(1, 21)]

@@ -21,8 +21,8 @@ from reranker.engine.backends.base import Backend
 if TYPE_CHECKING:
     from reranker.desk.desk import Desk
     from reranker.feedback.picks import Picks
-    from reranker.feedback.store import FeedbackStore
     from reranker.knowledge.bases import KnowledgeBase
+    from reranker.store import Store
 
 # Tests never reach the Hugging Face Hub, and vLLM runs in-process with all cores.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -185,11 +185,11 @@ def desk(hf_scorer) -> Desk:
 
 
 @pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    """An empty feedback store of this test's own, in a folder not made yet (as on a first run)."""
-    from reranker.feedback.store import FeedbackStore
+def store(tmp_path) -> Store:
+    """An empty team database of this test's own (SQLite), in a folder not made yet (as on a first run)."""
+    from reranker.store import open_store
 
-    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    return open_store(tmp_path / "data", bcrypt_rounds=4)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
+import legacy_feedback_store
 import pytest
+from legacy_feedback_store import FeedbackStore, ShownAnswer
 
-from reranker import feedback
-from reranker.feedback import FeedbackStore, ShownAnswer
 from reranker.store import LEGACY_FILE, Store, open_store
 
 
@@ -65,7 +65,7 @@ def test_the_old_file_is_left_as_it_was(old_store, data_dir, database_url):
 def test_a_first_version_file_without_users_or_settings_is_copied(data_dir, database_url):
     data_dir.mkdir()
     with sqlite3.connect(data_dir / LEGACY_FILE) as connection:
-        feedback.MIGRATIONS[0](connection)  # the schema before picks had a user
+        legacy_feedback_store.MIGRATIONS[0](connection)  # the schema before picks had a user
         connection.execute("PRAGMA user_version = 1")
         connection.execute(
             "INSERT INTO picks (time, base, base_version, question, chosen_id, shown) VALUES "

@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from legacy_feedback_store import FeedbackStore
 
 from reranker.errors import InvalidInput
-from reranker.feedback import FeedbackStore
 from reranker.store import ShownAnswer, Store, open_store
 from reranker.store import store as store_module
 

@@ -20,13 +20,15 @@ from fastapi import FastAPI
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.engine.slot import EngineSlot
-from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.feedback.picks import Picks, open_store
+from reranker.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable
+from reranker.feedback.picks import Picks
 from reranker.knowledge.bases import bundled_bases
 from reranker.retrieval.dense import Embedder
 from reranker.retrieval.slot import DenseSlot
 from reranker.server.api import create_api
 from reranker.server.auth import ApiAccess
+from reranker.store import Store, open_store
+from reranker.store.retention import RetentionJob
 from reranker.ui import CSS_PATHS, HEAD, I18N, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.server.serve")
@@ -66,12 +68,27 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
     return desk
 
 
-def create_picks(config: AppConfig, desk: Desk) -> Picks:
-    """The one store of agents' picks, in ``config.data_dir`` (none with ``--no-feedback``), over the desk's bases.
+def open_team_store(config: AppConfig) -> Store:
+    """The team's database (``--database-url``, default ``desk.db`` in ``--data-dir``), migrated,
+    with an old ``feedback.sqlite3`` in ``--data-dir`` copied in the first time.
 
-    Raises ``InvalidInput`` when the store is newer than this program.
+    Raises ``InvalidInput`` when the database is newer than this program, ``DatabaseUnavailable``
+    when it cannot be reached.
     """
-    return Picks(open_store(config.data_dir) if config.feedback else None, desk.bases)
+    return open_store(config.data_dir, config.url)
+
+
+def create_picks(config: AppConfig, desk: Desk, store: Store | None = None) -> Picks:
+    """Agents' picks and stored thresholds in the team's database (``store``, else opened from
+    ``config``), over the desk's bases; ``--no-feedback`` records no picks."""
+    return Picks(store or open_team_store(config), desk.bases, record=config.feedback)
+
+
+def start_retention(config: AppConfig, store: Store) -> RetentionJob | None:
+    """With ``--retain-days N``, the job that deletes picks older than N days (at start, then daily)."""
+    if config.retain_days is None:
+        return None
+    return RetentionJob(store, config.retain_days).start()
 
 
 def create_dense_slot(config: AppConfig, engine: EngineSlot, *, background: bool = True) -> DenseSlot:
@@ -213,9 +230,11 @@ def serve(config: AppConfig) -> int:
     """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable."""
     try:
         desk = create_desk(config)
-        picks = create_picks(config, desk)
-    except InvalidInput as exc:
+        store = open_team_store(config)
+    except (InvalidInput, DatabaseUnavailable) as exc:
         logger.error("%s", exc)
         return 2
+    start_retention(config, store)
+    picks = create_picks(config, desk, store)
     launch(build_demo(desk, config, picks), config, api=create_rest_api(desk, config, picks))
     return 0

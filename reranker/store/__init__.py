@@ -28,7 +28,6 @@ from reranker.store.store import (
     Store,
     StoredBase,
     ThresholdSetting,
-    check_threshold,
     question_key,
     retry,
 )
@@ -48,7 +47,6 @@ __all__ = [
     "Store",
     "StoredBase",
     "ThresholdSetting",
-    "check_threshold",
     "current_revision",
     "default_url",
     "head_revision",

@@ -36,9 +36,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.orm import Session
 
 from reranker.errors import DatabaseUnavailable, InvalidInput, NotFound
-from reranker.text import clean as normalise
 from reranker.store import models
 from reranker.store.database import WRITE_LOCK, make_engine
+from reranker.text import clean as normalise
+from reranker.verdict import check_threshold
 
 log = logging.getLogger(__name__)
 
@@ -158,17 +159,6 @@ def question_key(question: str) -> str:
     True
     """
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", question)).strip().casefold()
-
-
-def check_threshold(value: float) -> float:
-    """The threshold as a float; :class:`InvalidInput` outside 0-1 (reranker scores are P("yes")).
-
-    >>> check_threshold(1)
-    1.0
-    """
-    if not (isinstance(value, int | float) and 0.0 <= value <= 1.0):
-        raise InvalidInput(f"The threshold must be between 0 and 1, got {value}.")
-    return float(value)
 
 
 def check_role(role: str) -> Role:

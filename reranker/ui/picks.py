@@ -21,8 +21,8 @@ from reranker.desk.desk import DeskResult
 from reranker.desk.results import FAQ_ID, RANK, render_message, render_table_html, score_column
 from reranker.errors import RerankError
 from reranker.feedback.picks import Picks, Shown
-from reranker.feedback.store import ShownAnswer
 from reranker.i18n import Lang, t
+from reranker.store import ShownAnswer
 from reranker.ui.i18n import I18N, lang_of
 
 #: Turns a click on a table's pick button into this component's click event, carrying the id.

@@ -4,7 +4,7 @@ After an evaluation with reranking, each labelled question's top score is kept (
 ``gr.State``); the support lead sets the goal with two sliders ("send at least X % of the
 none-of-these questions to a human", "escalate at most Y % of the answerable ones") and reads
 :func:`reranker.evaluation.calibration.recommend_threshold`'s sentence. "Apply to this base" stores the
-threshold for the base (:meth:`reranker.feedback.store.FeedbackStore.set_threshold`): the desk and
+threshold for the base (:meth:`reranker.feedback.picks.Picks.set_threshold`, in the team database): the desk and
 ``POST /v1/faq/search`` use it from then on.
 """
 
@@ -85,7 +85,7 @@ def build_threshold_panel(picks: Picks) -> ThresholdPanel:
     sentence = gr.Markdown(I18N("goal_not_yet"), elem_id="threshold-recommendation")
     with gr.Row():
         apply = gr.Button(I18N("goal_apply"), scale=0, min_width=180, elem_id="threshold-apply",
-                          interactive=picks.enabled)  # fmt: skip
+                          interactive=picks.store is not None)  # fmt: skip
         message = gr.HTML(apply_default_css=False, elem_id="threshold-message")
     return ThresholdPanel(gr.State(), min_caught, max_escalated, sentence, gr.State(), apply, message)
 

@@ -1,4 +1,4 @@
-"""The team database's commands: db upgrade, users, keys, picks purge (python -m reranker.store ...)."""
+"""The team database's commands: db upgrade, users, keys, picks purge (python -m reranker db|users|keys|picks ...)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from reranker.store import Store, cli, open_store
+from reranker.cli import main as cli_main
+from reranker.cli import team as cli
+from reranker.store import Store, open_store
 from reranker.store import store as store_module
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,11 +32,11 @@ def cheap_hashes(monkeypatch):
 
 @pytest.fixture
 def command(database_url, tmp_path, capsys, monkeypatch):
-    """Run ``python -m reranker.store ARGS`` in-process on the test database: (exit code, stdout, stderr)."""
+    """Run ``python -m reranker ARGS`` in-process on the test database: (exit code, stdout, stderr)."""
 
     def run(*args: str, stdin: str = "", tty: bool = False) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "stdin", (Terminal if tty else io.StringIO)(stdin))
-        code = cli.main([*args, "--data-dir", str(tmp_path), "--database-url", database_url])
+        code = cli_main.main([*args, "--data-dir", str(tmp_path), "--database-url", database_url])
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -153,7 +155,7 @@ def test_picks_purge_needs_a_date_or_a_zoned_time(command, before):
 def test_a_script_captures_a_new_key_from_the_module_command(tmp_path):
     open_store(tmp_path).add_user("bot", "pw", "agent")
     created = subprocess.run(
-        [sys.executable, "-m", "reranker.store", "keys", "create", "--user", "bot", "--name", "crm"],
+        [sys.executable, "-m", "reranker", "keys", "create", "--user", "bot", "--name", "crm"],
         env=os.environ | {"RERANKER_DATA_DIR": str(tmp_path)}, capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     key = created.stdout.splitlines()[-1]

@@ -1,12 +1,11 @@
 """The team database's commands: ``db upgrade``, ``users ...``, ``keys ...``, ``picks purge``.
 
-:func:`add_commands` hangs them under any argparse parser (``python -m reranker``);
-``python -m reranker.store`` runs them on their own. Each command opens the database that
-``--database-url`` (``RERANKER_DATABASE_URL``) names, default ``desk.db`` in ``--data-dir``
-(``RERANKER_DATA_DIR``), migrating it first. A user-fixable problem prints ``error: ...`` on
-standard error and exits 2.
+:mod:`reranker.cli.main` registers them as ``faq-rerank-desk db|users|keys|picks`` (also
+``python -m reranker ...``). Each command opens the database that ``--database-url``
+(``RERANKER_DATABASE_URL``) names, default ``desk.db`` in ``--data-dir`` (``RERANKER_DATA_DIR``),
+migrating it first. A user-fixable problem prints ``error: ...`` on standard error and exits 2.
 
-``python -m reranker.store users add alice --role lead`` asks the password twice at a terminal;
+``python -m reranker users add alice --role lead`` asks the password twice at a terminal;
 ``--password-stdin`` reads one line instead. ``keys create`` prints the new key alone on the last
 line of standard output, so a script can take it with ``| tail -n 1``.
 """
@@ -16,29 +15,30 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime
-from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import make_url
 
+from reranker.config import add_database_arguments, database_config
 from reranker.errors import InvalidInput, RerankError
 from reranker.store import ROLES, Store, current_revision, open_store
 
-DATABASE_URL_ENV = "RERANKER_DATABASE_URL"
 Handler = Callable[[argparse.Namespace, Store, TextIO], int]
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add ``db``, ``users``, ``keys`` and ``picks`` to a parser's subcommands; each sets ``handler``."""
-    db = _group(commands, "db", "the team database")
+def add_db_arguments(parser: argparse.ArgumentParser) -> None:
+    """``db upgrade``."""
+    db = _group(parser, "db")
     _leaf(db, "upgrade", "create the database or migrate it to this version (and copy feedback.sqlite3 in)",
           _db_upgrade)  # fmt: skip
 
-    users = _group(commands, "users", "who may sign in to the desk, and as what")
+
+def add_users_arguments(parser: argparse.ArgumentParser) -> None:
+    """``users add|list|disable|enable|set-role|set-password``."""
+    users = _group(parser, "users")
     add = _leaf(users, "add", "add a user (the password is asked twice, or read from stdin)", _users_add)
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=ROLES, help="agents rank, pick and run Batch; "
@@ -55,7 +55,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     set_password.add_argument("name")
     _password_argument(set_password)
 
-    keys = _group(commands, "keys", "API keys, one per integration")
+
+def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
+    """``keys create|list|revoke``."""
+    keys = _group(parser, "keys")
     create = _leaf(keys, "create", "create a key: printed once, alone on the last line", _keys_create)
     create.add_argument("--user", required=True, help="the user the integration acts as")
     create.add_argument("--name", required=True, help="the integration, e.g. zendesk")
@@ -63,7 +66,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     list_keys.add_argument("--user", default=None, help="only this user's keys")
     _leaf(keys, "revoke", "revoke a key by its id (see keys list)", _keys_revoke).add_argument("id", type=int)
 
-    picks = _group(commands, "picks", "agents' recorded picks")
+
+def add_picks_arguments(parser: argparse.ArgumentParser) -> None:
+    """``picks purge --before DATE [--base B]``."""
+    picks = _group(parser, "picks")
     purge = _leaf(
         picks, "purge", "delete picks made before a date (they hold customers' questions)", _picks_purge
     )
@@ -72,28 +78,19 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     purge.add_argument("--base", default=None, help="only this FAQ base's picks")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run a parsed command; 0 when done, 2 (with ``error: ...`` on stderr) for a fixable problem."""
-    out = sys.stdout
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run a parsed team command; 0 when done, 2 (with ``error: ...`` on stderr) for a fixable problem."""
+    config = database_config(parser, args)
+    logging.getLogger("reranker.store.legacy").setLevel(logging.INFO)  # say what an old file gave
     try:
-        store = open_store(args.data_dir or _default_data_dir(), args.database_url)
+        store = open_store(config.data_dir, config.url)
         try:
-            return args.handler(args, store, out)
+            return args.handler(args, store, sys.stdout)
         finally:
             store.close()
     except RerankError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m reranker.store COMMAND ...``."""
-    parser = argparse.ArgumentParser(prog="python -m reranker.store", description=__doc__.split("\n")[0])
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("reranker.store.legacy").setLevel(logging.INFO)  # say what an old file gave
-    return run(args)
 
 
 def parse_moment(text: str) -> date | datetime:
@@ -128,15 +125,8 @@ def read_password(from_stdin: bool, stdin: TextIO | None = None) -> str:
     return password
 
 
-def _default_data_dir() -> Path:
-    from reranker.config import default_data_dir  # the app's settings: loaded only when needed
-
-    return default_data_dir()
-
-
-def _group(commands: argparse._SubParsersAction, name: str, help_text: str) -> argparse._SubParsersAction:
-    parser = commands.add_parser(name, help=help_text, description=help_text)
-    return parser.add_subparsers(dest=f"{name}_command", required=True)
+def _group(parser: argparse.ArgumentParser, name: str) -> argparse._SubParsersAction:
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
 
 
 def _leaf(
@@ -144,12 +134,7 @@ def _leaf(
 ) -> argparse.ArgumentParser:
     parser = group.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
-    database = parser.add_argument_group("database")
-    database.add_argument("--data-dir", type=Path, default=None,
-                          help="where desk.db (and an old feedback.sqlite3) live (env RERANKER_DATA_DIR)")  # fmt: skip
-    database.add_argument("--database-url", default=os.environ.get(DATABASE_URL_ENV) or None,
-                          help=f"sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB "
-                          f"(env {DATABASE_URL_ENV}; default desk.db in --data-dir)")  # fmt: skip
+    add_database_arguments(parser)
     return parser
 
 
