@@ -50,3 +50,7 @@ class NotFound(InvalidInput):
 
 class DatabaseUnavailable(RerankError):
     """The database could not be reached (or stayed locked) even after retrying; try again later."""
+
+
+class Forbidden(RerankError):
+    """The signed-in user's role does not allow this (only leads may), or nobody is signed in."""

@@ -217,7 +217,8 @@ def launch_desk() -> Iterator[Callable[..., str]]:
     def launch(desk: Desk, picks: Picks | None = None, **settings: object) -> str:
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
         demo = build_demo(desk, config, picks)
-        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks), block=False)
+        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks), block=False,
+                           team=None if picks is None else picks.team)  # fmt: skip
         demos[url] = demo
         return url
 

@@ -8,6 +8,7 @@ from legacy_feedback_store import FeedbackStore, ShownAnswer
 
 from reranker.cli.main import build_parser
 from reranker.config import AppConfig, app_config
+from reranker.feedback.team import OPEN, Member
 from reranker.knowledge.bases import bundled_bases
 from reranker.server.serve import create_picks, open_team_store, start_retention
 from reranker.store import LEGACY_FILE
@@ -28,7 +29,7 @@ def test_a_desk_started_with_no_new_flags_keeps_its_old_picks_and_thresholds(des
 
     assert (data_dir / "desk.db").is_file()
     assert picks.enabled and picks.threshold_for(EN_BASE) == (0.37, True)
-    assert picks.export(EN_BASE).splitlines() == [
+    assert picks.export(EN_BASE, by=OPEN).splitlines() == [
         "query,relevant_ids", "where is my parcel,en-004", "can I pay in bitcoin,"
     ]  # fmt: skip
     new_id = picks.record(base=EN_BASE, question="refund please", chosen_id="en-010", user="bo")
@@ -39,7 +40,7 @@ def test_a_desk_started_with_no_new_flags_keeps_its_old_picks_and_thresholds(des
 
 def test_no_feedback_records_no_pick_but_thresholds_still_apply(desk, tmp_path):
     picks = create_picks(AppConfig(data_dir=tmp_path, feedback=False), desk)
-    picks.set_threshold(EN_BASE, 0.5, set_by="lead")
+    picks.set_threshold(EN_BASE, 0.5, by=Member("lead", "lead"))
     assert not picks.enabled and picks.threshold_for(EN_BASE) == (0.5, True)
     assert picks.store.threshold_setting(EN_BASE).set_by == "lead"
 

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from cachetools import LRUCache
 
 from reranker.errors import InvalidInput
+from reranker.feedback.team import Member, Team, require_lead
 from reranker.knowledge.bases import KnowledgeBase
 from reranker.knowledge.registry import BaseRegistry
 from reranker.store import ShownAnswer, Store
@@ -76,12 +77,17 @@ class Picks:
 
     ``store`` None: no database at all (a desk embedded without one); ``record=False``
     (``--no-feedback``): thresholds are read and set, but no pick is recorded or exported.
+    ``team``: who may do what (default: the store's users, no bootstrap login). Setting a
+    threshold and exporting take the :class:`~reranker.feedback.team.Member` asking (``by``)
+    and refuse an agent with :class:`~reranker.errors.Forbidden`.
     """
 
-    def __init__(self, store: Store | None, bases: BaseRegistry, *, record: bool = True) -> None:
+    def __init__(self, store: Store | None, bases: BaseRegistry, *, record: bool = True,
+                 team: Team | None = None) -> None:  # fmt: skip
         self.store = store
         self.bases = bases
         self.recording = record and store is not None
+        self.team = team or Team(store)
 
     @property
     def enabled(self) -> bool:
@@ -99,12 +105,13 @@ class Picks:
         stored = None if self.store is None else self.store.threshold(name)
         return (DEFAULT_THRESHOLD, False) if stored is None else (stored, True)
 
-    def set_threshold(self, name: str, value: float | None, *, set_by: str | None = None) -> None:
-        """Store (or, with None, remove) the threshold of one of the desk's bases, noting who set it."""
+    def set_threshold(self, name: str, value: float | None, *, by: Member) -> None:
+        """Store (or, with None, remove) the threshold of one of the desk's bases, noting who set it (a lead)."""
+        require_lead(by, "threshold")
         if self.store is None:
             raise InvalidInput(FEEDBACK_OFF)
         self.bases.named(name)
-        self.store.set_threshold(name, value, set_by=set_by)
+        self.store.set_threshold(name, value, set_by=by.name)
 
     def record(self, *, base: str, question: str, chosen_id: str | None, shown: Shown | None = None,
                request_id: str | None = None, user: str | None = None) -> int:  # fmt: skip
@@ -136,8 +143,9 @@ class Picks:
         """Delete a pick the agent made by mistake; False when recording is off or there is none."""
         return self.recording and self.store is not None and self.store.undo(record_id)
 
-    def export(self, base: str) -> str:
-        """The base's picks as ``query,relevant_ids`` CSV, only ids the base still has."""
+    def export(self, base: str, *, by: Member) -> str:
+        """The base's picks as ``query,relevant_ids`` CSV, only ids the base still has (for a lead)."""
+        require_lead(by, "export")
         store = self.require_store()
         kb = self.bases.named(base)
         return store.export_labels(base, known_ids={entry.id for entry in kb.entries})

@@ -4,7 +4,8 @@
 ``GET /v1/feedback/export``: the desk's main job as an API, for chatbots and helpdesk macros.
 :func:`add_faq_routes` adds them to :func:`reranker.server.api.create_api`'s router, so they share its
 API key, its ``{"error": ...}`` answers (404 for an unknown base, 400 for an id the base does
-not have) and its metrics. A search is answered by :func:`reranker.desk.pipeline.search_and_rank`,
+not have, 403 when an agent's key or login asks for a lead's export) and its metrics. A pick is
+recorded under its caller: the key's user or the login. A search is answered by :func:`reranker.desk.pipeline.search_and_rank`,
 the same path as evaluation and batch triage, with the desk's first stage (keyword, dense or
 hybrid: each result has its keyword and dense rank); what it showed is remembered under its
 ``request_id`` so that a pick sent with that id records the ids, scores and ranks shown.
@@ -20,7 +21,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.params import Depends
 from pydantic import BaseModel, Field
 
@@ -28,6 +29,7 @@ from reranker.desk.desk import Desk
 from reranker.desk.pipeline import FaqHit, shown_answers
 from reranker.feedback.picks import Picks, RecentRequests, Shown, version_of
 from reranker.knowledge.bases import DEFAULT_TOP_K
+from reranker.server.auth import caller_of
 from reranker.verdict import is_confident
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -153,14 +155,15 @@ def add_faq_routes(router: APIRouter, desk: Desk, picks: Picks, dependencies: Se
 
     @router.post("/v1/feedback", response_model=FeedbackCreated, status_code=201,
                  summary="Record which FAQ answer answered a question (null: none of these)", **common)  # fmt: skip
-    def feedback(request: FeedbackRequest) -> FeedbackCreated:
+    def feedback(request: FeedbackRequest, http: Request) -> FeedbackCreated:
         record_id = picks.record(base=request.base, question=request.query, chosen_id=request.chosen_id,
-                                 shown=recent.get(request.request_id), request_id=request.request_id)  # fmt: skip
+                                 shown=recent.get(request.request_id), request_id=request.request_id,
+                                 user=caller_of(http).name)  # fmt: skip
         return FeedbackCreated(id=record_id)
 
     @router.get("/v1/feedback/export", summary="A base's picks as a labelled query set (CSV)",
                 response_class=Response, **common)  # fmt: skip
-    def export(base: str) -> Response:
+    def export(base: str, http: Request) -> Response:
         filename = "agents-picks.csv"
-        return Response(picks.export(base), media_type=CSV_TYPE,
+        return Response(picks.export(base, by=caller_of(http)), media_type=CSV_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip

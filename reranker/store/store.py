@@ -230,7 +230,8 @@ def retry(call: Callable[[], R], retry_s: float, what: str) -> R:
             if time.monotonic() + delay > deadline:
                 raise DatabaseUnavailable(
                     f"Database unavailable, retried for {retry_s:g} s ({reason}). Try again "
-                    "in a moment; if it lasts, ask the operator to check the database server."
+                    "in a moment; if it lasts, ask the operator to check the database server.",
+                    "db_unavailable",  # the UI's message, in the browser's language
                 ) from exc
             log.warning("database unavailable, retrying in %.1f s (%s): %s", delay, what, reason)
             time.sleep(delay)

@@ -16,7 +16,9 @@ import gradio as gr
 
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
+from reranker.errors import RerankError
 from reranker.feedback.picks import Picks
+from reranker.feedback.team import Team
 from reranker.i18n import t
 from reranker.shipped import shipped
 from reranker.ui import handlers
@@ -48,12 +50,27 @@ THEME = gr.themes.Default(
 )
 
 
-def header(request: gr.Request) -> str:
+def header(team: Team, request: gr.Request) -> str:
+    """The title, the tagline and, on a desk with logins, who is signed in and a Sign out link."""
     lang = handlers.lang_of(request)
     return (
         f'<div class="desk-header"><h1>{html.escape(t("app_title", lang))}</h1>'
-        f"<p>{html.escape(t('app_tagline', lang))}</p></div>"
+        f"<p>{html.escape(t('app_tagline', lang))}</p>{signed_in_line(team, request)}</div>"
     )
+
+
+def signed_in_line(team: Team, request: gr.Request) -> str:
+    """The line "Signed in as alice (lead) · Sign out" (Gradio's ``logout``); nothing when nobody signed in."""
+    name = getattr(request, "username", None)
+    if not name:
+        return ""
+    lang = handlers.lang_of(request)
+    try:
+        who = t("signed_in_as", lang, name=name, role=t(f"role_{team.member(name).role}", lang))
+    except RerankError as exc:  # disabled since signing in
+        who = exc.message(lang)
+    sign_out = f'<a href="logout" id="sign-out">{html.escape(t("sign_out", lang))}</a>'
+    return f'<p class="signed-in" id="signed-in">{html.escape(who)} · {sign_out}</p>'
 
 
 def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.Blocks:
@@ -87,7 +104,7 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
 
 def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab) -> None:
     """On load: texts in the browser's language, this browser's settings, the base description."""
-    demo.load(header, None, page_header, **UI_ONLY)
+    demo.load(handlers.bind(header, picks.team), None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
     demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)

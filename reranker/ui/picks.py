@@ -123,8 +123,9 @@ def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.Event
         return render_message(t("nothing_to_pick", lang), "warn"), gr.Button(visible=False), None
     chosen = getattr(evt, "pick", "") or None
     try:
+        member = picks.team.member(getattr(request, "username", None))  # any role picks; a disabled one not
         record_id = picks.record(base=shown.base, question=shown.question, chosen_id=chosen, shown=shown,
-                                 user=getattr(request, "username", None))  # fmt: skip
+                                 user=member.name)  # fmt: skip
     except RerankError as exc:
         return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
     saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)

@@ -61,14 +61,18 @@ def recommend(scores: Scores | None, min_caught_pct: float, max_escalated_pct: f
 
 
 def apply_threshold(picks: Picks, base: str | None, uploaded: str | None, threshold: float | None,
-                    lang: Lang = "en") -> str:  # fmt: skip
-    """Store ``threshold`` for the desk's base; a message saying what happened (or why not)."""
+                    lang: Lang = "en", user: str | None = None) -> str:  # fmt: skip
+    """Store ``threshold`` for the desk's base; a message saying what happened (or why not).
+
+    ``user`` is who is signed in: only a lead may apply a threshold.
+    """
     try:
+        member = picks.team.member(user)
         if threshold is None:
             return render_message(t("goal_not_yet", lang), "warn")
         if uploaded:
             return render_message(t("goal_not_upload", lang), "warn")
-        picks.set_threshold(base or "", threshold)
+        picks.set_threshold(base or "", threshold, by=member)
     except RerankError as exc:
         return render_message(exc.message(lang), "error")
     return render_message(t("goal_stored", lang, threshold=threshold, base=base), "ok")
@@ -101,7 +105,7 @@ def wire_threshold_panel(picks: Picks, panel: ThresholdPanel, base: gr.Dropdown,
         return recommend(scores, caught, escalated, lang_of(request))
 
     def on_apply(name: str | None, uploaded: str | None, threshold: float | None, request: gr.Request) -> str:
-        return apply_threshold(picks, name, uploaded, threshold, lang_of(request))
+        return apply_threshold(picks, name, uploaded, threshold, lang_of(request), getattr(request, "username", None))
 
     for trigger in (panel.scores.change, panel.min_caught.change, panel.max_escalated.change):
         trigger(on_goal, goal, [panel.sentence, panel.recommended], **options)
