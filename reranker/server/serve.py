@@ -237,15 +237,16 @@ def add_api_routes(app: FastAPI, api: FastAPI) -> None:
 
 
 def serve(config: AppConfig) -> int:
-    """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable."""
+    """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable or the
+    database cannot be reached (or is newer than this program)."""
     try:
         desk = create_desk(config)
         store = open_team_store(config)
+        picks = create_picks(config, desk, store)
     except (InvalidInput, DatabaseUnavailable) as exc:
         logger.error("%s", exc)
         return 2
     start_retention(config, store)
-    picks = create_picks(config, desk, store)
     if picks.team.logins:
         logger.info("Sign-in: %s", "the users of the team database" + (" and --auth" if config.auth else ""))
     launch(build_demo(desk, config, picks), config, api=create_rest_api(desk, config, picks), team=picks.team)
