@@ -49,6 +49,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Only a lead can upload or replace FAQ bases: ask a lead to add this file.",
         "zh": "只有组长可以上传或替换 FAQ 库：请让组长添加此文件。",
     },
+    "share_name": {"en": "Name for the team", "zh": "团队知识库名称"},
+    "share_save": {"en": "Save for the team", "zh": "保存为团队知识库"},
+    "share_saved": {
+        "en": "Saved {name} for the team: every desk lists it and searches it (leads can replace it by saving again).",
+        "zh": "已将 {name} 保存为团队知识库：所有工作台都会列出并搜索它（组长再次保存即可替换）。",
+    },
     "db_unavailable": {
         "en": "Database unavailable, retrying: try again in a moment. If it lasts, ask the operator to check the database server.",
         "zh": "数据库暂时不可用，正在重试：请稍后再试。如果持续出现，请联系运维检查数据库服务器。",

@@ -37,6 +37,7 @@ from reranker.engine.scorer import RankedDocument, Ranking, Scorer
 from reranker.engine.slot import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable, NotFound
 from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
 from reranker.server.auth import ApiAccess, access_check
 from reranker.server.faq import add_faq_routes
 from reranker.server.routing import Admission, JSONErrorRoute
@@ -270,7 +271,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                desk: Desk | None = None,
                picks: Picks | None = None,
                first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY,
-               capacity: int | None = None) -> FastAPI:  # fmt: skip
+               capacity: int | None = None,
+               shared: SharedBases | None = None) -> FastAPI:  # fmt: skip
     """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
@@ -289,7 +291,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
     ``first_stage()`` -> (mode, reason) for ``/health`` (the desk's ``DenseSlot.health``).
     With ``desk``, also the FAQ routes over its bases (:mod:`reranker.server.faq`), recording
-    agents' picks in ``picks`` (None: recording is off).
+    agents' picks in ``picks`` (None: recording is off); with ``shared``, leads save the team's bases.
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
 
@@ -312,7 +314,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     auth = [] if access.open else [Depends(access_check(access))]
     _add_routes(router, service, telemetry, auth, first_stage)
     if desk is not None:
-        add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES)
+        add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES, shared)
     api = FastAPI(
         title="FAQ Rerank Desk API",
         description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',

@@ -1,6 +1,6 @@
 """The desk's FAQ routes: list the bases, search one, record which answer answered, export the labels.
 
-``GET /v1/faq/bases``, ``POST /v1/faq/search``, ``POST /v1/feedback`` and
+``GET /v1/faq/bases``, ``PUT /v1/faq/bases/{name}`` (a lead saves a CSV for the whole team), ``POST /v1/faq/search``, ``POST /v1/feedback`` and
 ``GET /v1/feedback/export``: the desk's main job as an API, for chatbots and helpdesk macros.
 :func:`add_faq_routes` adds them to :func:`reranker.server.api.create_api`'s router, so they share its
 API key, its ``{"error": ...}`` answers (404 for an unknown base, 400 for an id the base does
@@ -22,12 +22,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends
 from pydantic import BaseModel, Field
 
 from reranker.desk.desk import Desk
 from reranker.desk.pipeline import FaqHit, shown_answers
 from reranker.feedback.picks import Picks, RecentRequests, Shown, version_of
+from reranker.feedback.shared_bases import SharedBases
 from reranker.knowledge.bases import DEFAULT_TOP_K
 from reranker.server.auth import caller_of
 from reranker.verdict import is_confident
@@ -139,14 +141,24 @@ def list_bases(desk: Desk, picks: Picks) -> BaseList:
 
 
 def add_faq_routes(router: APIRouter, desk: Desk, picks: Picks, dependencies: Sequence[Depends],
-                   responses: dict[int | str, dict[str, Any]]) -> None:  # fmt: skip
-    """Add the four FAQ routes to ``router`` (the API's, with its error translation and key)."""
+                   responses: dict[int | str, dict[str, Any]], shared: SharedBases | None = None) -> None:  # fmt: skip
+    """Add the FAQ routes to ``router`` (the API's, with its error translation and key); with
+    ``shared``, also ``PUT /v1/faq/bases/{name}`` (a lead saves a CSV as the team's base)."""
     recent = RecentRequests()
     common: dict[str, Any] = dict(dependencies=list(dependencies), responses=responses)
 
     @router.get("/v1/faq/bases", response_model=BaseList, summary="The FAQ bases to search", **common)
     def bases() -> BaseList:
         return list_bases(desk, picks)
+
+    if shared is not None:
+
+        @router.put("/v1/faq/bases/{name}", response_model=BaseInfo, summary="Save a CSV as the team's FAQ base "
+                    "(leads; replaces one of that name; every desk serves it)", **common)  # fmt: skip
+        async def save_base(name: str, http: Request) -> BaseInfo:
+            data = await http.body()
+            await run_in_threadpool(shared.save, name, data, filename=None, by=caller_of(http))
+            return next(info for info in list_bases(desk, picks).bases if info.name == name.strip())
 
     @router.post("/v1/faq/search", response_model=SearchResponse, summary="Search and rank an FAQ base",
                  **common)  # fmt: skip

@@ -22,6 +22,7 @@ from reranker.desk.desk import Desk
 from reranker.engine.slot import EngineSlot
 from reranker.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable
 from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Team
 from reranker.knowledge.bases import bundled_bases
 from reranker.retrieval.dense import Embedder
@@ -33,6 +34,8 @@ from reranker.store.retention import RetentionJob
 from reranker.ui import CSS_PATHS, HEAD, I18N, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.server.serve")
+#: The folder under --data-dir where a desk keeps its copies of the team's saved bases.
+SHARED_BASES_DIR = "shared-bases"
 
 
 def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
@@ -84,6 +87,11 @@ def create_picks(config: AppConfig, desk: Desk, store: Store | None = None) -> P
     ``config``), over the desk's bases; ``--no-feedback`` records no picks."""
     store = store or open_team_store(config)
     return Picks(store, desk.bases, record=config.feedback, team=Team(store, bootstrap=config.auth))
+
+
+def start_shared_bases(config: AppConfig, store: Store, desk: Desk) -> SharedBases:
+    """The team's stored bases served by this desk (copies under ``--data-dir``), checked every few seconds."""
+    return SharedBases(store, desk.bases, config.data_dir / SHARED_BASES_DIR).start()
 
 
 def start_retention(config: AppConfig, store: Store) -> RetentionJob | None:
@@ -154,7 +162,8 @@ def api_access(config: AppConfig, team: Team | None = None) -> ApiAccess:
                      locked=not (config.api_key or config.auth or has_team))  # fmt: skip
 
 
-def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None) -> FastAPI:
+def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None,
+                    shared: SharedBases | None = None) -> FastAPI:  # fmt: skip
     """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's
     scorer, and the FAQ routes (bases, search, feedback) over its bases. Beyond ``--concurrency``
     + ``--queue-size`` scoring requests in the desk, one more is answered 503 at once."""
@@ -164,6 +173,7 @@ def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None) -
         picks=picks,
         access=api_access(config, None if picks is None else picks.team),
         capacity=config.concurrency_limit + config.queue_size,
+        shared=shared,
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,
         first_stage=desk.dense.health,
@@ -243,11 +253,13 @@ def serve(config: AppConfig) -> int:
         desk = create_desk(config)
         store = open_team_store(config)
         picks = create_picks(config, desk, store)
+        shared = start_shared_bases(config, store, desk)
     except (InvalidInput, DatabaseUnavailable) as exc:
         logger.error("%s", exc)
         return 2
     start_retention(config, store)
     if picks.team.logins:
         logger.info("Sign-in: %s", "the users of the team database" + (" and --auth" if config.auth else ""))
-    launch(build_demo(desk, config, picks), config, api=create_rest_api(desk, config, picks), team=picks.team)
+    launch(build_demo(desk, config, picks, shared), config, api=create_rest_api(desk, config, picks, shared),
+           team=picks.team)  # fmt: skip
     return 0

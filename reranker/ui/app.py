@@ -11,6 +11,7 @@ script, ``assets/desk.js``), ``CSS_PATHS``, ``THEME`` and ``I18N`` go to ``launc
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import gradio as gr
 
@@ -18,6 +19,7 @@ from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.errors import RerankError
 from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Team
 from reranker.i18n import t
 from reranker.shipped import shipped
@@ -73,10 +75,12 @@ def signed_in_line(team: Team, request: gr.Request) -> str:
     return f'<p class="signed-in" id="signed-in">{html.escape(who)} · {sign_out}</p>'
 
 
-def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.Blocks:
+def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None,
+               shared: SharedBases | None = None) -> gr.Blocks:  # fmt: skip
     """The whole UI. ``desk`` and ``picks`` are shared by every session; nothing here launches a server.
 
     ``picks``: the team's picks and thresholds over the desk's bases (None: not recorded).
+    ``shared``: the team's stored bases (a lead's "Save for the team"; None: uploads stay in the session).
     """
     picks = picks or Picks(None, desk.bases)
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
@@ -87,7 +91,7 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
         stage_timer = gr.Timer(2.0, active=desk.dense.busy)
         with gr.Tabs(elem_id="main-tabs"):
             with gr.Tab(I18N("tab_rerank"), elem_id="rerank-tab"):
-                tab = build_rerank_tab(desk, picks, config)
+                tab = build_rerank_tab(desk, picks, config, shared)
             with gr.Tab(I18N("tab_evaluate"), elem_id="evaluate-tab"):
                 build_evaluate_tab(lambda: desk.scorer, desk, picks)
             with gr.Tab(I18N("tab_batch"), elem_id="batch-tab"):
@@ -102,12 +106,18 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
     return demo
 
 
+def base_choices(desk: Desk) -> dict[str, Any]:
+    """The base dropdown's choices as the desk serves them now (the team's saved bases included)."""
+    return gr.update(choices=desk.bases.names)
+
+
 def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab) -> None:
     """On load: texts in the browser's language, this browser's settings, the base description."""
     demo.load(handlers.bind(header, picks.team), None, page_header, **UI_ONLY)
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
     demo.load(handlers.restore_settings, tab.settings.saved, tab.settings.values, **UI_ONLY)
+    demo.load(handlers.bind(base_choices, desk), None, tab.faq.base, **UI_ONLY)  # bases saved on other desks
     paste, faq = tab.paste, tab.faq
     demo.load(handlers.bind(handlers.count_pasted, desk), [paste.pasted, paste.split], paste.count, **UI_ONLY)
     demo.load(handlers.bind(handlers.describe_base, desk), [faq.source, faq.base, faq.upload], [faq.info, faq.source],
