@@ -167,3 +167,17 @@ def test_a_database_outage_is_a_retrying_message_in_the_ui_and_a_503_in_the_api(
     answer = api.post("/v1/faq/search", json={"query": QUESTION, "base": EN_BASE, "top_k": 5})
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
     assert answer.json()["error"].startswith("Database unavailable, retried for 0.3 s")
+
+
+def test_rest_threshold_routes_are_a_leads_and_every_search_uses_the_threshold(desk, team_picks, team_store):
+    api = TestClient(create_rest_api(desk, AppConfig(), team_picks))
+    route = f"/v1/faq/bases/{EN_BASE}/threshold"
+    refused = api.put(route, json={"threshold": 0.7}, headers=basic("bo", "agent pw"))
+    assert refused.status_code == 403 and team_store.threshold(EN_BASE) is None
+    applied = api.put(route, json={"threshold": 0.7}, headers=basic("alice", "lead pw"))
+    assert applied.status_code == 200 and applied.json()["threshold"] == 0.7
+    assert team_store.threshold_setting(EN_BASE).set_by == "alice"
+    search = api.post("/v1/faq/search", json={"query": QUESTION, "base": EN_BASE}, headers=basic("bo", "agent pw"))
+    assert (search.json()["threshold"], search.json()["threshold_stored"]) == (0.7, True)
+    assert api.put(route, json={"threshold": 1.5}, headers=basic("alice", "lead pw")).status_code == 400
+    assert api.delete(route, headers=basic("alice", "lead pw")).json()["threshold_stored"] is False

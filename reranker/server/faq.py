@@ -1,6 +1,7 @@
 """The desk's FAQ routes: list the bases, search one, record which answer answered, export the labels.
 
-``GET /v1/faq/bases``, ``PUT /v1/faq/bases/{name}`` (a lead saves a CSV for the whole team), ``POST /v1/faq/search``, ``POST /v1/feedback`` and
+``GET /v1/faq/bases``, ``PUT /v1/faq/bases/{name}`` (a lead saves a CSV for the whole team),
+``PUT|DELETE /v1/faq/bases/{name}/threshold`` (a lead applies or removes a threshold), ``POST /v1/faq/search``, ``POST /v1/feedback`` and
 ``GET /v1/feedback/export``: the desk's main job as an API, for chatbots and helpdesk macros.
 :func:`add_faq_routes` adds them to :func:`reranker.server.api.create_api`'s router, so they share its
 API key, its ``{"error": ...}`` answers (404 for an unknown base, 400 for an id the base does
@@ -100,6 +101,10 @@ class FeedbackRequest(BaseModel):
     request_id: str | None = Field(default=None, description="The search's request_id, if any.")
 
 
+class ThresholdRequest(BaseModel):
+    threshold: float = Field(description='The confidence threshold for the base: a relevance_score (P("yes")), 0 to 1.')
+
+
 class FeedbackCreated(BaseModel):
     id: int = Field(description="The stored record's id.")
 
@@ -130,14 +135,15 @@ def search(desk: Desk, picks: Picks, request: SearchRequest, recent: RecentReque
 
 
 def list_bases(desk: Desk, picks: Picks) -> BaseList:
-    """Every base the desk serves: the bundled ones and ``--kb``."""
-    infos = []
-    for name, path in desk.bases.paths.items():
-        kb = desk.bases.named(name)
-        threshold, stored = picks.threshold_for(name)
-        infos.append(BaseInfo(name=name, rows=len(kb), version=version_of(kb), threshold=threshold,
-                              threshold_stored=stored, file=path.name))  # fmt: skip
-    return BaseList(bases=infos)
+    """Every base the desk serves: the bundled ones, ``--kb`` and the team's saved bases."""
+    return BaseList(bases=[_info(desk, picks, name) for name in desk.bases.names])
+
+
+def _info(desk: Desk, picks: Picks, name: str) -> BaseInfo:
+    kb = desk.bases.named(name)
+    threshold, stored = picks.threshold_for(name)
+    return BaseInfo(name=name, rows=len(kb), version=version_of(kb), threshold=threshold,
+                    threshold_stored=stored, file=desk.bases.paths[name].name)  # fmt: skip
 
 
 def add_faq_routes(router: APIRouter, desk: Desk, picks: Picks, dependencies: Sequence[Depends],
@@ -158,7 +164,19 @@ def add_faq_routes(router: APIRouter, desk: Desk, picks: Picks, dependencies: Se
         async def save_base(name: str, http: Request) -> BaseInfo:
             data = await http.body()
             await run_in_threadpool(shared.save, name, data, filename=None, by=caller_of(http))
-            return next(info for info in list_bases(desk, picks).bases if info.name == name.strip())
+            return _info(desk, picks, name.strip())
+
+    @router.put("/v1/faq/bases/{name}/threshold", response_model=BaseInfo,
+                summary="Apply a confidence threshold to a base, for every desk (leads)", **common)  # fmt: skip
+    def apply_threshold(name: str, request: ThresholdRequest, http: Request) -> BaseInfo:
+        picks.set_threshold(name, request.threshold, by=caller_of(http))
+        return _info(desk, picks, name)
+
+    @router.delete("/v1/faq/bases/{name}/threshold", response_model=BaseInfo,
+                   summary="Remove a base's threshold: the default applies again (leads)", **common)  # fmt: skip
+    def remove_threshold(name: str, http: Request) -> BaseInfo:
+        picks.set_threshold(name, None, by=caller_of(http))
+        return _info(desk, picks, name)
 
     @router.post("/v1/faq/search", response_model=SearchResponse, summary="Search and rank an FAQ base",
                  **common)  # fmt: skip
