@@ -181,3 +181,18 @@ def test_rest_threshold_routes_are_a_leads_and_every_search_uses_the_threshold(d
     assert (search.json()["threshold"], search.json()["threshold_stored"]) == (0.7, True)
     assert api.put(route, json={"threshold": 1.5}, headers=basic("alice", "lead pw")).status_code == 400
     assert api.delete(route, headers=basic("alice", "lead pw")).json()["threshold_stored"] is False
+
+
+def test_the_launched_desk_signs_in_users_of_the_table_and_the_bootstrap_login(launch_desk, desk, team_picks):
+    url = launch_desk(desk, team_picks, auth=("admin", "boot pw"))
+    for user, password, status in [("bo", "agent pw", 200), ("admin", "boot pw", 200), ("bo", "wrong", 400)]:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            assert client.get("config").status_code == 401
+            assert client.post("login", data={"username": user, "password": password}).status_code == status
+            assert client.get("config").status_code == (200 if status == 200 else 401)
+    with httpx.Client(base_url=url, timeout=30) as client:
+        client.post("login", data={"username": "bo", "password": "agent pw"})
+        client.get("logout")
+        assert client.get("config").status_code == 401
+    api = httpx.get(f"{url}v1/faq/bases", headers=basic("bo", "agent pw"), timeout=30)
+    assert api.status_code == 200 and httpx.get(f"{url}v1/faq/bases", timeout=30).status_code == 401
