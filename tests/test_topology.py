@@ -8,6 +8,7 @@ and the picks checked.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -40,6 +41,7 @@ RETURNS = "id,question,answer\nret-1,How do I return a kettle?,Print the label i
 LOAD_THREADS = 4
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("topology"),  # one worker starts the servers, once
     pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx not installed: apt-get install -y nginx"),
 ]
 
@@ -119,7 +121,9 @@ def topology(tiny_model_dir, postgres, tmp_path_factory) -> Iterator[Topology]:
         for role, port in PORTS.items():
             text = re.sub(rf"(?<=[: ]){port}(?=[; ])", str(ports[role]), text)
         (root / name).write_text(text)
-    nginx = subprocess.Popen([NGINX, "-c", str(root / "nginx.conf"), "-p", str(root), "-g", "daemon off;"])
+    nginx_log = (root / "nginx.log").open("wb")  # every retried upstream is an [error] line
+    nginx = subprocess.Popen([NGINX, "-c", str(root / "nginx.conf"), "-p", str(root), "-g", "daemon off;"],
+                             stderr=nginx_log)  # fmt: skip
     vllm = {role: start_vllm(tiny_model_dir, ports[role], root / f"{role}.log") for role in ("vllm_a", "vllm_b")}
     desks: dict[str, DeskProcess] = {}
     try:
@@ -141,6 +145,7 @@ def topology(tiny_model_dir, postgres, tmp_path_factory) -> Iterator[Topology]:
             server.stop()
         nginx.terminate()
         nginx.wait(10)
+        nginx_log.close()
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -150,10 +155,10 @@ def bearer(key: str) -> dict[str, str]:
 def test_what_one_desk_records_saves_or_applies_the_other_sees(topology):
     a, b = topology.desks["desk_a"].url, topology.desks["desk_b"].url
     agent, lead = bearer(topology.agent_key), bearer(topology.lead_key)
-    pick = {"query": "where is my parcel, topology", "base": EN_BASE, "chosen_id": "en-004"}
+    pick = {"query": "where is my parcel topology", "base": EN_BASE, "chosen_id": "en-004"}
     assert httpx.post(f"{a}/v1/feedback", json=pick, headers=agent, timeout=30).status_code == 201
     exported = httpx.get(f"{b}/v1/feedback/export", params={"base": EN_BASE}, headers=lead, timeout=30).text
-    assert "where is my parcel, topology,en-004" in exported
+    assert "where is my parcel topology,en-004" in exported
 
     saved = httpx.put(f"{a}/v1/faq/bases/Returns", content=RETURNS, headers=lead, timeout=30)
     assert saved.status_code == 200
@@ -220,33 +225,37 @@ def test_under_load_a_killed_replica_a_restarted_database_and_a_killed_desk_lose
     threads = [threading.Thread(target=load.run, args=(n,), daemon=True) for n in range(LOAD_THREADS)]
     for thread in threads:
         thread.start()
-    time.sleep(10)
-    phases = {}
-    phases["steady"] = sum(load.statuses.values())
+    phases: dict[str, tuple[int, int]] = {}
+
+    def after(phase: str, seconds: float) -> None:
+        time.sleep(seconds)
+        with load.lock:
+            phases[phase] = (sum(load.statuses.values()), len(load.acknowledged))
+
+    after("steady", 10)
     os.killpg(topology.vllm["vllm_a"].process.pid, signal.SIGKILL)
-    time.sleep(15)
-    phases["vllm_a killed"] = sum(load.statuses.values())
+    after("vllm_a killed", 15)
     postgres.stop()
     time.sleep(2)
     postgres.start()
-    time.sleep(15)
-    phases["postgres restarted"] = sum(load.statuses.values())
+    after("postgres restarted", 15)
     topology.desks["desk_a"].kill()
-    time.sleep(15)
-    phases["desk_a killed"] = sum(load.statuses.values())
+    after("desk_a killed", 15)
     load.stop.set()
     for thread in threads:
         thread.join(120)
+    assert topology.vllm["vllm_a"].process.poll() is not None and topology.desks["desk_a"].process.poll() is not None
 
     stored = {record.id: record.question for record in Store(topology.database).records(EN_BASE)}
     missing = {i: q for i, q in load.acknowledged.items() if stored.get(i) != q}
     requests = sum(load.statuses.values())
     failed = requests - load.statuses[200] - load.statuses[201]
-    print(f"\nrequests {requests} ({dict(load.statuses)}), after each phase {phases}; errors {failed}; "
-          f"picks checked {len(load.acknowledged)}, missing {len(missing)}")  # fmt: skip
+    print(f"\nrequests {requests} ({dict(load.statuses)}); (requests, picks) after each phase {phases}; "
+          f"errors {failed}; picks checked {len(load.acknowledged)}, missing {len(missing)}")  # fmt: skip
     for error in load.errors[:10]:
         print("  error:", error)
     assert not missing
-    assert len(load.acknowledged) > 20
+    picked = [count for _, count in phases.values()]
+    assert all(later > earlier for earlier, later in itertools.pairwise(picked)), phases  # recovered after each fault
     # Only requests in flight when something died may fail: at most one per load thread per fault.
     assert failed <= 3 * LOAD_THREADS, load.errors
