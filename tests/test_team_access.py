@@ -20,10 +20,12 @@ from reranker.errors import Forbidden
 from reranker.feedback.picks import Picks
 from reranker.feedback.team import OPEN, Member, Team
 from reranker.knowledge.bases import bundled_bases
+from reranker.knowledge.presets import DEFAULT_PRESET
 from reranker.server.api import create_api
 from reranker.server.serve import api_access, create_rest_api, serving_options
 from reranker.store import ShownAnswer
 from reranker.testing.gated import GatedBackend
+from reranker.ui import handlers
 from reranker.ui import picks as pick_panel
 from reranker.ui.app import signed_in_line
 from reranker.ui.evaluate_tab import picks_file
@@ -196,3 +198,19 @@ def test_the_launched_desk_signs_in_users_of_the_table_and_the_bootstrap_login(l
         assert client.get("config").status_code == 401
     api = httpx.get(f"{url}v1/faq/bases", headers=basic("bo", "agent pw"), timeout=30)
     assert api.status_code == 200 and httpx.get(f"{url}v1/faq/bases", timeout=30).status_code == 401
+
+
+def test_ranking_an_uploaded_file_is_a_leads_and_a_disabled_agent_cannot_rank(team_picks, team_store, desk, tmp_path):
+    upload = tmp_path / "mine.csv"
+    upload.write_text("id,question,answer\nm-1,How do I return a kettle?,Print the label.\n", encoding="utf-8")
+
+    def rank(user: str, source: str) -> list:
+        return list(handlers.rank_faq(desk, team_picks, "return a kettle", DEFAULT_PRESET, "", source, EN_BASE,
+                                      str(upload), 5, 0.5, browser(user)))  # fmt: skip
+
+    with pytest.raises(gr.Error, match="Only a lead can upload"):
+        rank("bo", "upload")
+    assert rank("alice", "upload") and rank("bo", "bundled")
+    team_store.disable_user("bo")
+    with pytest.raises(gr.Error, match="disabled"):
+        rank("bo", "bundled")
