@@ -32,6 +32,7 @@ from reranker.retrieval.dense import (
 )
 from reranker.retrieval.first_stage import RETRIEVAL_MODES, Retrieval, check_retrieval
 from reranker.shipped import CHECKOUT
+from reranker.store import default_url
 
 ENV_PREFIX = "RERANKER_"
 #: Where agents' picks and per-base settings live unless --data-dir says otherwise (git-ignored).
@@ -82,6 +83,46 @@ def _env(name: str, default: T, convert: Callable[[str], T] = str) -> Callable[[
 def default_data_dir() -> Path:
     """``$RERANKER_DATA_DIR``, else ``data/`` next to app.py (for commands other than the app)."""
     return _env("DATA_DIR", DEFAULT_DATA_DIR, Path)()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    """Where the team's database is: ``database_url``, default ``desk.db`` in ``data_dir``.
+
+    >>> DatabaseConfig(data_dir=Path("/srv/desk")).url
+    'sqlite:////srv/desk/desk.db'
+    """
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = field(default_factory=_env("DATABASE_URL", None), repr=False)
+
+    @property
+    def url(self) -> str:
+        """The database URL to open (``--database-url``, else SQLite in ``--data-dir``)."""
+        return self.database_url or default_url(self.data_dir)
+
+
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--database-url``, for ``serve`` and the team commands (db, users, keys, picks).
+
+    Left out, a flag keeps the environment/default value (``default=SUPPRESS``).
+    """
+    group = parser.add_argument_group("team database")
+    group.add_argument("--data-dir", type=Path, dest="data_dir", default=argparse.SUPPRESS,
+                       help=f"folder of desk.db (the default database) and of an old feedback.sqlite3 to copy "
+                       f"in (env {ENV_PREFIX}DATA_DIR; default data/ next to app.py)")  # fmt: skip
+    group.add_argument("--database-url", dest="database_url", default=argparse.SUPPRESS, metavar="URL",
+                       help="sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB, shared by "
+                       f"several desks (env {ENV_PREFIX}DATABASE_URL; default sqlite:///DATA_DIR/desk.db)")  # fmt: skip
+
+
+def database_config(parser: argparse.ArgumentParser, args: argparse.Namespace) -> DatabaseConfig:
+    """The :class:`DatabaseConfig` of parsed flags; ``parser.error`` (exit 2) names a bad value."""
+    given = {name: getattr(args, name) for name in ("data_dir", "database_url") if hasattr(args, name)}
+    try:
+        return DatabaseConfig(**given)
+    except InvalidInput as exc:
+        parser.error(str(exc))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,7 +264,7 @@ def retrieval_config(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 
 
 @dataclass(frozen=True, kw_only=True)
-class AppConfig(RetrievalConfig, EngineConfig):
+class AppConfig(DatabaseConfig, RetrievalConfig, EngineConfig):
     """Settings of one running app. Every field can be set by flag or environment variable.
 
     ``host`` defaults to 127.0.0.1 (this machine only); use 0.0.0.0 to serve the network.
@@ -232,8 +273,9 @@ class AppConfig(RetrievalConfig, EngineConfig):
     engine itself scores one batch at a time); up to ``queue_size`` more wait in the queue.
     Gradio keeps the last inputs and outputs of each session (browser tab, or API call) in
     memory; ``max_sessions`` caps how many, dropping the least recently active first.
-    ``data_dir`` holds the SQLite store of agents' picks (``feedback.sqlite3``) and per-base
-    thresholds; ``feedback=False`` (``--no-feedback``) records nothing and opens no store.
+    The team's database (picks, thresholds, uploaded bases, users, API keys) is ``database_url``,
+    default ``desk.db`` in ``data_dir``; ``feedback=False`` (``--no-feedback``) records no picks.
+    ``retain_days`` (None: keep) deletes picks older than that many days, at start and daily.
     """
 
     host: str = field(default_factory=_env("HOST", "127.0.0.1"))
@@ -249,8 +291,8 @@ class AppConfig(RetrievalConfig, EngineConfig):
     concurrency_limit: int = field(default_factory=_env("CONCURRENCY", 2, int))
     queue_size: int = field(default_factory=_env("QUEUE_SIZE", 64, int))
     max_sessions: int = field(default_factory=_env("MAX_SESSIONS", 1000, int))
-    data_dir: Path = field(default_factory=default_data_dir)
     feedback: bool = field(default_factory=_env("FEEDBACK", True, _parse_bool))
+    retain_days: int | None = field(default_factory=_env("RETAIN_DAYS", None, int))
 
     def __post_init__(self) -> None:
         EngineConfig.__post_init__(self)
@@ -260,6 +302,8 @@ class AppConfig(RetrievalConfig, EngineConfig):
         for name in ("max_candidates", "concurrency_limit", "queue_size", "max_sessions"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.retain_days is not None and self.retain_days < 0:
+            raise InvalidInput(f"retain_days must be 0 or more (or left out to keep picks), got {self.retain_days}.")
         if self.max_upload_mb <= 0:
             raise InvalidInput(f"max_upload_mb must be positive, got {self.max_upload_mb}.")
 
@@ -312,6 +356,7 @@ def add_app_arguments(parser: argparse.ArgumentParser) -> None:
         dest="served_model_name",
     )
     _add_capacity_arguments(add)
+    add_database_arguments(parser)
     add_engine_arguments(parser)
     add_retrieval_arguments(parser)
 
@@ -335,10 +380,10 @@ def _add_capacity_arguments(add: Callable[..., None]) -> None:
     add("--queue-size", "QUEUE_SIZE", "64", "rankings that may wait for a turn", type=int, dest="queue_size")
     add("--max-sessions", "MAX_SESSIONS", "1000", "browser sessions whose last results are kept in memory",
         type=int, dest="max_sessions")  # fmt: skip
-    add("--data-dir", "DATA_DIR", "data/ next to app.py", "folder of the store of agents' picks and "
-        "per-base thresholds", type=Path, dest="data_dir")  # fmt: skip
     add("--feedback", "FEEDBACK", "on", "record agents' picks (--no-feedback: record nothing)",
         action=argparse.BooleanOptionalAction)  # fmt: skip
+    add("--retain-days", "RETAIN_DAYS", "keep", "delete picks older than this many days (they hold "
+        "customers' questions), at start and daily", type=int, dest="retain_days", metavar="N")  # fmt: skip
 
 
 def parse_args(argv: Sequence[str] | None = None) -> AppConfig:

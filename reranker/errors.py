@@ -46,3 +46,11 @@ class BackendFailure(RerankError):
 
 class NotFound(InvalidInput):
     """A name (a served model, an FAQ base) that does not exist here; the message lists those that do."""
+
+
+class DatabaseUnavailable(RerankError):
+    """The database could not be reached (or stayed locked) even after retrying; try again later."""
+
+
+class Forbidden(RerankError):
+    """The signed-in user's role does not allow this (only leads may), or nobody is signed in."""

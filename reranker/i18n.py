@@ -24,6 +24,41 @@ Lang = Literal["en", "zh"]
 LANGUAGES: tuple[Lang, ...] = ("en", "zh")
 
 MESSAGES: dict[str, dict[Lang, str]] = {
+    # Team: sign-in and roles
+    "signed_in_as": {"en": "Signed in as {name} ({role})", "zh": "已登录：{name}（{role}）"},
+    "sign_out": {"en": "Sign out", "zh": "退出登录"},
+    "role_lead": {"en": "lead", "zh": "组长"},
+    "role_agent": {"en": "agent", "zh": "客服"},
+    "err_sign_in": {
+        "en": "Sign in first: this desk has logins.",
+        "zh": "请先登录：此工作台需要登录。",
+    },
+    "err_account_off": {
+        "en": "The account {name} is disabled or no longer exists: ask a lead, then sign in again.",
+        "zh": "账号 {name} 已停用或已不存在：请联系组长后重新登录。",
+    },
+    "lead_only_threshold": {
+        "en": "Only a lead can apply or remove a base's threshold: ask a lead to do it.",
+        "zh": "只有组长可以应用或移除知识库的阈值：请联系组长。",
+    },
+    "lead_only_export": {
+        "en": "Only a lead can export the agents' picks: ask a lead for the file.",
+        "zh": "只有组长可以导出客服的选择：请向组长索取文件。",
+    },
+    "lead_only_bases": {
+        "en": "Only a lead can upload or replace FAQ bases: ask a lead to add this file.",
+        "zh": "只有组长可以上传或替换 FAQ 库：请让组长添加此文件。",
+    },
+    "share_name": {"en": "Name for the team", "zh": "团队知识库名称"},
+    "share_save": {"en": "Save for the team", "zh": "保存为团队知识库"},
+    "share_saved": {
+        "en": "Saved {name} for the team: every desk lists it and searches it (leads can replace it by saving again).",
+        "zh": "已将 {name} 保存为团队知识库：所有工作台都会列出并搜索它（组长再次保存即可替换）。",
+    },
+    "db_unavailable": {
+        "en": "Database unavailable, retrying: try again in a moment. If it lasts, ask the operator to check the database server.",
+        "zh": "数据库暂时不可用，正在重试：请稍后再试。如果持续出现，请联系运维检查数据库服务器。",
+    },
     # Page and panels
     "app_title": {"en": "FAQ Rerank Desk", "zh": "FAQ 答案排序台"},
     "app_tagline": {

@@ -10,19 +10,22 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gradio as gr
 import pytest
+import uvicorn
+from fastapi import FastAPI
 
 from reranker.engine.backends.base import Backend
 
 if TYPE_CHECKING:
     from reranker.desk.desk import Desk
     from reranker.feedback.picks import Picks
-    from reranker.feedback.store import FeedbackStore
     from reranker.knowledge.bases import KnowledgeBase
+    from reranker.store import Store
 
 # Tests never reach the Hugging Face Hub, and vLLM runs in-process with all cores.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,6 +34,24 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """Run ``app`` under uvicorn on a free loopback port; yield its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start within 30 s"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def free_port() -> int:
@@ -185,11 +206,11 @@ def desk(hf_scorer) -> Desk:
 
 
 @pytest.fixture
-def store(tmp_path) -> FeedbackStore:
-    """An empty feedback store of this test's own, in a folder not made yet (as on a first run)."""
-    from reranker.feedback.store import FeedbackStore
+def store(tmp_path) -> Store:
+    """An empty team database of this test's own (SQLite), in a folder not made yet (as on a first run)."""
+    from reranker.store import open_store
 
-    return FeedbackStore(tmp_path / "data" / "feedback.sqlite3")
+    return open_store(tmp_path / "data", bcrypt_rounds=4)
 
 
 @pytest.fixture
@@ -217,7 +238,8 @@ def launch_desk() -> Iterator[Callable[..., str]]:
     def launch(desk: Desk, picks: Picks | None = None, **settings: object) -> str:
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
         demo = build_demo(desk, config, picks)
-        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks), block=False)
+        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks), block=False,
+                           team=None if picks is None else picks.team)  # fmt: skip
         demos[url] = demo
         return url
 
@@ -253,6 +275,37 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server of Debian's ``postgresql`` package on a free loopback port, for the session.
+
+    Skipped only when the binaries are missing; a server that fails to start is an error.
+    """
+    from postgres_server import PostgresServer, why_not_available
+
+    reason = why_not_available()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer(free_port())
+    server.start()
+    yield server
+    server.stop("immediate")
+    server.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A new, empty database: a SQLite file under ``tmp_path``, then one on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'desk.db'}"
+        return
+    server = request.getfixturevalue("postgres")
+    name = f"test_{os.urandom(6).hex()}"
+    server.execute(f"CREATE DATABASE {name}")
+    yield server.url(name)
+    server.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

@@ -6,19 +6,14 @@ start real HTTP servers (uvicorn with the Gradio UI mounted, and ``demo.launch()
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 
 import gradio as gr
 import httpx
 import pytest
 import torch
-import uvicorn
-from conftest import free_port
-from fastapi import FastAPI
+from conftest import free_port, serving
 from fastapi.testclient import TestClient
 
 from reranker.engine.backends.base import Backend
@@ -301,24 +296,6 @@ def test_without_a_model_health_says_degraded():
 
 
 # --- real servers -------------------------------------------------------------------------------
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` under uvicorn on a free loopback port; yield its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start within 30 s"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def trivial_demo() -> gr.Blocks:

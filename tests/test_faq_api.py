@@ -19,8 +19,8 @@ from conftest import free_port
 from reranker.desk.desk import Desk
 from reranker.evaluation.evaluate import evaluate, load_evaluation_set
 from reranker.feedback.picks import Picks
-from reranker.feedback.store import FeedbackStore, ShownAnswer
 from reranker.knowledge.bases import bundled_bases, load_faq
+from reranker.store import ShownAnswer, Store, open_store
 from reranker.ui import export_dir
 from reranker.verdict import DEFAULT_THRESHOLD
 
@@ -32,8 +32,8 @@ EN_QUERY = "how many days till my order gets here"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> FeedbackStore:
-    return FeedbackStore(tmp_path_factory.mktemp("data") / "feedback.sqlite3")
+def store(tmp_path_factory) -> Store:
+    return open_store(tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
@@ -220,4 +220,4 @@ def test_acknowledged_feedback_survives_sigkill_and_restart(tmp_path, tiny_model
         restarted.wait(30)
     assert len(set(ids)) == count
     assert exported.splitlines()[1:] == [f"question {n},en-004" for n in range(count)]
-    assert sorted(r.id for r in FeedbackStore(tmp_path / "feedback.sqlite3").records()) == sorted(ids)
+    assert sorted(r.id for r in open_store(tmp_path).records()) == sorted(ids)

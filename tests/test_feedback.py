@@ -1,9 +1,8 @@
-"""The feedback store: picks survive, concurrent writers all land, labels round-trip into evaluate."""
+"""Agents' picks in the team database: what a pick keeps, threads recording at once, labels round-trip into evaluate."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -13,31 +12,15 @@ import pytest
 
 from reranker.errors import InvalidInput
 from reranker.evaluation.evaluate import evaluate, load_evaluation_set
-from reranker.feedback.store import MIGRATIONS, SCHEMA_VERSION, FeedbackStore, ShownAnswer, base_version
+from reranker.feedback.picks import base_version
 from reranker.knowledge.bases import BUNDLED_DIR, load_faq
 from reranker.knowledge.labelled import load_queries
+from reranker.store import ShownAnswer, Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 EN_FAQ = BUNDLED_DIR / "en_store_faq.csv"
-# Records ``count`` picks tagged ``writer``; prints each id once record() has returned.
-WRITER = """
-import sys
-from reranker.feedback.store import FeedbackStore
-path, writer, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-store = FeedbackStore(path)
-for n in range(count):
-    record_id = store.record(base="en", base_version="v", question=f"{writer} question {n}", chosen_id="en-001")
-    print(record_id, flush=True)
-"""
-
-
-def record(store: FeedbackStore, question: str, chosen_id: str | None = "en-004", **fields) -> int:
+def record(store: Store, question: str, chosen_id: str | None = "en-004", **fields) -> int:
     return store.record(base="en", base_version="v1", question=question, chosen_id=chosen_id, **fields)
-
-
-def spawn_writer(path: Path, writer: str, count: int) -> subprocess.Popen[str]:
-    command = [sys.executable, "-c", WRITER, str(path), writer, str(count)]
-    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
 
 
 def test_a_record_keeps_everything_the_desk_showed(store):
@@ -130,42 +113,11 @@ def test_threshold_is_stored_per_base_and_can_be_cleared(store, tmp_path):
     assert store.threshold("en") is None
     store.set_threshold("en", 0.42)
     store.set_threshold("zh", 0.3)
-    assert FeedbackStore(store.path).threshold("en") == 0.42
+    assert open_store(tmp_path / "data").threshold("en") == 0.42
     store.set_threshold("en", None)
     assert (store.threshold("en"), store.threshold("zh")) == (None, 0.3)
     with pytest.raises(InvalidInput):
         store.set_threshold("en", 1.5)
-
-
-def test_the_database_is_in_wal_mode_at_the_current_schema_version(store):
-    with sqlite3.connect(store.path) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-
-
-def test_a_version_1_database_is_migrated_and_keeps_its_picks(tmp_path):
-    path = tmp_path / "feedback.sqlite3"
-    with sqlite3.connect(path) as connection:
-        MIGRATIONS[0](connection)
-        connection.execute("PRAGMA user_version = 1")
-        connection.execute(
-            "INSERT INTO picks (time, base, base_version, question, chosen_id, shown) "
-            "VALUES ('2026-01-01T00:00:00+00:00', 'en', 'v0', 'old question', 'en-002', '[]')"
-        )
-    store = FeedbackStore(path)
-    [old] = store.records()
-    assert (old.question, old.chosen_id, old.user) == ("old question", "en-002", None)
-    record(store, "new question", user="ana")
-    store.set_threshold("en", 0.5)
-    assert [r.user for r in store.records()] == [None, "ana"]
-
-
-def test_a_database_from_a_newer_program_is_refused(tmp_path):
-    path = tmp_path / "feedback.sqlite3"
-    with sqlite3.connect(path) as connection:
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(InvalidInput, match="newer than this program"):
-        FeedbackStore(path)
 
 
 def test_threads_recording_at_once_all_land(store):
@@ -179,23 +131,3 @@ def test_threads_recording_at_once_all_land(store):
     for thread in threads:
         thread.join()
     assert len({r.question for r in store.records()}) == 200
-
-
-def test_four_processes_recording_at_once_all_land(store):
-    writers = [spawn_writer(store.path, f"writer{w}", 50) for w in range(4)]
-    outputs = [writer.communicate(timeout=120)[0] for writer in writers]
-    assert all(writer.returncode == 0 for writer in writers)
-    acknowledged = {int(line) for output in outputs for line in output.split()}
-    assert {r.id for r in store.records()} == acknowledged and len(acknowledged) == 200
-
-
-def test_acknowledged_records_survive_a_sigkill(store):
-    writer = spawn_writer(store.path, "killed", 100_000)
-    assert writer.stdout is not None
-    acknowledged = [int(writer.stdout.readline()) for _ in range(30)]
-    writer.kill()
-    writer.wait(timeout=30)
-    reopened = FeedbackStore(store.path)
-    assert set(acknowledged) <= {r.id for r in reopened.records()}
-    with sqlite3.connect(reopened.path) as connection:
-        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

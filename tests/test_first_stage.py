@@ -239,10 +239,10 @@ def test_evaluate_tab_compares_keyword_dense_hybrid_and_hybrid_rerank(hf_scorer,
 def test_faq_search_route_uses_the_desks_hybrid_stage_and_records_it_with_a_pick(
     hf_scorer, minilm, tmp_path, launch_desk
 ):
-    from reranker.feedback.store import FeedbackStore
-
-    store = FeedbackStore(tmp_path / "feedback.sqlite3")
     from reranker.feedback.picks import Picks
+    from reranker.store import open_store
+
+    store = open_store(tmp_path)
 
     desk = embedded_desk(hf_scorer, minilm, tmp_path)
     url = launch_desk(desk, Picks(store, desk.bases))

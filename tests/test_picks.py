@@ -8,8 +8,8 @@ import pytest
 from reranker.desk.desk import Desk
 from reranker.desk.results import build_table, render_table_html
 from reranker.feedback.picks import RecentRequests, Shown
-from reranker.feedback.store import ShownAnswer
 from reranker.knowledge.bases import FaqEntry, bundled_bases
+from reranker.store import ShownAnswer
 from reranker.ui import export_dir
 from reranker.ui.picks import record, shown_of, threshold_in_use, undo
 

@@ -70,7 +70,7 @@ def test_apply_stores_the_threshold_for_the_base_only(picks):
 def test_cli_evaluates_the_picks_and_recommends_a_threshold(picks, tiny_model_dir):
     none = record_bundled_labels(picks, answerable=5)
     command = [sys.executable, "-m", "reranker.evaluate", "--faq", str(bundled_bases()[EN_BASE]),
-               "--picks", EN_BASE, "--data-dir", str(picks.store.path.parent), "--json", "--top-k", "5",
+               "--picks", EN_BASE, "--database-url", str(picks.store.engine.url), "--json", "--top-k", "5",
                "--model", str(tiny_model_dir), "--backend", "transformers", "--dtype", "float32"]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

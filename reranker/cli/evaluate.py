@@ -17,11 +17,13 @@ from tqdm import tqdm
 
 from reranker.cli.console import stdout_to_stderr
 from reranker.config import (
+    DatabaseConfig,
     EngineConfig,
     RetrievalConfig,
+    add_database_arguments,
     add_engine_arguments,
     add_retrieval_arguments,
-    default_data_dir,
+    database_config,
     engine_config,
     retrieval_config,
 )
@@ -39,11 +41,12 @@ from reranker.evaluation.evaluate import (
     rank_queries,
 )
 from reranker.evaluation.replay import format_replay, replay, replay_picks
-from reranker.feedback.picks import FEEDBACK_FILE, open_store
 from reranker.knowledge.bases import DEFAULT_TOP_K, KnowledgeBase, load_faq
 from reranker.knowledge.labelled import LabelledQuery, load_queries
 from reranker.retrieval.dense import DenseIndex, Embedder
 from reranker.retrieval.first_stage import Retrieval, index_base
+from reranker.store import LEGACY_FILE, open_store
+from reranker.store.database import DATABASE_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--queries", type=Path, help="labelled queries CSV (query, relevant_ids)")
     source.add_argument("--picks", metavar="BASE", help="the agents' picks recorded in the desk's base "
-                        "named BASE (as GET /v1/faq/bases names it), from --data-dir")  # fmt: skip
-    parser.add_argument("--data-dir", type=Path, default=None, dest="data_dir",
-                        help="the app's data folder, for --picks (env RERANKER_DATA_DIR; default data/)")  # fmt: skip
+                        "named BASE (as GET /v1/faq/bases names it), from the team database")  # fmt: skip
     parser.add_argument("--min-caught", type=float, default=0.9, dest="min_caught",
                         help='threshold goal: share of "none of these" questions sent to a human, at least (0.9)')  # fmt: skip
     parser.add_argument("--max-escalated", type=float, default=0.1, dest="max_escalated",
@@ -85,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learn-from", type=Path, default=None, dest="learn_from", metavar="QUERIES_CSV",
                         help="replay this labelled set as the picks (instead of a share of --queries) and "
                         "report on all of --queries (e.g. last month's picks, this month's questions)")  # fmt: skip
+    add_database_arguments(parser)
     add_engine_arguments(parser)
     add_retrieval_arguments(parser)
 
@@ -94,7 +96,7 @@ def run_replay(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     engine = engine_config(parser, args)
     stage = retrieval_config(parser, args)
     try:
-        kb, queries = load_evaluation_set(args.faq, args.queries or _picks(args))
+        kb, queries = load_evaluation_set(args.faq, args.queries or _picks(database_config(parser, args), args.picks, args.faq))
         check_top_k(args.top_k)
         with stdout_to_stderr():
             embedder = _replay_embedder(stage, engine)
@@ -134,7 +136,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     scorer = None
     try:
-        kb, queries = load_evaluation_set(args.faq, args.queries or _picks(args))
+        kb, queries = load_evaluation_set(args.faq, args.queries or _picks(database_config(parser, args), args.picks, args.faq))
         check_top_k(args.top_k)
         if args.limit is not None:
             if args.limit < 1:
@@ -223,15 +225,19 @@ def _dense_index(
     return stage.retrieval or "keyword", index
 
 
-def _picks(args: argparse.Namespace) -> bytes:
-    """The agents' picks in ``args.picks`` as a labelled queries CSV (ids the FAQ still has)."""
-    path = (args.data_dir or default_data_dir()) / FEEDBACK_FILE
-    if not path.exists():
+def _picks(database: DatabaseConfig, base: str, faq: Path) -> bytes:
+    """The agents' picks in ``base`` as a labelled queries CSV (ids the FAQ still has)."""
+    folder = database.data_dir
+    if database.database_url is None and not any((folder / name).exists() for name in (DATABASE_FILE, LEGACY_FILE)):
         raise InvalidInput(
-            f"No picks are stored at {path}: pass the app's --data-dir, or record picks first."
+            f"No picks are stored in {folder}: pass the app's --data-dir (or --database-url), or record picks first."
         )
-    known = {entry.id for entry in load_faq(args.faq).entries}
-    return open_store(path.parent).export_labels(args.picks, known_ids=known).encode()
+    known = {entry.id for entry in load_faq(faq).entries}
+    store = open_store(folder, database.url)
+    try:
+        return store.export_labels(base, known_ids=known).encode()
+    finally:
+        store.close()
 
 
 def _recommendation(

@@ -2,7 +2,8 @@
 
 ``serve`` (the default; what ``python app.py`` runs) serves the desk; ``score`` and ``answer``
 rank from the terminal (:mod:`reranker.cli.rank`); ``evaluate`` measures a labelled query set
-(:mod:`reranker.cli.evaluate`). Every command takes the same engine flags (and ``serve`` and
+(:mod:`reranker.cli.evaluate`); ``db``, ``users``, ``keys`` and ``picks`` look after the team's
+database (:mod:`reranker.cli.team`). Every command takes the same engine flags (and ``serve`` and
 ``evaluate`` the same first-stage flags), each with its ``RERANKER_*`` environment variable.
 Exit code 2 with a one-line message on bad input or an unloadable model; logs go to stderr,
 ``--json`` prints one JSON document on stdout.
@@ -18,7 +19,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from reranker.cli import evaluate, rank
+from reranker.cli import evaluate, rank, team
 from reranker.config import add_app_arguments, app_config
 
 Command = Callable[[argparse.ArgumentParser, argparse.Namespace], int]
@@ -40,6 +41,10 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Comman
     "answer": ("answer a CSV of questions from an FAQ base, or escalate", rank.add_answer_arguments,
                rank.run_answer, {}),
     "evaluate": (evaluate.DESCRIPTION, evaluate.add_arguments, evaluate.run, {}),
+    "db": ("the team database: db upgrade", team.add_db_arguments, team.run, {}),
+    "users": ("who may sign in to the desk, and as what (lead or agent)", team.add_users_arguments, team.run, {}),
+    "keys": ("API keys, one per integration", team.add_keys_arguments, team.run, {}),
+    "picks": ("agents' recorded picks: picks purge", team.add_picks_arguments, team.run, {}),
 }  # fmt: skip
 
 

@@ -24,12 +24,12 @@ from dataclasses import dataclass, replace
 
 from reranker.engine.scorer import Scorer, score_order
 from reranker.errors import InvalidInput
-from reranker.feedback.store import ShownAnswer
 from reranker.knowledge.bases import DEFAULT_TOP_K, FaqEntry, KnowledgeBase
 from reranker.retrieval.dense import DenseHit, DenseIndex
 from reranker.retrieval.first_stage import FUSION_DEPTH, Retrieval, check_retrieval
 from reranker.retrieval.fusion import hybrid_search
 from reranker.retrieval.keyword import SearchHit, search_base
+from reranker.store import ShownAnswer
 from reranker.text import clean, require_question
 
 

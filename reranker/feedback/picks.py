@@ -3,10 +3,11 @@
 The REST routes (:mod:`reranker.server.faq`) and the desk's "Answers it" / "None of these" buttons
 (:mod:`reranker.ui.picks`) both record through :meth:`Picks.record`, so a pick is checked the
 same way wherever it comes from: the base must be one the desk serves, the chosen id one of its
-FAQ ids. The store itself is :class:`reranker.feedback.store.FeedbackStore`, opened once by
-:mod:`reranker.server.serve` (None with ``--no-feedback``).
+FAQ ids. The store is the team's database (:class:`reranker.store.Store`), opened once by
+:mod:`reranker.server.serve`; with ``--no-feedback`` picks are not recorded (``record=False``),
+while stored thresholds still apply.
 
->>> picks = Picks(FeedbackStore(db), BaseRegistry(bundled_bases()))        # doctest: +SKIP
+>>> picks = Picks(open_store(data_dir), BaseRegistry(bundled_bases()))      # doctest: +SKIP
 >>> picks.record(base="English store FAQ (en_store_faq.csv)", question="refund?", chosen_id="en-010")  # doctest: +SKIP
 1
 """
@@ -14,19 +15,20 @@ FAQ ids. The store itself is :class:`reranker.feedback.store.FeedbackStore`, ope
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import threading
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
 from cachetools import LRUCache
 
 from reranker.errors import InvalidInput
-from reranker.feedback.store import FeedbackStore, ShownAnswer, base_version
+from reranker.feedback.team import Member, Team, require_lead
 from reranker.knowledge.bases import KnowledgeBase
 from reranker.knowledge.registry import BaseRegistry
+from reranker.store import ShownAnswer, Store
 from reranker.verdict import DEFAULT_THRESHOLD
 
-FEEDBACK_FILE = "feedback.sqlite3"
 #: The first stage recorded with a pick when the ranking does not say (keyword search).
 FIRST_STAGE = "keyword"
 #: Requests whose shown answers are remembered for a later pick (the oldest are forgotten first).
@@ -37,14 +39,25 @@ FEEDBACK_OFF = (
 )
 
 
-def open_store(data_dir: Path) -> FeedbackStore:
-    """The store of picks in ``data_dir`` (created, or migrated, on open)."""
-    return FeedbackStore(data_dir / FEEDBACK_FILE)
+def base_version(kb: KnowledgeBase) -> str:
+    """A short content hash of the base's rows: it changes whenever any FAQ row does.
+
+    >>> from reranker.knowledge.bases import FaqEntry
+    >>> a = KnowledgeBase([FaqEntry("1", "Shipping?", "3-5 days.")])
+    >>> b = KnowledgeBase([FaqEntry("1", "Shipping?", "2-4 days.")])
+    >>> base_version(a) == base_version(a), base_version(a) == base_version(b), len(base_version(a))
+    (True, False, 16)
+    """
+    digest = hashlib.sha256()
+    for entry in kb.entries:
+        digest.update(json.dumps(asdict(entry), ensure_ascii=False).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=64)
 def version_of(kb: KnowledgeBase) -> str:
-    """:func:`~reranker.feedback.store.base_version`, computed once per loaded base."""
+    """:func:`base_version`, computed once per loaded base."""
     return base_version(kb)
 
 
@@ -60,19 +73,30 @@ class Shown:
 
 
 class Picks:
-    """The team's picks and stored thresholds over the desk's named bases (``store`` None: off)."""
+    """The team's picks and stored thresholds over the desk's named bases.
 
-    def __init__(self, store: FeedbackStore | None, bases: BaseRegistry) -> None:
+    ``store`` None: no database at all (a desk embedded without one); ``record=False``
+    (``--no-feedback``): thresholds are read and set, but no pick is recorded or exported.
+    ``team``: who may do what (default: the store's users, no bootstrap login). Setting a
+    threshold and exporting take the :class:`~reranker.feedback.team.Member` asking (``by``)
+    and refuse an agent with :class:`~reranker.errors.Forbidden`.
+    """
+
+    def __init__(self, store: Store | None, bases: BaseRegistry, *, record: bool = True,
+                 team: Team | None = None) -> None:  # fmt: skip
         self.store = store
         self.bases = bases
+        self.recording = record and store is not None
+        self.team = team or Team(store)
 
     @property
     def enabled(self) -> bool:
-        return self.store is not None
+        """Whether picks are recorded (and exported)."""
+        return self.recording
 
-    def require_store(self) -> FeedbackStore:
+    def require_store(self) -> Store:
         """The store; :class:`InvalidInput` saying so when recording is off."""
-        if self.store is None:
+        if self.store is None or not self.recording:
             raise InvalidInput(FEEDBACK_OFF)
         return self.store
 
@@ -81,11 +105,13 @@ class Picks:
         stored = None if self.store is None else self.store.threshold(name)
         return (DEFAULT_THRESHOLD, False) if stored is None else (stored, True)
 
-    def set_threshold(self, name: str, value: float | None) -> None:
-        """Store (or, with None, remove) the threshold of one of the desk's bases."""
-        store = self.require_store()
+    def set_threshold(self, name: str, value: float | None, *, by: Member) -> None:
+        """Store (or, with None, remove) the threshold of one of the desk's bases, noting who set it (a lead)."""
+        require_lead(by, "threshold")
+        if self.store is None:
+            raise InvalidInput(FEEDBACK_OFF)
         self.bases.named(name)
-        store.set_threshold(name, value)
+        self.store.set_threshold(name, value, set_by=by.name)
 
     def record(self, *, base: str, question: str, chosen_id: str | None, shown: Shown | None = None,
                request_id: str | None = None, user: str | None = None) -> int:  # fmt: skip
@@ -115,10 +141,11 @@ class Picks:
 
     def undo(self, record_id: int) -> bool:
         """Delete a pick the agent made by mistake; False when recording is off or there is none."""
-        return self.store is not None and self.store.undo(record_id)
+        return self.recording and self.store is not None and self.store.undo(record_id)
 
-    def export(self, base: str) -> str:
-        """The base's picks as ``query,relevant_ids`` CSV, only ids the base still has."""
+    def export(self, base: str, *, by: Member) -> str:
+        """The base's picks as ``query,relevant_ids`` CSV, only ids the base still has (for a lead)."""
+        require_lead(by, "export")
         store = self.require_store()
         kb = self.bases.named(base)
         return store.export_labels(base, known_ids={entry.id for entry in kb.entries})

@@ -98,6 +98,19 @@ class BaseRegistry:
     def names(self) -> list[str]:
         return list(self.paths)
 
+    def set_path(self, name: str, path: Path) -> None:
+        """Serve ``name`` from ``path`` (a new base, or a new version of one: read again on next use)."""
+        with self._lock:
+            if self.paths.get(name) != path:
+                self.paths[name] = path
+                self._loaded.pop(name, None)
+
+    def remove(self, name: str) -> None:
+        """Stop serving ``name`` (a shared base that was deleted)."""
+        with self._lock:
+            self.paths.pop(name, None)
+            self._loaded.pop(name, None)
+
     def named(self, name: str) -> KnowledgeBase:
         """One of the served bases by name; :class:`NotFound` listing them for any other name."""
         if name not in self.paths:

@@ -37,9 +37,10 @@ from reranker.engine.scorer import RankedDocument, Ranking, Scorer
 from reranker.engine.slot import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable, NotFound
 from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
 from reranker.server.auth import ApiAccess, access_check
 from reranker.server.faq import add_faq_routes
-from reranker.server.routing import JSONErrorRoute
+from reranker.server.routing import Admission, JSONErrorRoute
 from reranker.server.schemas import (
     _SURROGATE,
     DEFAULT_MAX_BODY_BYTES,
@@ -71,6 +72,8 @@ if TYPE_CHECKING:
     from reranker.desk.desk import Desk
 
 logger = logging.getLogger(__name__)
+#: The routes that score, and so wait for the engine: the ones ``capacity`` limits.
+SCORING_ROUTES = frozenset({"/v1/rerank", "/v2/rerank", "/v1/faq/search"})
 
 
 class UnknownModel(NotFound):
@@ -278,7 +281,9 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                served_model_names: Sequence[str] = (),
                desk: Desk | None = None,
                picks: Picks | None = None,
-               first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY) -> FastAPI:  # fmt: skip
+               first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY,
+               capacity: int | None = None,
+               shared: SharedBases | None = None) -> FastAPI:  # fmt: skip
     """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
@@ -288,13 +293,16 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     documents have no character limit (a long one is cut to the model's max length).
     ``api_key``: when set, every route but ``/health`` and ``/docs`` needs
     ``Authorization: Bearer <api_key>`` (``/metrics`` included: scrape with that bearer token).
-    ``access`` (instead of ``api_key``): the key, the UI's login over HTTP Basic, or locked.
+    ``access`` (instead of ``api_key``): the key, logins over HTTP Basic, the team's keys, or locked;
+    each request is attributed to its caller in the log and in ``/metrics``.
+    ``capacity``: at most this many scoring requests (rerank, FAQ search) in the app at once,
+    running or waiting; one more is answered 503 with ``Retry-After`` at once (None: no limit).
     ``max_documents`` per request; ``max_document_chars`` per query and instruction.
     ``served_model_names``: the names a request's ``model`` may use (vLLM's
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
     ``first_stage()`` -> (mode, reason) for ``/health`` (the desk's ``DenseSlot.health``).
     With ``desk``, also the FAQ routes over its bases (:mod:`reranker.server.faq`), recording
-    agents' picks in ``picks`` (None: recording is off).
+    agents' picks in ``picks`` (None: recording is off); with ``shared``, leads save the team's bases.
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
 
@@ -308,15 +316,16 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     service = RankingService(
         engine_status, telemetry, tuple(served_model_names), max_documents, max_document_chars
     )
-    route_class = type(
-        "MeteredRoute", (JSONErrorRoute,), {"telemetry": telemetry, "max_body_bytes": max_body_bytes}
-    )
+    admission = None if capacity is None else Admission(capacity)
+    route_class = type("MeteredRoute", (JSONErrorRoute,), {
+        "telemetry": telemetry, "max_body_bytes": max_body_bytes, "admission": admission, "admitted": SCORING_ROUTES,
+    })  # fmt: skip
     router = APIRouter(route_class=route_class)
     access = access or ApiAccess(api_key=api_key)
     auth = [] if access.open else [Depends(access_check(access))]
     _add_routes(router, service, telemetry, auth, first_stage)
     if desk is not None:
-        add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES)
+        add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES, shared)
     api = FastAPI(
         title="FAQ Rerank Desk API",
         description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',

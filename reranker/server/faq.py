@@ -1,10 +1,12 @@
 """The desk's FAQ routes: list the bases, search one, record which answer answered, export the labels.
 
-``GET /v1/faq/bases``, ``POST /v1/faq/search``, ``POST /v1/feedback`` and
+``GET /v1/faq/bases``, ``PUT /v1/faq/bases/{name}`` (a lead saves a CSV for the whole team),
+``PUT|DELETE /v1/faq/bases/{name}/threshold`` (a lead applies or removes a threshold), ``POST /v1/faq/search``, ``POST /v1/feedback`` and
 ``GET /v1/feedback/export``: the desk's main job as an API, for chatbots and helpdesk macros.
 :func:`add_faq_routes` adds them to :func:`reranker.server.api.create_api`'s router, so they share its
 API key, its ``{"error": ...}`` answers (404 for an unknown base, 400 for an id the base does
-not have) and its metrics. A search is answered by :func:`reranker.desk.pipeline.search_and_rank`,
+not have, 403 when an agent's key or login asks for a lead's export) and its metrics. A pick is
+recorded under its caller: the key's user or the login. A search is answered by :func:`reranker.desk.pipeline.search_and_rank`,
 the same path as evaluation and batch triage, with the desk's first stage (keyword, dense or
 hybrid: each result has its keyword and dense rank); what it showed is remembered under its
 ``request_id`` so that a pick sent with that id records the ids, scores and ranks shown.
@@ -20,14 +22,17 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends
 from pydantic import BaseModel, Field
 
 from reranker.desk.desk import Desk
 from reranker.desk.pipeline import FaqHit, shown_answers
 from reranker.feedback.picks import Picks, RecentRequests, Shown, version_of
+from reranker.feedback.shared_bases import SharedBases
 from reranker.knowledge.bases import DEFAULT_TOP_K
+from reranker.server.auth import caller_of
 from reranker.server.schemas import CHUNKS_SCORED, EVIDENCE, Evidence
 from reranker.verdict import is_confident
 
@@ -103,6 +108,10 @@ class FeedbackRequest(BaseModel):
     request_id: str | None = Field(default=None, description="The search's request_id, if any.")
 
 
+class ThresholdRequest(BaseModel):
+    threshold: float = Field(description='The confidence threshold for the base: a relevance_score (P("yes")), 0 to 1.')
+
+
 class FeedbackCreated(BaseModel):
     id: int = Field(description="The stored record's id.")
 
@@ -139,25 +148,48 @@ def search(desk: Desk, picks: Picks, request: SearchRequest, recent: RecentReque
 
 
 def list_bases(desk: Desk, picks: Picks) -> BaseList:
-    """Every base the desk serves: the bundled ones and ``--kb``."""
-    infos = []
-    for name, path in desk.bases.paths.items():
-        kb = desk.bases.named(name)
-        threshold, stored = picks.threshold_for(name)
-        infos.append(BaseInfo(name=name, rows=len(kb), version=version_of(kb), threshold=threshold,
-                              threshold_stored=stored, file=path.name))  # fmt: skip
-    return BaseList(bases=infos)
+    """Every base the desk serves: the bundled ones, ``--kb`` and the team's saved bases."""
+    return BaseList(bases=[_info(desk, picks, name) for name in desk.bases.names])
+
+
+def _info(desk: Desk, picks: Picks, name: str) -> BaseInfo:
+    kb = desk.bases.named(name)
+    threshold, stored = picks.threshold_for(name)
+    return BaseInfo(name=name, rows=len(kb), version=version_of(kb), threshold=threshold,
+                    threshold_stored=stored, file=desk.bases.paths[name].name)  # fmt: skip
 
 
 def add_faq_routes(router: APIRouter, desk: Desk, picks: Picks, dependencies: Sequence[Depends],
-                   responses: dict[int | str, dict[str, Any]]) -> None:  # fmt: skip
-    """Add the four FAQ routes to ``router`` (the API's, with its error translation and key)."""
+                   responses: dict[int | str, dict[str, Any]], shared: SharedBases | None = None) -> None:  # fmt: skip
+    """Add the FAQ routes to ``router`` (the API's, with its error translation and key); with
+    ``shared``, also ``PUT /v1/faq/bases/{name}`` (a lead saves a CSV as the team's base)."""
     recent = RecentRequests()
     common: dict[str, Any] = dict(dependencies=list(dependencies), responses=responses)
 
     @router.get("/v1/faq/bases", response_model=BaseList, summary="The FAQ bases to search", **common)
     def bases() -> BaseList:
         return list_bases(desk, picks)
+
+    if shared is not None:
+
+        @router.put("/v1/faq/bases/{name}", response_model=BaseInfo, summary="Save a CSV as the team's FAQ base "
+                    "(leads; replaces one of that name; every desk serves it)", **common)  # fmt: skip
+        async def save_base(name: str, http: Request) -> BaseInfo:
+            data = await http.body()
+            await run_in_threadpool(shared.save, name, data, filename=None, by=caller_of(http))
+            return _info(desk, picks, name.strip())
+
+    @router.put("/v1/faq/bases/{name}/threshold", response_model=BaseInfo,
+                summary="Apply a confidence threshold to a base, for every desk (leads)", **common)  # fmt: skip
+    def apply_threshold(name: str, request: ThresholdRequest, http: Request) -> BaseInfo:
+        picks.set_threshold(name, request.threshold, by=caller_of(http))
+        return _info(desk, picks, name)
+
+    @router.delete("/v1/faq/bases/{name}/threshold", response_model=BaseInfo,
+                   summary="Remove a base's threshold: the default applies again (leads)", **common)  # fmt: skip
+    def remove_threshold(name: str, http: Request) -> BaseInfo:
+        picks.set_threshold(name, None, by=caller_of(http))
+        return _info(desk, picks, name)
 
     @router.post("/v1/faq/search", response_model=SearchResponse, summary="Search and rank an FAQ base",
                  **common)  # fmt: skip
@@ -166,14 +198,15 @@ def add_faq_routes(router: APIRouter, desk: Desk, picks: Picks, dependencies: Se
 
     @router.post("/v1/feedback", response_model=FeedbackCreated, status_code=201,
                  summary="Record which FAQ answer answered a question (null: none of these)", **common)  # fmt: skip
-    def feedback(request: FeedbackRequest) -> FeedbackCreated:
+    def feedback(request: FeedbackRequest, http: Request) -> FeedbackCreated:
         record_id = picks.record(base=request.base, question=request.query, chosen_id=request.chosen_id,
-                                 shown=recent.get(request.request_id), request_id=request.request_id)  # fmt: skip
+                                 shown=recent.get(request.request_id), request_id=request.request_id,
+                                 user=caller_of(http).name)  # fmt: skip
         return FeedbackCreated(id=record_id)
 
     @router.get("/v1/feedback/export", summary="A base's picks as a labelled query set (CSV)",
                 response_class=Response, **common)  # fmt: skip
-    def export(base: str) -> Response:
+    def export(base: str, http: Request) -> Response:
         filename = "agents-picks.csv"
-        return Response(picks.export(base), media_type=CSV_TYPE,
+        return Response(picks.export(base, by=caller_of(http)), media_type=CSV_TYPE,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})  # fmt: skip

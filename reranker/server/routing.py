@@ -7,6 +7,7 @@ app the routes end up in (Gradio's, once :mod:`reranker.server.serve` puts them 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -18,11 +19,47 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from reranker.errors import InvalidInput, NotFound, RerankError
+from reranker.errors import DatabaseUnavailable, Forbidden, InvalidInput, NotFound, RerankError
+from reranker.server.auth import CALLER
 from reranker.server.schemas import DEFAULT_MAX_BODY_BYTES, INTERNAL_ERROR, describe_validation_error
 from reranker.server.telemetry import Telemetry
 
 logger = logging.getLogger("reranker.server.api")
+access_log = logging.getLogger("reranker.server.access")
+#: Seconds a client is told to wait (``Retry-After``) when the desk is full or its database is away.
+RETRY_AFTER_S = 1
+DATABASE_RETRY_AFTER_S = 5
+
+
+class Admission:
+    """At most ``limit`` requests in the desk at once (running or waiting); beyond, a 503 at once.
+
+    Counted where a request arrives, before it waits for a worker thread, so a full desk says so
+    immediately instead of queueing without end (a load balancer then tries another desk).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.inside = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.inside >= self.limit:
+                return False
+            self.inside += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.inside -= 1
+
+
+def busy_response(limit: int) -> JSONResponse:
+    return error_response(
+        503, f"The desk is busy: {limit} requests are already running or waiting. Try again in a moment.",
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )  # fmt: skip
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -39,6 +76,11 @@ async def _answer(handler: Callable[[Request], Coroutine[Any, Any, Response]], r
         return error_response(exc.status_code, str(exc.detail), exc.headers)
     except NotFound as exc:
         return error_response(404, str(exc))
+    except Forbidden as exc:
+        return error_response(403, str(exc))
+    except DatabaseUnavailable as exc:
+        logger.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, str(exc), {"Retry-After": str(DATABASE_RETRY_AFTER_S)})
     except InvalidInput as exc:
         return error_response(400, str(exc))
     except RerankError as exc:
@@ -53,23 +95,39 @@ class JSONErrorRoute(APIRoute):
     """A route whose errors are ``{"error": "..."}`` with a 4xx/503 status, in any app.
 
     With ``telemetry`` set (:func:`create_api` makes such a subclass), every answer is counted
-    and timed under the route's path and its status.
+    and timed under the route's path, its status and its caller, and logged with the caller. With
+    ``admission`` set, the routes in ``admitted`` (the scoring ones) answer 503 at once when full.
     """
 
     telemetry: Telemetry | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    admission: Admission | None = None
+    admitted: frozenset[str] = frozenset()
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         telemetry, path, limit = self.telemetry, self.path, self.max_body_bytes
+        admission = self.admission if self.path in self.admitted else None
 
         async def handle(request: Request) -> Response:
             start = time.perf_counter()
-            response = await _answer(handler, request, limit)
+            if admission is not None and not admission.enter():
+                response: Response = busy_response(admission.limit)
+                if telemetry is not None:
+                    telemetry.rejected.labels(path).inc()
+            else:
+                try:
+                    response = await _answer(handler, request, limit)
+                finally:
+                    if admission is not None:
+                        admission.leave()
+            caller = request.scope.get(CALLER)
+            label = None if caller is None else caller.label
             if telemetry is not None:
                 telemetry.observe_request(
-                    path, request.method, response.status_code, time.perf_counter() - start
+                    path, request.method, response.status_code, time.perf_counter() - start, label or "anonymous"
                 )
+            access_log.info("%s %s %d by %s", request.method, path, response.status_code, label or "anonymous")
             return response
 
         return handle

@@ -20,16 +20,22 @@ from fastapi import FastAPI
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.engine.slot import EngineSlot
-from reranker.errors import InvalidInput, ModelUnavailable
-from reranker.feedback.picks import Picks, open_store
+from reranker.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable
+from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
+from reranker.feedback.team import Team
 from reranker.knowledge.bases import bundled_bases
 from reranker.retrieval.dense import Embedder
 from reranker.retrieval.slot import DenseSlot
 from reranker.server.api import create_api
 from reranker.server.auth import ApiAccess
+from reranker.store import Store, open_store
+from reranker.store.retention import RetentionJob
 from reranker.ui import CSS_PATHS, HEAD, I18N, THEME, build_demo, export_dir
 
 logger = logging.getLogger("reranker.server.serve")
+#: The folder under --data-dir where a desk keeps its copies of the team's saved bases.
+SHARED_BASES_DIR = "shared-bases"
 
 
 def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
@@ -66,12 +72,33 @@ def create_desk(config: AppConfig, *, background: bool = True) -> Desk:
     return desk
 
 
-def create_picks(config: AppConfig, desk: Desk) -> Picks:
-    """The one store of agents' picks, in ``config.data_dir`` (none with ``--no-feedback``), over the desk's bases.
+def open_team_store(config: AppConfig) -> Store:
+    """The team's database (``--database-url``, default ``desk.db`` in ``--data-dir``), migrated,
+    with an old ``feedback.sqlite3`` in ``--data-dir`` copied in the first time.
 
-    Raises ``InvalidInput`` when the store is newer than this program.
+    Raises ``InvalidInput`` when the database is newer than this program, ``DatabaseUnavailable``
+    when it cannot be reached.
     """
-    return Picks(open_store(config.data_dir) if config.feedback else None, desk.bases)
+    return open_store(config.data_dir, config.url)
+
+
+def create_picks(config: AppConfig, desk: Desk, store: Store | None = None) -> Picks:
+    """Agents' picks and stored thresholds in the team's database (``store``, else opened from
+    ``config``), over the desk's bases; ``--no-feedback`` records no picks."""
+    store = store or open_team_store(config)
+    return Picks(store, desk.bases, record=config.feedback, team=Team(store, bootstrap=config.auth))
+
+
+def start_shared_bases(config: AppConfig, store: Store, desk: Desk) -> SharedBases:
+    """The team's stored bases served by this desk (copies under ``--data-dir``), checked every few seconds."""
+    return SharedBases(store, desk.bases, config.data_dir / SHARED_BASES_DIR).start()
+
+
+def start_retention(config: AppConfig, store: Store) -> RetentionJob | None:
+    """With ``--retain-days N``, the job that deletes picks older than N days (at start, then daily)."""
+    if config.retain_days is None:
+        return None
+    return RetentionJob(store, config.retain_days).start()
 
 
 def create_dense_slot(config: AppConfig, engine: EngineSlot, *, background: bool = True) -> DenseSlot:
@@ -95,14 +122,16 @@ def create_dense_slot(config: AppConfig, engine: EngineSlot, *, background: bool
     return slot
 
 
-def serving_options(config: AppConfig) -> dict[str, Any]:
+def serving_options(config: AppConfig, team: Team | None = None) -> dict[str, Any]:
     """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI.
 
-    ``show_error=False``: an unexpected exception reaches the page as a bare "Error", never its
-    text (``gr.mount_gradio_app`` would show it by default); user errors (``gr.Error``) still show.
+    The login: the ``team``'s (users of the database, and ``--auth`` as a bootstrap lead) when it
+    has logins, else ``--auth``. ``show_error=False``: an unexpected exception reaches the page
+    as a bare "Error", never its text (``gr.mount_gradio_app`` would show it by default); user
+    errors (``gr.Error``) still show.
     """
     return dict(
-        auth=config.auth,
+        auth=team.accepts if team is not None and team.logins else config.auth,
         max_file_size=config.max_upload_bytes,
         show_error=False,
         theme=THEME,
@@ -118,40 +147,48 @@ def enable_queue(demo: gr.Blocks, config: AppConfig) -> gr.Blocks:
     return demo.queue(default_concurrency_limit=config.concurrency_limit, max_size=config.queue_size)
 
 
-def api_access(config: AppConfig) -> ApiAccess:
-    """Who may call the REST API. Behind ``--auth`` or ``--share`` it is not open by default.
+def api_access(config: AppConfig, team: Team | None = None) -> ApiAccess:
+    """Who may call the REST API. Behind ``--auth``, ``--share`` or the team's logins it is not open by default.
 
-    Locally without a login: open, or the ``--api-key``. With ``--auth``: the key or the same
-    login over HTTP Basic. With ``--share`` and neither: off (403). ``--open-api``: open anyway.
+    Locally without logins: open, or the ``--api-key``. With ``--auth`` or users in the team
+    database (``team``): ``--api-key``, the team's API keys, or a login over HTTP Basic. With
+    ``--share`` and none of them: off (403). ``--open-api``: open anyway.
     """
-    guarded = (config.auth is not None or config.share) and not config.open_api
+    has_team = team is not None and team.logins
+    guarded = (config.auth is not None or config.share or has_team) and not config.open_api
     if not guarded:
         return ApiAccess(api_key=config.api_key)
-    return ApiAccess(api_key=config.api_key, login=config.auth, locked=not (config.api_key or config.auth))
+    return ApiAccess(api_key=config.api_key, login=config.auth, team=team if has_team else None,
+                     locked=not (config.api_key or config.auth or has_team))  # fmt: skip
 
 
-def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None) -> FastAPI:
+def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None,
+                    shared: SharedBases | None = None) -> FastAPI:  # fmt: skip
     """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's
-    scorer, and the FAQ routes (bases, search, feedback) over its bases."""
+    scorer, and the FAQ routes (bases, search, feedback) over its bases. Beyond ``--concurrency``
+    + ``--queue-size`` scoring requests in the desk, one more is answered 503 at once."""
     return create_api(
         desk.engine,
         desk=desk,
         picks=picks,
-        access=api_access(config),
+        access=api_access(config, None if picks is None else picks.team),
+        capacity=config.concurrency_limit + config.queue_size,
+        shared=shared,
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,
         first_stage=desk.dense.health,
     )
 
 
-def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True) -> str:
+def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, block: bool = True,
+           team: Team | None = None) -> str:  # fmt: skip
     """Queue and serve ``demo`` (and ``api`` on the same port); returns the local URL.
 
     Gradio's own server is used in every case, because only it can open a share link; the REST
     routes are put in front of Gradio's. A share link that cannot be created is logged as a
     warning; the app keeps serving locally.
     """
-    if config.share and config.auth is None:
+    if config.share and config.auth is None and not (team is not None and team.logins):
         logger.warning(
             "--share without --auth: anyone who has the public link can use this app. "
             "Add --auth user:password (or set RERANKER_AUTH)."
@@ -163,12 +200,12 @@ def launch(demo: gr.Blocks, config: AppConfig, *, api: FastAPI | None = None, bl
         prevent_thread_lock=True,
         quiet=True,
         state_session_capacity=config.max_sessions,
-        **serving_options(config),
+        **serving_options(config, team),
     )
     if api is not None:
         add_api_routes(demo.app, api)
         api.state.telemetry.watch_queue("ui", lambda: len(demo._queue))  # Gradio's waiting events
-        if api_access(config).open and (config.share or config.host not in ("127.0.0.1", "localhost")):
+        if api_access(config, team).open and (config.share or config.host not in ("127.0.0.1", "localhost")):
             logger.warning(
                 "The REST API (/v1/rerank) is open to anyone who can reach this server. "
                 "Set --api-key (or RERANKER_API_KEY) to require a key."
@@ -210,12 +247,19 @@ def add_api_routes(app: FastAPI, api: FastAPI) -> None:
 
 
 def serve(config: AppConfig) -> int:
-    """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable."""
+    """Serve the desk as ``config`` says until interrupted; 2 when ``--kb`` is unusable or the
+    database cannot be reached (or is newer than this program)."""
     try:
         desk = create_desk(config)
-        picks = create_picks(config, desk)
-    except InvalidInput as exc:
+        store = open_team_store(config)
+        picks = create_picks(config, desk, store)
+        shared = start_shared_bases(config, store, desk)
+    except (InvalidInput, DatabaseUnavailable) as exc:
         logger.error("%s", exc)
         return 2
-    launch(build_demo(desk, config, picks), config, api=create_rest_api(desk, config, picks))
+    start_retention(config, store)
+    if picks.team.logins:
+        logger.info("Sign-in: %s", "the users of the team database" + (" and --auth" if config.auth else ""))
+    launch(build_demo(desk, config, picks, shared), config, api=create_rest_api(desk, config, picks, shared),
+           team=picks.team)  # fmt: skip
     return 0

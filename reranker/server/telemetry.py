@@ -8,6 +8,10 @@ counters). What it exports:
 - ``reranker_pairs_scored_total``, ``reranker_cache_hits_total`` and
   ``reranker_truncated_documents_total``, per ``route``, ``engine`` (vllm, transformers, remote)
   and ``first_stage`` (``none`` where the caller sends the candidates, as on the rerank routes);
+- ``reranker_caller_requests_total`` per ``caller`` (a key's ``user/integration``, a login's user,
+  ``api-key`` for ``--api-key``, ``anonymous`` on an open API), ``route`` and ``status``;
+- ``reranker_rejected_requests_total`` per ``route``: answered 503 at once because more than
+  ``--concurrency`` + ``--queue-size`` requests were already in the desk (a load balancer moves on);
 - ``reranker_queue_depth`` per ``queue``: ``rest`` counts rerank requests waiting for or using the
   engine; ``ui`` (when :meth:`Telemetry.watch_queue` is given Gradio's queue) the UI's waiting events;
 - ``reranker_engine_info`` (always 1) with the serving ``engine``, the desk's ``first_stage``
@@ -95,6 +99,14 @@ class Telemetry:
             "reranker_truncated_documents", "Documents cut to fit the model's max length or max_tokens_per_doc.",
             WORK_LABELS, registry=self.registry,
         )  # fmt: skip
+        self.callers = Counter(
+            "reranker_caller_requests", "API requests answered, by caller (key, login, api-key, anonymous), route and status.",
+            ("caller", "route", "status"), registry=self.registry,
+        )  # fmt: skip
+        self.rejected = Counter(
+            "reranker_rejected_requests", "Requests answered 503 at once because the desk was full (--queue-size).",
+            ["route"], registry=self.registry,
+        )  # fmt: skip
         self.queue_depth = Gauge(
             "reranker_queue_depth", "Requests waiting for or using the engine, by queue (rest, ui).",
             ["queue"], registry=self.registry,
@@ -102,10 +114,12 @@ class Telemetry:
         self.queue_depth.labels("rest").set(0)
         self.registry.register(_EngineInfo(serving, first_stage))
 
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count one answered request and its latency."""
+    def observe_request(self, route: str, method: str, status: int, seconds: float, caller: str | None = None) -> None:
+        """Count one answered request, its latency and (when known) who sent it."""
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method, str(status)).observe(seconds)
+        if caller is not None:
+            self.callers.labels(caller, route, str(status)).inc()
 
     def observe_scoring(self, route: str, engine: str, result: ScoreResult, truncated: int,
                         first_stage: str = NO_FIRST_STAGE) -> None:  # fmt: skip

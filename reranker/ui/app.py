@@ -18,7 +18,10 @@ import gradio as gr
 
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
+from reranker.errors import RerankError
 from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
+from reranker.feedback.team import Team
 from reranker.i18n import t
 from reranker.shipped import shipped
 from reranker.ui import handlers
@@ -50,18 +53,35 @@ THEME = gr.themes.Default(
 )
 
 
-def header(request: gr.Request) -> str:
+def header(team: Team, request: gr.Request) -> str:
+    """The title, the tagline and, on a desk with logins, who is signed in and a Sign out link."""
     lang = handlers.lang_of(request)
     return (
         f'<div class="desk-header"><h1>{html.escape(t("app_title", lang))}</h1>'
-        f"<p>{html.escape(t('app_tagline', lang))}</p></div>"
+        f"<p>{html.escape(t('app_tagline', lang))}</p>{signed_in_line(team, request)}</div>"
     )
 
 
-def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.Blocks:
+def signed_in_line(team: Team, request: gr.Request) -> str:
+    """The line "Signed in as alice (lead) · Sign out" (Gradio's ``logout``); nothing when nobody signed in."""
+    name = getattr(request, "username", None)
+    if not name:
+        return ""
+    lang = handlers.lang_of(request)
+    try:
+        who = t("signed_in_as", lang, name=name, role=t(f"role_{team.member(name).role}", lang))
+    except RerankError as exc:  # disabled since signing in
+        who = exc.message(lang)
+    sign_out = f'<a href="logout" id="sign-out">{html.escape(t("sign_out", lang))}</a>'
+    return f'<p class="signed-in" id="signed-in">{html.escape(who)} · {sign_out}</p>'
+
+
+def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None,
+               shared: SharedBases | None = None) -> gr.Blocks:  # fmt: skip
     """The whole UI. ``desk`` and ``picks`` are shared by every session; nothing here launches a server.
 
     ``picks``: the team's picks and thresholds over the desk's bases (None: not recorded).
+    ``shared``: the team's stored bases (a lead's "Save for the team"; None: uploads stay in the session).
     """
     picks = picks or Picks(None, desk.bases)
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
@@ -70,7 +90,7 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
         chip_timer = gr.Timer(2.0, active=desk.engine.status().state == "loading" or desk.dense.busy)
         with gr.Tabs(elem_id="main-tabs") as main_tabs:
             with gr.Tab(I18N("tab_rerank"), id="rerank", elem_id="rerank-tab") as rerank_tab:
-                tab = build_rerank_tab(desk, picks, config)
+                tab = build_rerank_tab(desk, picks, config, shared)
             with gr.Tab(I18N("tab_evaluate"), id="evaluate", elem_id="evaluate-tab") as evaluate_tab:
                 eval_base, show_current = build_evaluate_tab(lambda: desk.scorer, desk, picks)
             with gr.Tab(I18N("tab_batch"), id="batch", elem_id="batch-tab") as batch_tab:
@@ -87,12 +107,18 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None) -> gr.
     return demo
 
 
+def base_choices(desk: Desk) -> dict[str, Any]:
+    """The base dropdown's choices as the desk serves them now (the team's saved bases included)."""
+    return gr.update(choices=desk.bases.names)
+
+
 def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab,
                    others: list[gr.components.Component], show_current: dict[str, Any] | None) -> None:  # fmt: skip
     """On load: texts in the browser's language, this browser's settings (``others``: the main tabs,
     the Evaluate and Batch bases), then the chosen base's description, the threshold the desk will
     use, and the Evaluate base's stored threshold (``show_current``)."""
-    demo.load(header, None, page_header, **UI_ONLY)
+    demo.load(handlers.bind(header, picks.team), None, page_header, **UI_ONLY)
+    demo.load(handlers.bind(base_choices, desk), None, tab.faq.base, **UI_ONLY)  # bases saved on other desks
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
     demo.load(handlers.bind(pick_panel.page_note, picks), None, tab.pick.message, **UI_ONLY)
     paste, faq, settings = tab.paste, tab.faq, tab.settings

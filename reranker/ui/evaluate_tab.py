@@ -104,10 +104,13 @@ def method_label(report: EvaluationReport, lang: Lang = "en") -> str:
     return t(f"eval_method_{report.method}", lang)
 
 
-def picks_file(picks: Picks, export_dir: Path, base_name: str | None) -> Path:
-    """The agents' picks in the desk's base, written as a labelled queries CSV to evaluate."""
+def picks_file(picks: Picks, export_dir: Path, base_name: str | None, user: str | None = None) -> Path:
+    """The agents' picks in the desk's base, written as a labelled queries CSV to evaluate.
+
+    ``user`` is who is signed in: exporting the picks is a lead's (:class:`~reranker.errors.Forbidden`).
+    """
     path = export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
-    text = picks.export(base_name or "")
+    text = picks.export(base_name or "", by=picks.team.member(user))
     if text.count("\n") < 2:
         raise InvalidInput(f"No agent has recorded a pick in {base_name} yet: use the desk's "
                            '"Answers it" and "None of these" buttons, then evaluate again.')  # fmt: skip
@@ -256,12 +259,14 @@ def run_evaluation(
     top_k: int,
     progress: Callable[[int, int], None] | None = None,
     lang: Lang = "en",
+    user: str | None = None,
 ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Scores | None]:
     """The tab's outputs for (base, query set, FAQ upload, queries upload), and the top scores
-    that the threshold goal needs (None without reranking or without both kinds of question)."""
+    that the threshold goal needs (None without reranking or without both kinds of question).
+    ``user``: who is signed in (the agents' picks as a query set are a lead's)."""
     base_name, query_set_name, faq_upload, queries_upload = sources
     if desk is not None and picks is not None and query_set_name == AGENTS_PICKS and not queries_upload:
-        queries_upload = str(picks_file(picks, desk.export_dir, base_name))
+        queries_upload = str(picks_file(picks, desk.export_dir, base_name, user))
     bases = None if desk is None else desk.bases.paths
     kb, queries = load_evaluation_set(
         *choose_sources(base_name, query_set_name, faq_upload, queries_upload, bases)
@@ -312,7 +317,8 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
             lang = lang_of(request)
             desc = t("eval_progress", lang)
             outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
-                                     int(top_k), lambda done, total: progress((done, total), desc=desc), lang)  # fmt: skip
+                                     int(top_k), lambda done, total: progress((done, total), desc=desc), lang,
+                                     getattr(request, "username", None))  # fmt: skip
         except RerankError as exc:
             raise user_error(exc, lang_of(request)) from exc
         return outputs if picks is not None else outputs[:-1]

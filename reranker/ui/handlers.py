@@ -29,6 +29,7 @@ from reranker.desk.language import base_language, default_base, switch_hint
 from reranker.desk.results import ScoreKind, render_message, render_preview
 from reranker.errors import RerankError
 from reranker.feedback.picks import Picks
+from reranker.feedback.team import require_lead
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import DEFAULT_TOP_K
 from reranker.knowledge.candidates import SplitMode
@@ -251,8 +252,12 @@ def rank_faq(desk: Desk, picks: Picks, stops: StopSignals, query: str, preset: s
 
     A base's stored threshold replaces the slider's (the status says so). The last value is
     what the ranking showed, for the pick buttons (None until it is final, or for an upload).
+    Ranking an uploaded file is a lead's (:class:`~reranker.errors.Forbidden` for an agent).
     """
     lang = lang_of(request)
+    member = picks.team.member(getattr(request, "username", None))  # a user disabled since signing in stops here
+    if source == "upload":
+        require_lead(member, "bases")  # an agent ranks the team's bases; a lead may try a new file
     base = selected_base(desk, source, base_name, upload, lang)
     head = heading(query, base.label, preset, override, lang)
     instruction = instruction_for(preset, override)

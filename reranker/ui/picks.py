@@ -22,8 +22,8 @@ from reranker.desk.desk import DeskResult
 from reranker.desk.results import FAQ_ID, RANK, render_message, render_table_html, score_column
 from reranker.errors import RerankError
 from reranker.feedback.picks import Picks, Shown
-from reranker.feedback.store import ShownAnswer
 from reranker.i18n import Lang, t
+from reranker.store import ShownAnswer
 from reranker.ui.i18n import I18N, lang_of
 from reranker.verdict import DEFAULT_THRESHOLD
 
@@ -146,8 +146,9 @@ def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.Event
         return render_message(t("nothing_to_pick", lang), "warn"), gr.Button(visible=False), None
     chosen = getattr(evt, "pick", "") or None
     try:
+        member = picks.team.member(getattr(request, "username", None))  # any role picks; a disabled one not
         record_id = picks.record(base=shown.base, question=shown.question, chosen_id=chosen, shown=shown,
-                                 user=getattr(request, "username", None))  # fmt: skip
+                                 user=member.name)  # fmt: skip
     except RerankError as exc:
         return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
     saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)

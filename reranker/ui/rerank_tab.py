@@ -17,12 +17,14 @@ import gradio as gr
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.feedback.picks import Picks
+from reranker.feedback.shared_bases import SharedBases
 from reranker.knowledge.bases import DEFAULT_TOP_K
 from reranker.knowledge.presets import DEFAULT_PRESET, PRESETS
 from reranker.ui import handlers
 from reranker.ui.examples import FAQ_EXAMPLES, PASTE_EXAMPLES
 from reranker.ui.i18n import I18N
 from reranker.ui.picks import PickPanel, build_pick_panel, wire_pick_panel
+from reranker.ui.shared_base_panel import build_share_panel, wire_share_panel
 from reranker.verdict import DEFAULT_THRESHOLD
 
 MAX_TOP_K = 100
@@ -213,8 +215,8 @@ def build_results_panel() -> ResultsPanel:
     return ResultsPanel(heading, stale, banner, best, table, status, stop, download, gr.State())
 
 
-def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
-    """The Rerank tab's layout and events (inside a ``gr.Tab``)."""
+def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig, shared: SharedBases | None = None) -> RerankTab:
+    """The Rerank tab's layout and events (inside a ``gr.Tab``); with ``shared``, "Save for the team"."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320, elem_id="ticket"):
             question = build_question_panel()
@@ -223,6 +225,8 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
                     paste = build_paste_panel()
                 with gr.Tab(I18N("tab_faq"), id="faq", elem_id="faq-tab") as faq_tab:
                     faq = build_faq_panel(desk)
+                    if shared is not None:
+                        wire_share_panel(shared, picks.team, build_share_panel(), faq.upload, faq.base)
             settings = build_settings_panel(config)
             build_examples(desk, question, settings, paste, faq)
         with gr.Column(scale=7, min_width=320, elem_id="results"):

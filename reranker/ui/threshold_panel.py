@@ -4,7 +4,7 @@ After an evaluation with reranking, each labelled question's top score is kept (
 ``gr.State``); the support lead sets the goal with two sliders ("send at least X % of the
 none-of-these questions to a human", "escalate at most Y % of the answerable ones") and reads
 :func:`reranker.evaluation.calibration.recommend_threshold`'s sentence. "Apply to this base" stores the
-threshold for the base (:meth:`reranker.feedback.store.FeedbackStore.set_threshold`): the desk and
+threshold for the base (:meth:`reranker.feedback.picks.Picks.set_threshold`, in the team database): the desk and
 ``POST /v1/faq/search`` use it from then on.
 """
 
@@ -89,24 +89,28 @@ def confirm_question(picks: Picks, base: str | None, threshold: float | None, la
     return t("goal_confirm", lang, base=base, threshold=threshold)
 
 
-def remove_threshold(picks: Picks, base: str | None, lang: Lang = "en") -> str:
-    """Remove the base's stored threshold: the desk goes back to each agent's own."""
+def remove_threshold(picks: Picks, base: str | None, lang: Lang = "en", user: str | None = None) -> str:
+    """Remove the base's stored threshold: the desk goes back to each agent's own (``user``: leads only)."""
     try:
-        picks.set_threshold(base or "", None)
+        picks.set_threshold(base or "", None, by=picks.team.member(user))
     except RerankError as exc:
         return render_message(exc.message(lang), "error")
     return render_message(t("goal_removed", lang, base=base), "ok")
 
 
 def apply_threshold(picks: Picks, base: str | None, uploaded: str | None, threshold: float | None,
-                    lang: Lang = "en") -> str:  # fmt: skip
-    """Store ``threshold`` for the desk's base; a message saying what happened (or why not)."""
+                    lang: Lang = "en", user: str | None = None) -> str:  # fmt: skip
+    """Store ``threshold`` for the desk's base; a message saying what happened (or why not).
+
+    ``user`` is who is signed in: only a lead may apply a threshold.
+    """
     try:
+        member = picks.team.member(user)
         if threshold is None:
             return render_message(t("goal_not_yet", lang), "warn")
         if uploaded:
             return render_message(t("goal_not_upload", lang), "warn")
-        picks.set_threshold(base or "", threshold)
+        picks.set_threshold(base or "", threshold, by=member)
     except RerankError as exc:
         return render_message(exc.message(lang), "error")
     return render_message(t("goal_stored", lang, threshold=threshold, base=base), "ok")
@@ -162,12 +166,13 @@ def wire_threshold_panel(picks: Picks, panel: ThresholdPanel, base: gr.Dropdown,
     def on_confirm(name: str | None, uploaded: str | None, threshold: float | None,
                    request: gr.Request) -> tuple[str, gr.Row, str]:  # fmt: skip
         lang = lang_of(request)
-        message = apply_threshold(picks, name, uploaded, threshold, lang)
+        message = apply_threshold(picks, name, uploaded, threshold, lang, getattr(request, "username", None))
         return message, gr.Row(visible=False), stored_note(picks, name, uploaded, lang)
 
     def on_remove(name: str | None, uploaded: str | None, request: gr.Request) -> tuple[str, gr.Row, str]:
         lang = lang_of(request)
-        return remove_threshold(picks, name, lang), gr.Row(visible=False), stored_note(picks, name, uploaded, lang)
+        return (remove_threshold(picks, name, lang, getattr(request, "username", None)), gr.Row(visible=False),
+                stored_note(picks, name, uploaded, lang))
 
     def on_cancel() -> gr.Row:
         return gr.Row(visible=False)

@@ -1,4 +1,12 @@
-"""The SQLite store of agents' picks: which FAQ answer (or "none of these") answered a question.
+"""A frozen copy of ``reranker/feedback/store.py`` as the desk shipped it before the team database.
+
+Only the tests use it: they write ``feedback.sqlite3`` files exactly as today's desks do, and check
+that :func:`reranker.store.open_store` copies them in with nothing lost. Do not change it to follow
+the package; it stands for files already on disk.
+
+The original's docstring:
+
+The SQLite store of agents' picks: which FAQ answer (or "none of these") answered a question.
 
 Every pick becomes a labelled query for free: :meth:`FeedbackStore.export_labels` writes the
 ``query,relevant_ids`` CSV that ``python -m reranker.evaluate --queries`` reads, so the desk can
@@ -20,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
 import json
 import re
@@ -32,7 +39,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reranker.errors import InvalidInput
-from reranker.knowledge.bases import KnowledgeBase
 from reranker.text import clean
 from reranker.verdict import check_threshold
 
@@ -97,22 +103,6 @@ def _v2_user_and_settings(connection: sqlite3.Connection) -> None:
 #: Schema changes in order; ``PRAGMA user_version`` counts how many a database has had.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1_picks, _v2_user_and_settings)
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def base_version(kb: KnowledgeBase) -> str:
-    """A short content hash of the base's rows: it changes whenever any FAQ row does.
-
-    >>> from reranker.knowledge.bases import FaqEntry
-    >>> a = KnowledgeBase([FaqEntry("1", "Shipping?", "3-5 days.")])
-    >>> b = KnowledgeBase([FaqEntry("1", "Shipping?", "2-4 days.")])
-    >>> base_version(a) == base_version(a), base_version(a) == base_version(b), len(base_version(a))
-    (True, False, 16)
-    """
-    digest = hashlib.sha256()
-    for entry in kb.entries:
-        digest.update(json.dumps(asdict(entry), ensure_ascii=False).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()[:16]
 
 
 def question_key(question: str) -> str:
