@@ -11,9 +11,9 @@ from reranker.desk.desk import Desk
 from reranker.desk.language import base_language, default_base, script_of, switch_hint
 from reranker.errors import InvalidInput
 from reranker.feedback.picks import Picks
-from reranker.feedback.store import FeedbackStore
 from reranker.knowledge.bases import bundled_bases
 from reranker.knowledge.registry import BaseRegistry
+from reranker.store import open_store
 from reranker.ui import handlers
 from reranker.ui.picks import threshold_in_use, threshold_view
 from reranker.ui.threshold_panel import can_apply, confirm_question, recommend, remove_threshold, stored_note
@@ -125,7 +125,7 @@ def test_stop_signals_stop_only_a_running_ranking_of_that_session():
 
 
 def test_new_ticket_clears_the_last_pick_and_what_it_was_for(tmp_path):
-    picks = Picks(FeedbackStore(tmp_path / "f.sqlite3"), BaseRegistry(bundled_bases()))
+    picks = Picks(open_store(tmp_path / "data", bcrypt_rounds=4), BaseRegistry(bundled_bases()))
     request = SimpleNamespace(headers={"accept-language": "en-US"})
     values = handlers.new_ticket(picks, request)
     message, undo, record_id, shown = values[-4:]
@@ -135,7 +135,7 @@ def test_new_ticket_clears_the_last_pick_and_what_it_was_for(tmp_path):
 
 @pytest.fixture
 def picks(tmp_path) -> Picks:
-    return Picks(FeedbackStore(tmp_path / "feedback.sqlite3"), BaseRegistry(bundled_bases()))
+    return Picks(open_store(tmp_path / "data", bcrypt_rounds=4), BaseRegistry(bundled_bases()))
 
 
 def test_the_slider_shows_the_stored_threshold_on_that_base_and_the_agents_own_elsewhere(picks):

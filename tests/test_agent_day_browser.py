@@ -15,9 +15,9 @@ from playwright.sync_api import expect
 from reranker.desk.desk import Desk
 from reranker.engine.scorer import ScoreCache
 from reranker.feedback.picks import Picks
-from reranker.feedback.store import FeedbackStore
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import bundled_bases
+from reranker.store import Store, open_store
 from reranker.ui import export_dir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,8 +31,8 @@ QUESTIONS = {"en": "how many days till my order gets here", "zh": "订单一直�
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> FeedbackStore:
-    return FeedbackStore(tmp_path_factory.mktemp("picks") / "feedback.sqlite3")
+def store(tmp_path_factory) -> Store:
+    return open_store(tmp_path_factory.mktemp("picks"), bcrypt_rounds=4)
 
 
 @pytest.fixture(scope="module")
