@@ -72,6 +72,8 @@ def measure(client, scorer, level: int, work: list[tuple[str, list[str]]]) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-client", type=int, default=2, help="requests each client sends")
+    parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS), help="concurrent requests")
+    parser.add_argument("--rounds", type=int, default=1, help="alternations of the two modes per level")
     parser.add_argument("--out", type=Path, help="append the table to this file")
     args = parser.parse_args()
 
@@ -86,11 +88,11 @@ def main() -> None:
     scorer.warm_up()
     client = TestClient(create_api(lambda: scorer))
     together_run = scorer._run
-    work = requests_for(max(LEVELS) * args.requests_per_client)
+    work = requests_for(max(args.levels) * args.requests_per_client)
     rows = []
-    for level in LEVELS:
+    for level in args.levels:
         chunk = work[: max(level * args.requests_per_client, 4)]
-        for mode in ("one at a time", "together"):
+        for mode in ("one at a time", "together") * args.rounds:
             scorer._run = one_at_a_time(scorer) if mode == "one at a time" else together_run
             result = measure(client, scorer, level, chunk)
             rows.append((level, mode, result))
@@ -103,10 +105,11 @@ def main() -> None:
         "| concurrent requests | engine sharing | requests | pairs/s | vs one at a time | p50 | p95 |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
-    baseline = {level: result["pairs_s"] for level, mode, result in rows if mode == "one at a time"}
-    for level, mode, r in rows:
+    for index, (level, mode, r) in enumerate(rows):
+        # against the one-at-a-time run of the same level and round (the row before a "together" row)
+        baseline = r["pairs_s"] if mode == "one at a time" else rows[index - 1][2]["pairs_s"]
         lines.append(
-            f"| {level} | {mode} | {r['requests']} | {r['pairs_s']:.1f} | {r['pairs_s'] / baseline[level]:.2f}× | "
+            f"| {level} | {mode} | {r['requests']} | {r['pairs_s']:.1f} | {r['pairs_s'] / baseline:.2f}× | "
             f"{r['p50']:.2f} s | {r['p95']:.2f} s |"
         )
     report = "\n".join(lines) + "\n"
