@@ -159,7 +159,17 @@ def base_name(desk, lang: str) -> str:
 
 
 def desk_once(desk, lang: str) -> dict[str, float]:
-    """One FAQ-mode query, top 20, cold: seconds to the first rows, the first scores, the final table."""
+    """One FAQ-mode query, top 20, cold: seconds to the first rows, the first scores, the final table.
+
+    Run in a worker thread, as Gradio runs the desk (and FastAPI the REST routes).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(_desk_once, desk, lang).result()
+
+
+def _desk_once(desk, lang: str) -> dict[str, float]:
     desk.scorer.reset_caches()
     base = desk.select_base(base_name(desk, lang))
     began, marks = time.perf_counter(), {}

@@ -24,15 +24,18 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 #: (group, pattern over the operator's name), first match wins.
 GROUPS = (
-    ("GEMMs (linear layers)", r"onednn_mm|weight_packed_linear|aten::(linear|addmm|mm|matmul|bmm)\b"),
-    ("attention", r"attention|attn|paged|sdpa|flash|varlen"),
-    ("norms + RoPE", r"rms_norm|layer_norm|rotary|rope"),
-    ("activation (SiLU x up)", r"silu|gelu|act_and_mul"),
-    ("pooling + yes/no head", r"softmax|sigmoid|pool|index_select|gather|logsumexp"),
+    ("GEMMs (linear layers, oneDNN)", r"onednn_mm|weight_packed_linear|aten::(linear|addmm|mm|matmul|bmm)$"),
+    ("attention (kernel + KV cache writes)", r"attention|attn|paged|sdpa|flash|varlen|reshape_and_cache"),
+    ("RoPE", r"rotary|rope"),
+    # vLLM 0.32 runs RMSNorm as plain torch ops on CPU (its C kernel is registered for GPUs only):
     (
-        "copies, casts, indexing",
-        r"copy_|aten::to\b|_to_copy|cat|index|slice|view|reshape|contiguous|empty|zeros|fill_|arange|clone",
+        "norms (RMSNorm as eager ops: pow, mean/sum, rsqrt)",
+        r"rms_norm|layer_norm|aten::(pow|sum|mean|rsqrt)$",
     ),
+    ("elementwise mul/add (norm scaling, residuals, SiLU x up)", r"aten::(mul|add|add_|mul_)$"),
+    ("SiLU", r"silu|gelu|act_and_mul"),
+    ("copies and casts (norms' fp32 round trips, layouts)", r"copy_|aten::to$|_to_copy|contiguous|clone"),
+    ("pooling + yes/no head", r"softmax|sigmoid|pool|logsumexp"),
 )
 
 

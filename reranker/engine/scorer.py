@@ -133,9 +133,7 @@ class Scorer:
     """Scores documents against a query with a loaded Qwen3-Reranker.
 
     Thread-safe: engine calls are serialised (neither vLLM's ``LLM`` nor a torch model may be
-    driven from two threads at once), and requests that arrive while the engine is busy are
-    scored together in its next call, each getting its own scores back in its own order;
-    repeats are answered from an LRU cache.
+    driven from two threads at once); repeats are answered from an LRU cache.
     """
 
     backend: Backend
@@ -147,7 +145,6 @@ class Scorer:
     fallback_cause: str | None = None
     cache: ScoreCache = field(default_factory=ScoreCache)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _queue: _EngineQueue = field(default_factory=lambda: _EngineQueue(), repr=False)
 
     @property
     def backend_name(self) -> str:
@@ -278,14 +275,15 @@ class Scorer:
         """Score every window of every document in one engine call; a document gets its best window's score."""
         encoded = self.encoder.encode_windows(query, documents, instruction)
         prompts = [window.token_ids for doc in encoded for window in doc.windows]
-        try:
-            scores = self._run(prompts)
-        except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
-            logger.exception("The %s engine ran out of memory", self.backend.name)
-            raise BackendFailure(
-                f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
-                "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
-            ) from exc
+        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
+            try:
+                scores = self.backend.score_token_ids(prompts)
+            except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
+                logger.exception("The %s engine ran out of memory", self.backend.name)
+                raise BackendFailure(
+                    f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
+                    "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
+                ) from exc
         if len(scores) != len(prompts):
             raise BackendFailure(
                 f"The {self.backend.name} engine returned {len(scores)} scores for {len(prompts)} prompts."
@@ -300,71 +298,10 @@ class Scorer:
             computed.append((own[best], doc.truncated, tokens, len(doc.windows), (window.start, window.end)))
         return computed
 
-    def _run(self, prompts: list[list[int]]) -> list[float]:
-        """The engine's scores for ``prompts``, batched with those of requests waiting beside it.
-
-        A thread-safe engine (a remote server) batches by itself. Otherwise the request joins the
-        queue; whichever waiting request gets the engine next scores every queued request in one
-        call, so concurrent requests share engine steps instead of taking turns.
-        """
-        if self.backend.thread_safe:
-            return self.backend.score_token_ids(prompts)
-        job = _Job(self.backend, prompts)
-        self._queue.put(job)
-        with self._lock:
-            if not job.done.is_set():
-                jobs = self._queue.take(self.backend)
-                try:
-                    scores = self.backend.score_token_ids([p for j in jobs for p in j.prompts])
-                except BaseException as exc:  # every request in the call gets the engine's error
-                    for j in jobs:
-                        j.finish(error=exc)
-                else:
-                    start = 0
-                    for j in jobs:
-                        j.finish(scores=list(scores[start : start + len(j.prompts)]))
-                        start += len(j.prompts)
-        job.done.wait()
-        if job.error is not None:
-            raise job.error
-        return job.scores
-
     def close(self) -> None:
         self.backend.close()
 
 
-@dataclass(eq=False)
-class _Job:
-    """One request's prompts waiting for the engine, and what the engine gave back."""
-
-    backend: Backend
-    prompts: list[list[int]]
-    scores: list[float] = field(default_factory=list)
-    error: BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def finish(self, scores: list[float] | None = None, error: BaseException | None = None) -> None:
-        self.scores, self.error = scores or [], error
-        self.done.set()
-
-
-class _EngineQueue:
-    """Requests waiting for the engine, in arrival order."""
-
-    def __init__(self) -> None:
-        self._jobs: list[_Job] = []
-        self._lock = threading.Lock()
-
-    def put(self, job: _Job) -> None:
-        with self._lock:
-            self._jobs.append(job)
-
-    def take(self, backend: Backend) -> list[_Job]:
-        """Every waiting job for ``backend`` (scorers made with ``replace`` share the queue)."""
-        with self._lock:
-            taken = [job for job in self._jobs if job.backend is backend]
-            self._jobs = [job for job in self._jobs if job.backend is not backend]
-        return taken
 
 
 def batch_sizes(total: int, first_batch: int, max_batch: int) -> list[int]:
