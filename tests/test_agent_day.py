@@ -139,7 +139,7 @@ def picks(tmp_path) -> Picks:
 
 
 def test_the_slider_shows_the_stored_threshold_on_that_base_and_the_agents_own_elsewhere(picks):
-    picks.set_threshold(EN_BASE, 0.84)
+    picks.set_threshold(EN_BASE, 0.84, by=picks.team.member(None))
     saved = {"threshold": 0.3, "tab": "faq"}
     stored = threshold_view(picks, saved, "bundled", EN_BASE, "en")
     assert stored.value == 0.84 and stored.interactive is False and "team lead" in stored.info
@@ -154,7 +154,7 @@ def test_the_slider_shows_the_stored_threshold_on_that_base_and_the_agents_own_e
 def test_a_lead_replaces_or_removes_a_stored_threshold_after_seeing_what_it_replaces(picks):
     assert "No threshold is stored" in stored_note(picks, EN_BASE, None)
     assert "replacing" not in confirm_question(picks, EN_BASE, 0.54)
-    picks.set_threshold(EN_BASE, 0.84)
+    picks.set_threshold(EN_BASE, 0.84, by=picks.team.member(None))
     assert "0.84" in stored_note(picks, EN_BASE, None)
     assert "replacing the stored 0.84" in confirm_question(picks, EN_BASE, 0.54)
     assert "Removed" in remove_threshold(picks, EN_BASE)

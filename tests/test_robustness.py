@@ -50,7 +50,7 @@ NORMAL_CANDIDATES = [
 ]
 ZH_BASE, EN_BASE = list(bundled_bases())
 ZH_QUERIES, EN_QUERIES = list(bundled_query_sets())
-ANSWER_CELL = re.compile(r'<div class="answer">(.*?)</div>', re.S)
+ANSWER_CELL = re.compile(r'<div class="answer(?: folded)?">(.*?)</div>', re.S)
 #: The highlight around a long answer's best passage (the browser shows the text inside it).
 EVIDENCE_MARK = re.compile(r'</?mark(?: class="evidence")?>')
 FAQ_ID_CELL = re.compile(r'<td class="faq-id">([^<]*)')  # the id; the stage ranks follow it in the cell

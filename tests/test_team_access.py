@@ -205,7 +205,8 @@ def test_ranking_an_uploaded_file_is_a_leads_and_a_disabled_agent_cannot_rank(te
     upload.write_text("id,question,answer\nm-1,How do I return a kettle?,Print the label.\n", encoding="utf-8")
 
     def rank(user: str, source: str) -> list:
-        return list(handlers.rank_faq(desk, team_picks, "return a kettle", DEFAULT_PRESET, "", source, EN_BASE,
+        return list(handlers.rank_faq(desk, team_picks, handlers.StopSignals(), "return a kettle", DEFAULT_PRESET, "",
+                                      source, EN_BASE,
                                       str(upload), 5, 0.5, browser(user)))  # fmt: skip
 
     with pytest.raises(gr.Error, match="Only a lead can upload"):

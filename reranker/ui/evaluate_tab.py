@@ -5,7 +5,7 @@ from the plain functions below (tested without a browser), and the evaluation it
 :func:`reranker.evaluation.evaluate.evaluate`.
 
 >>> with gr.Blocks() as demo, gr.Tab("Evaluate"):
-...     build_evaluate_tab(lambda: None)     # no scorer yet: keyword search only
+...     _ = build_evaluate_tab(lambda: None)     # no scorer yet: keyword search only
 """
 
 from __future__ import annotations
