@@ -188,7 +188,7 @@ def test_a_broken_csv_names_the_line_and_says_what_to_do(tmp_path):
     with pytest.raises(InvalidInput) as raised:
         registry.check_upload(broken)
     assert raised.value.message("en") == (
-        "The uploaded file, line 3: 4 values where the header has 2. Put values that contain the separator in double "
+        "faq.csv, line 3: 4 values where the header has 2. Put values that contain the separator in double "
         "quotes (or remove the extra ones), then upload the file again."
     )
     assert "第 3 行：有 4 个值" in raised.value.message("zh") and "tokenizing" not in str(raised.value)

@@ -20,9 +20,9 @@ QUESTIONS = 4 * UPDATE_EVERY
 
 
 def answered(page) -> str:
-    """The summary's first line ("N of M questions answered: …"), without the progress overlay."""
+    """The summary's first line ("N of M questions checked: …"), without the progress overlay."""
     return next(
-        line for line in page.inner_text("#batch-summary").splitlines() if "questions answered" in line
+        line for line in page.inner_text("#batch-summary").splitlines() if "questions checked" in line
     )
 
 
@@ -38,7 +38,7 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(browser, hf_scorer, l
     page.set_input_files("#batch-questions input[type=file]", str(questions))
     page.get_by_text("questions.csv").first.wait_for()
     page.click("#batch-run")
-    page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions answered").wait_for(timeout=60_000)
+    page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions checked").wait_for(timeout=60_000)
     page.click("#batch-stop")
     stopped = answered(page)
     for _ in range(10):  # an update already on its way may still land: wait until it has settled
@@ -66,7 +66,7 @@ def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, hf_scorer, lau
     page.set_input_files("#batch-questions input[type=file]", str(questions))
     page.get_by_text("questions.csv").first.wait_for()
     page.get_by_role("button", name=t("batch_run", "zh")).click()
-    page.get_by_text("已回答 2/2 个问题").wait_for(timeout=60_000)
-    assert "questions answered" not in page.inner_text("#batch-summary")
+    page.get_by_text("已检查 2/2 个问题").wait_for(timeout=60_000)
+    assert "questions checked" not in page.inner_text("#batch-summary")
     assert page.locator("#batch-table").get_by_text(t("batch_col_verdict", "zh")).count() >= 1
     context.close()

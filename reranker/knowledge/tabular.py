@@ -33,13 +33,15 @@ _SEPARATORS = ",;\t"
 _SNIFF_CHARS = 64 * 1024
 
 
-def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
+               name: str | None = None) -> pd.DataFrame:  # fmt: skip
     """Read a CSV file (a path, or the uploaded bytes) into a table of strings.
 
     Missing values become ""; header names are stripped. Raises ``InvalidInput`` with a
-    sentence a support agent can act on when the file can't be used.
+    sentence a support agent can act on when the file can't be used (naming the file ``name``,
+    by default :func:`describe`'s words).
     """
-    name = describe(source)
+    name = name or describe(source)
     text = _decode(_read_bytes(source, max_bytes), name)
     if not text.strip():
         raise InvalidInput.of("err_csv_empty", name=name)

@@ -427,9 +427,10 @@ def restore_settings(desk: Desk, saved: dict[str, Any] | None, request: gr.Reque
     """This browser's settings on page load: threshold, top K, preset, custom instruction, the
     Rerank base, the answer tab, the main tab, and the Evaluate and Batch bases."""
     settings = settings_for(desk.bases, saved, lang_of(request))
+    tabs = [gr.Tabs() if settings[key] == DEFAULT_SETTINGS[key] else gr.Tabs(selected=settings[key])
+            for key in ("tab", "main_tab")]  # the page opens on the defaults: a tab clicked meanwhile stays  # fmt: skip
     return (settings["threshold"], settings["top_k"], settings["preset"], settings["override"],
-            settings["base"], gr.Tabs(selected=settings["tab"]), gr.Tabs(selected=settings["main_tab"]),
-            settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
+            settings["base"], *tabs, settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
 
 
 def save_settings(saved: dict[str, Any] | None, top_k: int, preset: str, override: str) -> dict[str, Any]:
