@@ -216,7 +216,7 @@ def build_results_panel() -> ResultsPanel:
 def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
     """The Rerank tab's layout and events (inside a ``gr.Tab``)."""
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=320, elem_id="ticket"):
+        with gr.Column(scale=4, min_width=320, elem_id="ticket"):
             question = build_question_panel()
             with gr.Tabs(elem_id="answer-tabs") as answer_tabs:
                 with gr.Tab(I18N("tab_paste"), id="paste", elem_id="paste-tab") as paste_tab:
@@ -225,7 +225,7 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
                     faq = build_faq_panel(desk)
             settings = build_settings_panel(config)
             build_examples(desk, question, settings, paste, faq)
-        with gr.Column(scale=7, min_width=320, elem_id="results"):
+        with gr.Column(scale=8, min_width=320, elem_id="results"):  # the results, and their answers, get the room
             results = build_results_panel()
             pick = build_pick_panel()
     wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
