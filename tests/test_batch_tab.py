@@ -40,7 +40,7 @@ def test_rows_arrive_in_steps_and_the_empty_row_is_reported(desk, questions, pic
     assert len(updates) == 2  # after UPDATE_EVERY rows, then at the end
     summary, table, csv_path = updates[-1]
     assert len(table) == UPDATE_EVERY + 2 and table["Customer question"][0] == "where is my parcel"
-    assert list(table.columns)[0] == "Verdict"
+    assert table.columns[0] == "Verdict"
     assert "Row 2 not answered: The question is empty." in summary
     assert "threshold 0.50, the default" in summary
     assert pd.read_csv(csv_path, encoding="utf-8-sig")["verdict"].isin(["confident", "escalate"]).all()

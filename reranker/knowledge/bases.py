@@ -90,7 +90,9 @@ class KnowledgeBase:
             raise InvalidInput(f"No FAQ entry has the id {entry_id!r}.") from None
 
 
-def load_faq(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None) -> KnowledgeBase:
+def load_faq(
+    source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None
+) -> KnowledgeBase:
     """Load an FAQ CSV: a question column is required; answer, id, category, similar optional.
 
     ``name``: how error messages name the file (an upload's file name), else :func:`describe`'s words.

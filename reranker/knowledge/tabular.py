@@ -154,7 +154,9 @@ def parse_error(name: str, message: str) -> InvalidInput:
     """
     if fields := _FIELDS.search(message):
         expected, line, saw = fields.groups()
-        return InvalidInput.of("err_csv_fields", name=name, line=int(line), saw=int(saw), expected=int(expected))
+        return InvalidInput.of(
+            "err_csv_fields", name=name, line=int(line), saw=int(saw), expected=int(expected)
+        )
     if quote := _OPEN_QUOTE.search(message):
         return InvalidInput.of("err_csv_open_quote", name=name, line=int(quote.group(1)) + 1)
     return InvalidInput.of("err_csv_parse", name=name, error=message.strip())

@@ -265,7 +265,8 @@ def rank_faq(desk: Desk, picks: Picks, stops: StopSignals, query: str, preset: s
             banner, best, _, status, _, csv, last = result_outputs(result, head)
             shown = pick_panel.shown_of(result, named, query, instruction)
             status += render_message(note, "info") if note else ""
-            yield hint + banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
+            table = pick_panel.pick_table(picks, result, shown)
+            yield hint + banner, best, table, status, head, csv, last, shown
 
 
 def language_hint(desk: Desk, query: str, base: SelectedBase, lang: Lang) -> str:
@@ -302,7 +303,9 @@ def status_chip(desk: Desk, lang: Lang) -> str:
         operator = "".join(f"<pre>{html.escape(text)}</pre>" for _, text in notices)
         details = (f'<details class="operator"><summary>{html.escape(t("details", lang))}</summary>'
                    f'<ul>{what}</ul><div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
-    return f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
+    return (
+        f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
+    )
 
 
 def refresh_status(desk: Desk, request: gr.Request) -> tuple[str, gr.Timer]:

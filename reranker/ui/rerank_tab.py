@@ -225,7 +225,8 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
                     faq = build_faq_panel(desk)
             settings = build_settings_panel(config)
             build_examples(desk, question, settings, paste, faq)
-        with gr.Column(scale=8, min_width=320, elem_id="results"):  # the results, and their answers, get the room
+        # The results, and their answer column, get the room.
+        with gr.Column(scale=8, min_width=320, elem_id="results"):
             results = build_results_panel()
             pick = build_pick_panel()
     wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
