@@ -238,8 +238,8 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig) -> RerankTab:
     faq.base.input(handlers.remember("base"), [settings.saved, faq.base], settings.saved, **UI_ONLY)
     for trigger in (faq.base.change, faq.source.change, faq.button.click):
         trigger(**show)
-    settings.threshold.input(handlers.remember("threshold"), [settings.saved, settings.threshold], settings.saved,
-                             **UI_ONLY)  # fmt: skip
+    gr.on([settings.threshold.input, settings.threshold.release], handlers.remember("threshold"),
+          [settings.saved, settings.threshold], settings.saved, **UI_ONLY)  # fmt: skip
     return RerankTab(answer_tabs, settings, paste, faq, results, pick)
 
 
