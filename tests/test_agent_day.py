@@ -60,7 +60,13 @@ def test_default_base_is_the_first_when_none_is_in_the_language():
 
 
 @pytest.mark.parametrize(
-    ("text", "script"), [("Where is my order?", "en"), ("订单怎么还没发货", "zh"), ("订单 order 还没发货呢", "zh"), ("#12 ?", None)]
+    ("text", "script"),
+    [
+        ("Where is my order?", "en"),
+        ("订单怎么还没发货", "zh"),
+        ("订单 order 还没发货呢", "zh"),
+        ("#12 ?", None),
+    ],
 )
 def test_the_script_of_a_question(text, script):
     assert script_of(text) == script
@@ -148,7 +154,9 @@ def test_the_slider_shows_the_stored_threshold_on_that_base_and_the_agents_own_e
     assert threshold_view(picks, {**saved, "tab": "paste"}, "bundled", EN_BASE).value == 0.3
     assert threshold_view(picks, saved, "upload", EN_BASE).value == 0.3
     # the ranking uses what the slider shows
-    assert threshold_in_use(picks, EN_BASE, 0.3)[0] == 0.84 and threshold_in_use(picks, ZH_BASE, 0.3)[0] == 0.3
+    assert (
+        threshold_in_use(picks, EN_BASE, 0.3)[0] == 0.84 and threshold_in_use(picks, ZH_BASE, 0.3)[0] == 0.3
+    )
 
 
 def test_a_lead_replaces_or_removes_a_stored_threshold_after_seeing_what_it_replaces(picks):
@@ -188,7 +196,7 @@ def test_a_broken_csv_names_the_line_and_says_what_to_do(tmp_path):
     with pytest.raises(InvalidInput) as raised:
         registry.check_upload(broken)
     assert raised.value.message("en") == (
-        "The uploaded file, line 3: 4 values where the header has 2. Put values that contain the separator in double "
+        "faq.csv, line 3: 4 values where the header has 2. Put values that contain the separator in double "
         "quotes (or remove the extra ones), then upload the file again."
     )
     assert "第 3 行：有 4 个值" in raised.value.message("zh") and "tokenizing" not in str(raised.value)

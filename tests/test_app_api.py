@@ -101,8 +101,9 @@ def test_degraded_app_refuses_pasted_answers_with_the_reason(keyword_app):
         )
 
 
-def test_degraded_page_shows_why_the_model_is_missing(keyword_app):
-    assert MISSING in httpx.get(f"{keyword_app}config").text
+def test_degraded_app_says_why_the_model_is_missing_in_health_not_atop_the_page(keyword_app):
+    assert MISSING in httpx.get(f"{keyword_app}health").json()["error"]
+    assert MISSING not in httpx.get(f"{keyword_app}config").text  # the page's chip has it behind "details"
 
 
 def test_server_refuses_uploads_over_the_size_limit(keyword_app):

@@ -22,9 +22,9 @@ QUESTIONS = 4 * UPDATE_EVERY
 
 
 def answered(page) -> str:
-    """The summary's first line ("N of M questions answered: …"), without the progress overlay."""
+    """The summary's first line ("N of M questions checked: …"), without the progress overlay."""
     return next(
-        line for line in page.inner_text("#batch-summary").splitlines() if "questions answered" in line
+        line for line in page.inner_text("#batch-summary").splitlines() if "questions checked" in line
     )
 
 
@@ -48,7 +48,7 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(
     page.get_by_text("questions.csv").first.wait_for()
     gated.allow(UPDATE_EVERY)  # one update's worth of questions, then the engine holds the next
     page.click("#batch-run")
-    page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions answered").wait_for(timeout=60_000)
+    page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions checked").wait_for(timeout=60_000)
     gated.wait_for_calls(UPDATE_EVERY + 1)
     page.click("#batch-stop")
     gated.open()  # the held question ends; a batch that went on would answer all the others now
@@ -72,7 +72,7 @@ def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, app_url, tmp_p
     page.set_input_files("#batch-questions input[type=file]", str(questions))
     page.get_by_text("questions.csv").first.wait_for()
     page.get_by_role("button", name=t("batch_run", "zh")).click()
-    page.get_by_text("已回答 2/2 个问题").wait_for(timeout=60_000)
-    assert "questions answered" not in page.inner_text("#batch-summary")
+    page.get_by_text("已检查 2/2 个问题").wait_for(timeout=60_000)
+    assert "questions checked" not in page.inner_text("#batch-summary")
     assert page.locator("#batch-table").get_by_text(t("batch_col_verdict", "zh")).count() >= 1
     context.close()

@@ -55,7 +55,7 @@ def test_the_browsers_first_language_picks_ours(header, lang):
 def test_a_chinese_table_and_csv_have_chinese_headers_and_buttons(tmp_path):
     table = build_table(["a", "b"], [0.2, 0.9])
     html = render_table_html(table, lang="zh")
-    assert "<th>答案</th>" in html and ">复制</button>" in html and ">最佳</span>" in html
+    assert '<th class="text">答案</th>' in html and ">复制</button>" in html and ">最佳</span>" in html
     header = export_csv(table, tmp_path, lang="zh").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header == "名次,分数,答案,已截断"
 

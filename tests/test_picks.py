@@ -29,8 +29,10 @@ def faq_table():
 
 def test_a_final_faq_table_gets_one_answers_it_per_row_and_none_of_these(picks):
     html = render_table_html(faq_table(), picks=True)
-    assert html.count(">Answers it</button>") == 2 and html.count(">None of these</button>") == 1
-    assert '<button type="button" class="pick" data-pick="b2">Answers it</button></td>' in html  # beside Copy
+    assert html.count(">Answers it</button>") == 2
+    assert html.count(">None of these</button>") == 1 + 2  # above the table, and in each card (phone only)
+    assert html.index('class="pick-bar"') < html.index("<table")
+    assert 'class="pick" data-pick="b2" data-label="Answers it" data-saved="✓ Saved · Undo">Answers it</button>' in html
     assert 'data-faq-id="a&quot;1"' in html and 'data-pick="a&quot;1"' in html
 
 

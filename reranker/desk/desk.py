@@ -324,7 +324,9 @@ class Desk:
             else:
                 yield ranking.keyword_final(_recall_scores(step.hits), stage.retrieval)
 
-    def _while_loading(self, ranking: _Ranking, should_stop: Callable[[], bool] = _never) -> Iterator[DeskResult]:
+    def _while_loading(
+        self, ranking: _Ranking, should_stop: Callable[[], bool] = _never
+    ) -> Iterator[DeskResult]:
         """The unscored candidates at once, then again every :data:`LOADING_POLL_S` while the engine
         loads (until it is ready, or ``should_stop()``)."""
         status = self.engine.status()

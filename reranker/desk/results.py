@@ -144,10 +144,14 @@ def render_table_html(table: pd.DataFrame, *, state: Literal["partial", "final",
     has_faq = FAQ_ID in table.columns
     final = state != "partial"  # a stopped table is final for what it holds: its scored rows
     picks = picks and has_faq and state == "final" and not table.empty
-    headers = ["#", t(HEADER_KEYS[score_column(kind)], lang), t("col_answer", lang)]
-    headers += [f"{t('col_faq_id', lang)} · {t('col_category', lang)}"] if has_faq else []
-    headers.append(t("col_actions", lang))
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    headers = [
+        ("rank", "#"),
+        ("score", t(HEADER_KEYS[score_column(kind)], lang)),
+        ("text", t("col_answer", lang)),
+    ]
+    headers += [("faq-id", f"{t('col_faq_id', lang)} · {t('col_category', lang)}")] if has_faq else []
+    headers.append(("actions", t("col_actions", lang)))
+    head = "".join(f'<th class="{cls}">{html.escape(h)}</th>' for cls, h in headers)
     body = "".join(_render_row(row, kind, has_faq, final, picks, lang) for row in table.to_dict("records"))
     if not body:
         body = f'<tr><td class="empty" colspan="{len(headers)}">{_escape(t("no_candidates", lang))}</td></tr>'

@@ -91,8 +91,12 @@ class KnowledgeBase:
             raise InvalidInput(f"No FAQ entry has the id {entry_id!r}.") from None
 
 
-def load_faq(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> KnowledgeBase:
+def load_faq(
+    source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None
+) -> KnowledgeBase:
     """Load an FAQ CSV: a question column is required; answer, id, category, similar optional.
+
+    ``name``: how error messages name the file (an upload's file name), else :func:`describe`'s words.
 
     Rows without an id get ``row-N`` (N counts data rows from 1); rows with neither question nor
     answer are skipped and counted in ``skipped_rows``.
@@ -101,8 +105,8 @@ def load_faq(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) 
     >>> kb.entries[0].id, len(kb)
     ('row-1', 1)
     """
-    table = read_table(source, max_bytes=max_bytes)
-    name = describe(source)
+    table = read_table(source, max_bytes=max_bytes, name=name)
+    name = name or describe(source)
     question_column = require_column(table, name, "question", QUESTION_COLUMNS)
     answer_column = find_column(table, ANSWER_COLUMNS)
     id_column = find_column(table, ID_COLUMNS)

@@ -151,7 +151,7 @@ class BaseRegistry:
         with self._lock:
             kb = self._uploads.get(digest)
         if kb is None:
-            kb = load_faq(data, max_bytes=self.max_upload_bytes)
+            kb = load_faq(data, max_bytes=self.max_upload_bytes, name=path.name)
             with self._lock:
                 self._uploads[digest] = kb
         return kb

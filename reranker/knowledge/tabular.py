@@ -33,13 +33,15 @@ _SEPARATORS = ",;\t"
 _SNIFF_CHARS = 64 * 1024
 
 
-def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> pd.DataFrame:
+def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES,
+               name: str | None = None) -> pd.DataFrame:  # fmt: skip
     """Read a CSV file (a path, or the uploaded bytes) into a table of strings.
 
     Missing values become ""; header names are stripped. Raises ``InvalidInput`` with a
-    sentence a support agent can act on when the file can't be used.
+    sentence a support agent can act on when the file can't be used (naming the file ``name``,
+    by default :func:`describe`'s words).
     """
-    name = describe(source)
+    name = name or describe(source)
     text = _decode(_read_bytes(source, max_bytes), name)
     if not text.strip():
         raise InvalidInput.of("err_csv_empty", name=name)
@@ -152,7 +154,9 @@ def parse_error(name: str, message: str) -> InvalidInput:
     """
     if fields := _FIELDS.search(message):
         expected, line, saw = fields.groups()
-        return InvalidInput.of("err_csv_fields", name=name, line=int(line), saw=int(saw), expected=int(expected))
+        return InvalidInput.of(
+            "err_csv_fields", name=name, line=int(line), saw=int(saw), expected=int(expected)
+        )
     if quote := _OPEN_QUOTE.search(message):
         return InvalidInput.of("err_csv_open_quote", name=name, line=int(quote.group(1)) + 1)
     return InvalidInput.of("err_csv_parse", name=name, error=message.strip())

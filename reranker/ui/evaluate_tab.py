@@ -173,11 +173,15 @@ def summary(reports: Sequence[EvaluationReport], top_k: int, lang: Lang = "en",
     lines = [verdict(reports, lang)] if len(reports) > 1 else []
     if sources is not None:
         lines.append(t("eval_sources", lang, faq=sources[0], queries=sources[1]))
-    lines.append(t("eval_counts", lang, in_scope=metrics["queries"], out_of_scope=len(first.out_of_scope), k=top_k))
+    lines.append(
+        t("eval_counts", lang, in_scope=metrics["queries"], out_of_scope=len(first.out_of_scope), k=top_k)
+    )
     for report in reports:
         in_scope = report.metrics()["queries"]
         right = in_scope - len(report.misses())
-        lines.append(t("eval_right_first", lang, method=method_label(report, lang), right=right, total=in_scope))
+        lines.append(
+            t("eval_right_first", lang, method=method_label(report, lang), right=right, total=in_scope)
+        )
     if not any(report.method == "dense" for report in reports):
         lines.append(t("eval_no_dense", lang))
     if reports[-1].method != "rerank":

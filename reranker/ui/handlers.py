@@ -270,7 +270,8 @@ def rank_faq(desk: Desk, picks: Picks, stops: StopSignals, query: str, preset: s
             banner, best, _, status, _, csv, last = result_outputs(result, head)
             shown = pick_panel.shown_of(result, named, query, instruction)
             status += render_message(note, "info") if note else ""
-            yield hint + banner, best, pick_panel.pick_table(picks, result, shown), status, head, csv, last, shown
+            table = pick_panel.pick_table(picks, result, shown)
+            yield hint + banner, best, table, status, head, csv, last, shown
 
 
 def language_hint(desk: Desk, query: str, base: SelectedBase, lang: Lang) -> str:
@@ -307,7 +308,9 @@ def status_chip(desk: Desk, lang: Lang) -> str:
         operator = "".join(f"<pre>{html.escape(text)}</pre>" for _, text in notices)
         details = (f'<details class="operator"><summary>{html.escape(t("details", lang))}</summary>'
                    f'<ul>{what}</ul><div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
-    return f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
+    return (
+        f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
+    )
 
 
 def refresh_status(desk: Desk, request: gr.Request) -> tuple[str, gr.Timer]:
@@ -432,9 +435,10 @@ def restore_settings(desk: Desk, saved: dict[str, Any] | None, request: gr.Reque
     """This browser's settings on page load: threshold, top K, preset, custom instruction, the
     Rerank base, the answer tab, the main tab, and the Evaluate and Batch bases."""
     settings = settings_for(desk.bases, saved, lang_of(request))
+    tabs = [gr.Tabs() if settings[key] == DEFAULT_SETTINGS[key] else gr.Tabs(selected=settings[key])
+            for key in ("tab", "main_tab")]  # the page opens on the defaults: a tab clicked meanwhile stays  # fmt: skip
     return (settings["threshold"], settings["top_k"], settings["preset"], settings["override"],
-            settings["base"], gr.Tabs(selected=settings["tab"]), gr.Tabs(selected=settings["main_tab"]),
-            settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
+            settings["base"], *tabs, settings["eval_base"], settings["batch_base"], settings)  # fmt: skip
 
 
 def save_settings(saved: dict[str, Any] | None, top_k: int, preset: str, override: str) -> dict[str, Any]:

@@ -74,7 +74,9 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
     """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
 
     # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
-    def on_pick(shown: Shown | None, record_id: int | None, request: gr.Request, evt: gr.EventData) -> PickOutputs:
+    def on_pick(
+        shown: Shown | None, record_id: int | None, request: gr.Request, evt: gr.EventData
+    ) -> PickOutputs:
         if getattr(evt, "undo", False):  # the saved pick's own button: "✓ Saved · Undo"
             return undo(picks, record_id, lang_of(request))
         return record(picks, shown, request, evt)
@@ -153,7 +155,8 @@ def record(picks: Picks, shown: Shown | None, request: gr.Request, evt: gr.Event
         return render_message(exc.message(lang), "error"), gr.Button(visible=False), None
     saved = t("saved_answers", lang, chosen=chosen) if chosen else t("saved_none", lang)
     mark = html.escape(chosen or "", quote=True)  # the page script marks this pick's buttons as saved
-    return f'<div data-saved-pick="{mark}">{render_message(saved, "ok")}</div>', gr.Button(visible=True), record_id
+    message = f'<div data-saved-pick="{mark}">{render_message(saved, "ok")}</div>'
+    return message, gr.Button(visible=True), record_id
 
 
 def cleared(picks: Picks, lang: Lang = "en") -> PickOutputs:

@@ -218,7 +218,7 @@ def build_results_panel() -> ResultsPanel:
 def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig, shared: SharedBases | None = None) -> RerankTab:
     """The Rerank tab's layout and events (inside a ``gr.Tab``); with ``shared``, "Save for the team"."""
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5, min_width=320, elem_id="ticket"):
+        with gr.Column(scale=4, min_width=320, elem_id="ticket"):
             question = build_question_panel()
             with gr.Tabs(elem_id="answer-tabs") as answer_tabs:
                 with gr.Tab(I18N("tab_paste"), id="paste", elem_id="paste-tab") as paste_tab:
@@ -229,7 +229,8 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig, shared: Shared
                         wire_share_panel(shared, picks.team, build_share_panel(), faq.upload, faq.base)
             settings = build_settings_panel(config)
             build_examples(desk, question, settings, paste, faq)
-        with gr.Column(scale=7, min_width=320, elem_id="results"):
+        # The results, and their answer column, get the room.
+        with gr.Column(scale=8, min_width=320, elem_id="results"):
             results = build_results_panel()
             pick = build_pick_panel()
     wire_rerank_tab(desk, picks, question, settings, paste, faq, results, pick)
@@ -241,8 +242,8 @@ def build_rerank_tab(desk: Desk, picks: Picks, config: AppConfig, shared: Shared
     faq.base.input(handlers.remember("base"), [settings.saved, faq.base], settings.saved, **UI_ONLY)
     for trigger in (faq.base.change, faq.source.change, faq.button.click):
         trigger(**show)
-    settings.threshold.input(handlers.remember("threshold"), [settings.saved, settings.threshold], settings.saved,
-                             **UI_ONLY)  # fmt: skip
+    gr.on([settings.threshold.input, settings.threshold.release], handlers.remember("threshold"),
+          [settings.saved, settings.threshold], settings.saved, **UI_ONLY)  # fmt: skip
     return RerankTab(answer_tabs, settings, paste, faq, results, pick)
 
 

@@ -127,7 +127,8 @@ def build_threshold_panel(picks: Picks) -> ThresholdPanel:
     sentence = gr.Markdown(I18N("goal_not_yet"), elem_id="threshold-recommendation")
     current = gr.HTML(apply_default_css=False, elem_id="threshold-current")
     with gr.Row():
-        apply = gr.Button(I18N("goal_apply"), scale=0, min_width=180, elem_id="threshold-apply", interactive=False)
+        apply = gr.Button(I18N("goal_apply"), scale=0, min_width=180, elem_id="threshold-apply",
+                          interactive=False)  # fmt: skip
         remove = gr.Button(I18N("goal_remove"), scale=0, min_width=180, elem_id="threshold-remove",
                            variant="stop", interactive=picks.enabled)  # fmt: skip
     with gr.Row(visible=False, elem_id="threshold-confirm-row") as confirm_row:
@@ -187,6 +188,7 @@ def wire_threshold_panel(picks: Picks, panel: ThresholdPanel, base: gr.Dropdown,
     panel.apply.click(on_apply, [base, panel.recommended], [panel.confirm_row, panel.confirm_text], **options)
     panel.confirm.click(on_confirm, [base, faq_upload, panel.recommended],
                         [panel.message, panel.confirm_row, panel.current], **options)  # fmt: skip
-    panel.remove.click(on_remove, [base, faq_upload], [panel.message, panel.confirm_row, panel.current], **options)
+    panel.remove.click(on_remove, [base, faq_upload], [panel.message, panel.confirm_row, panel.current],
+                       **options)  # fmt: skip
     panel.cancel.click(on_cancel, None, panel.confirm_row, **options)
     return show_current
