@@ -87,7 +87,13 @@ def stop_after(results: list, yields: int):
     return lambda: len(results) >= yields
 
 
-def test_stop_keeps_the_scored_rows_best_first_and_says_how_many(hf_scorer, tmp_path):
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches of 2, then 4 at a time, so a ranking has several points where Stop is seen."""
+    monkeypatch.setattr("reranker.desk.desk.MAX_BATCH", 4)
+
+
+def test_stop_keeps_the_scored_rows_best_first_and_says_how_many(hf_scorer, tmp_path, small_batches):
     desk = Desk(hf_scorer, export_dir=tmp_path)
     answers = "\n".join(f"Stop answer {n}: parcels ship in {n} days" for n in range(20))
     results: list = []
@@ -108,7 +114,7 @@ def test_stop_keeps_the_scored_rows_best_first_and_says_how_many(hf_scorer, tmp_
     assert all(text in answers for text in ids)
 
 
-def test_stop_on_an_faq_search_keeps_what_was_scored(hf_scorer, tmp_path):
+def test_stop_on_an_faq_search_keeps_what_was_scored(hf_scorer, tmp_path, small_batches):
     desk = Desk(hf_scorer, export_dir=tmp_path, bases=bundled_bases())
     results: list = []
     for result in desk.rank_faq_stream("refund for a damaged parcel", None, desk.select_base(EN_BASE), 30,
