@@ -289,8 +289,7 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
     :class:`Scorer` or None, with ``load_error`` saying why); while there is no scorer, rerank
     answers 503 with the reason (``/health``: 503 "loading" until it is ready). It is read on
-    the event loop, so it must not block. ``max_body_bytes`` caps a request body (413);
-    documents have no character limit (a long one is cut to the model's max length).
+    the event loop, so it must not block. ``max_body_bytes`` caps a request body (413).
     ``api_key``: when set, every route but ``/health`` and ``/docs`` needs
     ``Authorization: Bearer <api_key>`` (``/metrics`` included: scrape with that bearer token).
     ``access`` (instead of ``api_key``): the key, logins over HTTP Basic, the team's keys, or locked;
@@ -305,7 +304,6 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     agents' picks in ``picks`` (None: recording is off); with ``shared``, leads save the team's bases.
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
-
     engine_status = _as_engine(engine, load_error)
 
     def serving() -> tuple[str, str] | None:
