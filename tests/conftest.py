@@ -317,3 +317,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("vllm"))
         elif item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """The desk scores 2 answers, then 4 at a time (it scores the rest in one call): a ranking then
+    has several points where a Stop is seen, as the Stop tests need."""
+    monkeypatch.setattr("reranker.desk.desk.MAX_BATCH", 4)

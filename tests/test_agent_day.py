@@ -87,12 +87,6 @@ def stop_after(results: list, yields: int):
     return lambda: len(results) >= yields
 
 
-@pytest.fixture
-def small_batches(monkeypatch):
-    """Batches of 2, then 4 at a time, so a ranking has several points where Stop is seen."""
-    monkeypatch.setattr("reranker.desk.desk.MAX_BATCH", 4)
-
-
 def test_stop_keeps_the_scored_rows_best_first_and_says_how_many(hf_scorer, tmp_path, small_batches):
     desk = Desk(hf_scorer, export_dir=tmp_path)
     answers = "\n".join(f"Stop answer {n}: parcels ship in {n} days" for n in range(20))

@@ -178,7 +178,7 @@ def gated_agent(request, browser, hf_scorer, launch_desk):
 
 
 @pytest.mark.parametrize("gated_agent", SETUPS, ids=IDS, indirect=True)
-def test_stop_keeps_what_was_scored_in_order_and_says_so(gated_agent):
+def test_stop_keeps_what_was_scored_in_order_and_says_so(gated_agent, small_batches):
     agent, gated = gated_agent
     answers = [f"Answer {n}: your parcel ships in {n % 7 + 1} days." for n in range(40)]
     agent.page.fill("#query textarea", "When does my parcel ship?")
