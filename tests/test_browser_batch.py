@@ -54,7 +54,7 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(
     gated.open()  # the held question ends; a batch that went on would answer all the others now
     assert outcomes.get(timeout=60) == "closed"  # the batch was closed, it did not run to its end
     assert gated.calls <= 2 * UPDATE_EVERY  # at most the rest of the update under way when Stop came
-    assert answered(page).startswith(f"{UPDATE_EVERY} of {QUESTIONS} questions answered")
+    assert answered(page).startswith(f"{UPDATE_EVERY} of {QUESTIONS} questions checked")
     expect(page.locator("#batch-download a")).to_have_count(1)
     page.close()
 
