@@ -152,7 +152,7 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def test_what_one_desk_records_saves_or_applies_the_other_sees(topology):
+def test_what_one_desk_records_saves_or_applies_the_other_sees(topology, capsys):
     a, b = topology.desks["desk_a"].url, topology.desks["desk_b"].url
     agent, lead = bearer(topology.agent_key), bearer(topology.lead_key)
     pick = {"query": "where is my parcel topology", "base": EN_BASE, "chosen_id": "en-004"}
@@ -172,7 +172,9 @@ def test_what_one_desk_records_saves_or_applies_the_other_sees(topology):
     assert httpx.put(b + route, json={"threshold": 0.77}, headers=lead, timeout=30).status_code == 200
     on_a = httpx.post(f"{a}/v1/faq/search", json={"query": "refund", "base": EN_BASE}, headers=agent, timeout=60)
     assert (on_a.json()["threshold"], on_a.json()["threshold_stored"]) == (0.77, True)
-    print("\nshared: pick A->B export, base A->B search, threshold B->A: all seen")
+    with capsys.disabled():  # in the CI log too, not only on failure
+        print("\ntopology: a pick made on A is in B's export, a base saved on A is searched on B, "
+              "a threshold applied on B is used by A")
 
 
 @dataclass
@@ -250,10 +252,11 @@ def test_under_load_a_killed_replica_a_restarted_database_and_a_killed_desk_lose
     missing = {i: q for i, q in load.acknowledged.items() if stored.get(i) != q}
     requests = sum(load.statuses.values())
     failed = requests - load.statuses[200] - load.statuses[201]
-    print(f"\nrequests {requests} ({dict(load.statuses)}); (requests, picks) after each phase {phases}; "
-          f"errors {failed}; picks checked {len(load.acknowledged)}, missing {len(missing)}")  # fmt: skip
-    for error in load.errors[:10]:
-        print("  error:", error)
+    with capsys.disabled():  # in the CI log too, not only on failure
+        print(f"\ntopology under faults: requests {requests} ({dict(load.statuses)}); (requests, picks) after "
+              f"each phase {phases}; errors {failed}; picks checked {len(load.acknowledged)}, missing {len(missing)}")
+        for error in load.errors[:10]:
+            print("  error:", error)
     assert not missing
     picked = [count for _, count in phases.values()]
     assert all(later > earlier for earlier, later in itertools.pairwise(picked)), phases  # recovered after each fault
