@@ -221,7 +221,7 @@ class Load:
 
 
 def test_under_load_a_killed_replica_a_restarted_database_and_a_killed_desk_lose_no_acknowledged_pick(
-    topology, postgres
+    topology, postgres, capsys
 ):
     load = Load(topology.entry, topology.agent_key)
     threads = [threading.Thread(target=load.run, args=(n,), daemon=True) for n in range(LOAD_THREADS)]
