@@ -68,7 +68,7 @@ PRESET = "orders"
 DOCUMENTS_PER_REQUEST = 8
 FAQ_TOP_K = 10
 RESULTS = ROOT / "benchmarks" / "load_results.md"
-_ANSWER_CELL = re.compile(r'<div class="answer">(.*?)</div>', re.S)
+_ANSWER_CELL = re.compile(r'<div class="answer(?: folded)?">(.*?)</div>', re.S)
 _FAQ_ID_CELL = re.compile(r'<td class="faq-id">([^<]*)')  # the id; the first-stage ranks follow in a <div>
 
 
