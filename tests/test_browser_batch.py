@@ -45,7 +45,7 @@ def test_stop_keeps_the_rows_answered_so_far_and_their_csv(
     page.click("#batch-base input")
     page.get_by_role("option", name=EN_BASE).click()
     page.set_input_files("#batch-questions input[type=file]", str(questions))
-    page.get_by_text("questions.csv").first.wait_for()
+    expect(page.locator("#batch-questions")).to_contain_text(".csv", timeout=60_000)  # the upload has landed
     gated.allow(UPDATE_EVERY)  # one update's worth of questions, then the engine holds the next
     page.click("#batch-run")
     page.get_by_text(f"{UPDATE_EVERY} of {QUESTIONS} questions checked").wait_for(timeout=60_000)
@@ -70,7 +70,7 @@ def test_a_chinese_browser_gets_the_batch_tab_in_chinese(browser, app_url, tmp_p
     questions = tmp_path / "questions.csv"
     questions.write_text("question\nrefund for my order\nwhere is my parcel\n")
     page.set_input_files("#batch-questions input[type=file]", str(questions))
-    page.get_by_text("questions.csv").first.wait_for()
+    expect(page.locator("#batch-questions")).to_contain_text(".csv", timeout=60_000)  # the upload has landed
     page.get_by_role("button", name=t("batch_run", "zh")).click()
     page.get_by_text("已检查 2/2 个问题").wait_for(timeout=60_000)
     assert "questions checked" not in page.inner_text("#batch-summary")
