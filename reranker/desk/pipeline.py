@@ -59,8 +59,8 @@ class FaqHit:
 class FaqRanking:
     """The hits best first (by reranker score, or keyword order when not reranked), and the cost.
 
-    While a streamed ranking is being scored (``final`` False), ``scored`` hits have a score:
-    they come first, in score order, the others after them in first-stage order.
+    While a streamed ranking is being scored (``final`` False), the hits scored so far come
+    first, in score order, the others after them in first-stage order.
     """
 
     hits: tuple[FaqHit, ...]
@@ -69,7 +69,6 @@ class FaqRanking:
     rerank_s: float = 0.0
     cache_hits: int = 0
     retrieval: Retrieval = "keyword"
-    scored: int = 0
     final: bool = True
 
     @property
@@ -169,7 +168,7 @@ def stream_search_and_rank(kb: KnowledgeBase, query: str, scorer: Callable[[], S
         rerank_s, cache_hits, done = rerank_s + batch.elapsed_s, cache_hits + batch.cache_hits, done + len(batch.documents)
         order = score_order([hit.score for hit in scored])
         yield FaqRanking(tuple(scored[i] for i in order), reranked=done == len(scored), recall_s=recall_s,
-                         rerank_s=rerank_s, cache_hits=cache_hits, retrieval=retrieval, scored=done,
+                         rerank_s=rerank_s, cache_hits=cache_hits, retrieval=retrieval,
                          final=done == len(scored))  # fmt: skip
 
 
