@@ -54,3 +54,7 @@ class DatabaseUnavailable(RerankError):
 
 class Forbidden(RerankError):
     """The signed-in user's role does not allow this (only leads may), or nobody is signed in."""
+
+
+class Conflict(InvalidInput):
+    """Someone else changed the thing being saved since it was read; reload and try again."""

@@ -24,6 +24,75 @@ Lang = Literal["en", "zh"]
 LANGUAGES: tuple[Lang, ...] = ("en", "zh")
 
 MESSAGES: dict[str, dict[Lang, str]] = {
+    # Knowledge: entries edited in the desk, their history, CSV import and export
+    "lead_only_knowledge": {
+        "en": "Only a lead can edit FAQ entries, import a base or decide on suggestions and gaps: ask a lead.",
+        "zh": "只有组长可以编辑 FAQ 条目、导入知识库或处理建议与知识缺口：请联系组长。",
+    },
+    "err_entry_no_id": {
+        "en": "Give the entry an id (for example en-101): picks and exports refer to it.",
+        "zh": "请为条目填写编号（例如 en-101）：选择记录和导出都靠它识别条目。",
+    },
+    "err_entry_bad_id": {
+        "en": "An entry id is one line of at most {limit} characters: shorten it.",
+        "zh": "条目编号须为一行且不超过 {limit} 个字符：请缩短。",
+    },
+    "err_entry_empty": {
+        "en": "Entry {id} has neither a question nor an answer: write at least one.",
+        "zh": "条目 {id} 既没有问题也没有答案：请至少填写一项。",
+    },
+    "err_entry_bad_category": {
+        "en": "A category has at most {limit} characters: shorten it.",
+        "zh": "分类不超过 {limit} 个字符：请缩短。",
+    },
+    "err_entry_phrasing_pipe": {
+        "en": "Write one phrasing per line, without \"|\" (the CSV uses it to separate phrasings).",
+        "zh": "每行写一个相似问法，不要使用“|”（CSV 用它分隔问法）。",
+    },
+    "err_entry_not_found": {
+        "en": "{base} has no entry {id}: reload the Knowledge tab to see its entries.",
+        "zh": "{base} 中没有条目 {id}：请刷新知识库页面查看条目。",
+    },
+    "err_entry_version_not_found": {
+        "en": "Entry {id} has no version {version}: open its history to choose one.",
+        "zh": "条目 {id} 没有第 {version} 版：请打开历史记录选择版本。",
+    },
+    "err_entry_duplicate_id": {
+        "en": "The id {id} is used by more than one entry: give each entry its own id.",
+        "zh": "编号 {id} 被多个条目使用：请为每个条目设置不同的编号。",
+    },
+    "err_entry_id_taken": {
+        "en": "{base} already has an entry {id}: choose another id, or edit that entry.",
+        "zh": "{base} 中已有条目 {id}：请换一个编号，或直接编辑该条目。",
+    },
+    "err_entry_conflict": {
+        "en": "Entry {id} was saved by {author} at {time} (version {version}) after you opened version {expected}: reload it, then make your change again.",
+        "zh": "在你打开第 {expected} 版之后，{author} 于 {time} 保存了条目 {id}（第 {version} 版）：请重新加载后再修改。",
+    },
+    "err_entry_conflict_new": {
+        "en": "Someone saved entry {id} in {base} at the same moment: reload it, then make your change again.",
+        "zh": "有人同时保存了 {base} 中的条目 {id}：请重新加载后再修改。",
+    },
+    "err_entries_conflict": {
+        "en": "Someone changed {base} during the import: preview the file again, then import.",
+        "zh": "导入期间有人修改了 {base}：请重新预览文件后再导入。",
+    },
+    "err_entry_last_active": {
+        "en": "This is the last active entry of {base}: add another before retiring it.",
+        "zh": "这是 {base} 中最后一个有效条目：请先添加其他条目再停用它。",
+    },
+    "err_base_edited_in_desk": {
+        "en": "{base} is edited in the desk: import the CSV in the Knowledge tab, which shows what changes first.",
+        "zh": "{base} 已在工作台中编辑：请在知识库页面导入 CSV，导入前会先显示改动。",
+    },
+    "err_import_duplicate": {
+        "en": "The id {id} is already used on line {line} of the file: give this row its own id.",
+        "zh": "编号 {id} 已在文件第 {line} 行使用：请为这一行设置不同的编号。",
+    },
+    "err_suggestion_not_found": {
+        "en": "There is no suggestion {id}: reload the suggestions.",
+        "zh": "没有编号为 {id} 的建议：请刷新建议列表。",
+    },
     # Team: sign-in and roles
     "signed_in_as": {"en": "Signed in as {name} ({role})", "zh": "已登录：{name}（{role}）"},
     "sign_out": {"en": "Sign out", "zh": "退出登录"},

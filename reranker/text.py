@@ -30,3 +30,27 @@ def require_question(query: object) -> str:
     if not isinstance(query, str) or not query.strip():
         raise InvalidInput.of("no_question")
     return query
+
+
+#: What a spreadsheet reads as the start of a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value: object) -> object:
+    """Prefix a text cell starting with ``= + - @``, tab or CR with ``'`` so it stays text.
+
+    >>> neutralise_formula("=SUM(A1:A9)"), neutralise_formula("Ships in 24h")
+    ("'=SUM(A1:A9)", 'Ships in 24h')
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def restore_formula(value: str) -> str:
+    """Undo :func:`neutralise_formula`: what a CSV export wrote as ``'=...`` is read back as ``=...``.
+
+    >>> restore_formula("'=SUM(A1:A9)"), restore_formula("'quoted'")
+    ('=SUM(A1:A9)', "'quoted'")
+    """
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_STARTS) else value

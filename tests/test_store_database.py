@@ -15,7 +15,8 @@ from reranker.store import current_revision, default_url, head_revision, make_en
 from reranker.store.database import parse_url
 from reranker.store.models import Base
 
-TABLES = {"picks", "thresholds", "faq_bases", "users", "api_keys", "legacy_imports", "alembic_version"}
+TABLES = {"picks", "thresholds", "faq_bases", "users", "api_keys", "legacy_imports", "alembic_version",
+          "faq_entry_versions", "phrasing_suggestions", "dismissed_gap_questions"}
 
 
 def test_upgrade_creates_every_table_at_the_newest_revision(database_url):

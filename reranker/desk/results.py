@@ -25,6 +25,7 @@ import pandas as pd
 from reranker.engine.scorer import score_order
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import FaqEntry
+from reranker.text import neutralise_formula
 
 #: reranker: P("yes"); keyword: BM25 alone; first_stage: the dense or hybrid search's own score.
 ScoreKind = Literal["reranker", "keyword", "first_stage"]
@@ -55,7 +56,6 @@ PILL_TEXT = "#111827"
 EXPORT_PREFIX = "ranked-answers-"
 EXPORT_MAX_AGE_S = 15 * 60
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: The message id of each column's header (the table keeps English column names inside).
 HEADER_KEYS = {RANK: "col_rank", SCORE: "col_score", KEYWORD_SCORE: "col_keyword", SEARCH_SCORE: "col_search",
                ANSWER: "col_answer", FAQ_QUESTION: "col_faq_question", FAQ_ID: "col_faq_id", CATEGORY: "col_category",
@@ -316,17 +316,6 @@ def write_csv(table: pd.DataFrame, path: Path) -> None:
     neutralised (:func:`neutralise_formula`). Raises ``OSError`` when ``path`` cannot be written.
     """
     table.map(neutralise_formula).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-
-
-def neutralise_formula(value: object) -> object:
-    """Prefix a text cell starting with ``= + - @``, tab or CR with ``'`` so it stays text.
-
-    >>> neutralise_formula("=SUM(A1:A9)"), neutralise_formula("Ships in 24h")
-    ("'=SUM(A1:A9)", 'Ships in 24h')
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _escape(value: object) -> str:

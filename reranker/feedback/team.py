@@ -27,7 +27,7 @@ from reranker.store import Role, Store
 log = logging.getLogger(__name__)
 
 #: What only a lead may do (each has its ``lead_only_<action>`` message).
-LeadAction = Literal["threshold", "export", "bases"]
+LeadAction = Literal["threshold", "export", "bases", "knowledge"]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from reranker.errors import InvalidInput
 from reranker.knowledge.tabular import (
     DEFAULT_MAX_BYTES,
@@ -144,6 +146,22 @@ def load_faq(
         raise InvalidInput.of("err_csv_no_entries", name=name)
     logger.info("Loaded %d FAQ entries (%s; %d empty rows skipped)", len(entries), name.lower(), skipped)
     return KnowledgeBase(entries, skipped_rows=skipped)
+
+
+#: The columns :func:`faq_table` writes (and :func:`load_faq` reads back).
+FAQ_COLUMNS = ("id", "question", "answer", "category", "similar_questions")
+#: How the similar questions of an entry share one CSV cell.
+PHRASING_SEPARATOR = " | "
+
+
+def faq_table(entries: Sequence[FaqEntry]) -> pd.DataFrame:
+    """The entries as rows of :data:`FAQ_COLUMNS` (similar questions joined by ``" | "``).
+
+    >>> faq_table([FaqEntry("1", "Where is my order?", "Track it.", similar_questions=("Where's my parcel?", "Tracking?"))]).iloc[0].tolist()
+    ['1', 'Where is my order?', 'Track it.', '', "Where's my parcel? | Tracking?"]
+    """
+    rows = [(e.id, e.question, e.answer, e.category, PHRASING_SEPARATOR.join(e.similar_questions)) for e in entries]
+    return pd.DataFrame(rows, columns=list(FAQ_COLUMNS))
 
 
 def bundled_bases() -> dict[str, Path]:

@@ -55,6 +55,23 @@ def read_table(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
     return table.fillna("")
 
 
+def row_lines(source: str | Path | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, name: str | None = None) -> list[int]:
+    """The file line (1-based) each data row of :func:`read_table` starts on, so messages can name it.
+
+    >>> row_lines(b'question,answer\\n\\nShipping?,"3-5 days\\nor 7"\\nReturns?,Yes\\n')
+    [3, 5]
+    """
+    text = _decode(_read_bytes(source, max_bytes), name or describe(source))
+    reader = csv.reader(io.StringIO(text), delimiter=guess_separator(text))
+    lines: list[int] = []
+    start = 1
+    for row in reader:
+        if row:  # pandas skips blank lines too
+            lines.append(start)
+        start = reader.line_num + 1
+    return lines[1:]  # the header is not a data row
+
+
 def guess_separator(text: str) -> str:
     """Comma, semicolon or tab: :class:`csv.Sniffer` on the first rows, else the header's most common.
 

@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from reranker.errors import DatabaseUnavailable, Forbidden, InvalidInput, NotFound, RerankError
+from reranker.errors import Conflict, DatabaseUnavailable, Forbidden, InvalidInput, NotFound, RerankError
 from reranker.server.auth import CALLER
 from reranker.server.schemas import DEFAULT_MAX_BODY_BYTES, INTERNAL_ERROR, describe_validation_error
 from reranker.server.telemetry import Telemetry
@@ -76,6 +76,8 @@ async def _answer(handler: Callable[[Request], Coroutine[Any, Any, Response]], r
         return error_response(exc.status_code, str(exc.detail), exc.headers)
     except NotFound as exc:
         return error_response(404, str(exc))
+    except Conflict as exc:
+        return error_response(409, str(exc))
     except Forbidden as exc:
         return error_response(403, str(exc))
     except DatabaseUnavailable as exc:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -148,3 +149,72 @@ class LegacyImport(Base):
     picks: Mapped[int] = mapped_column(Integer)
     thresholds: Mapped[int] = mapped_column(Integer)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EntryVersion(Base):
+    """One saved version of one FAQ entry of a base edited in the desk (rows are never changed).
+
+    An entry's current version is its highest ``version``; ``retired`` hides it from searches;
+    a rollback is a new version with an old one's fields. ``revision`` (the row id) orders every
+    save in a base, so a desk sees that a base changed by its highest revision.
+    """
+
+    __tablename__ = "faq_entry_versions"
+    __table_args__ = (
+        UniqueConstraint("base", "entry_id", "version", name="uq_faq_entry_versions_base_entry_version"),
+        Index("ix_faq_entry_versions_base_revision", "base", "revision"),
+    )
+
+    revision: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    base: Mapped[str] = mapped_column(String(300))
+    entry_id: Mapped[str] = mapped_column(String(300))
+    version: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(300))
+    #: Other phrasings of the question ("similar questions"), in order.
+    phrasings: Mapped[list[str]] = mapped_column(JSON)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    author: Mapped[str | None] = mapped_column(String(200))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Why this version exists: "edit", "import", "rollback to 2", "learned", "gap", ...
+    note: Mapped[str] = mapped_column(String(300))
+
+
+class PhrasingSuggestion(Base):
+    """A customer's question that agents answered with an entry: a candidate phrasing of it.
+
+    ``status``: pending (a lead decides), approved (added to the entry) or rejected (never
+    suggested again). ``users`` lists who picked it, so suggestions many agents made come first.
+    """
+
+    __tablename__ = "phrasing_suggestions"
+    __table_args__ = (
+        UniqueConstraint("base", "entry_id", "key", name="uq_phrasing_suggestions_base_entry_key"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    base: Mapped[str] = mapped_column(String(300))
+    entry_id: Mapped[str] = mapped_column(String(300))
+    question: Mapped[str] = mapped_column(Text)
+    #: The question as compared (NFKC, case and spacing ignored; ``store.question_key``).
+    key: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20))
+    picks: Mapped[int] = mapped_column(Integer)
+    users: Mapped[list[str]] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DismissedGap(Base):
+    """A gap question a lead dismissed (or turned into an entry): left out of the Gaps view."""
+
+    __tablename__ = "dismissed_gap_questions"
+
+    base: Mapped[str] = mapped_column(String(300), primary_key=True)
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    dismissed_by: Mapped[str | None] = mapped_column(String(200))
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime)
