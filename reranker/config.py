@@ -23,6 +23,7 @@ from reranker.engine.model_source import DEFAULT_MODEL
 from reranker.engine.prompt import DEFAULT_MAX_LENGTH, MAX_WINDOWS, validate_max_length
 from reranker.engine.scorer import Scorer
 from reranker.errors import InvalidInput
+from reranker.feedback.learning import DEFAULT_LEARN_MODE, LEARN_MODES
 from reranker.retrieval.dense import (
     DEFAULT_EMBEDDING_MODEL,
     DISABLED,
@@ -276,6 +277,8 @@ class AppConfig(DatabaseConfig, RetrievalConfig, EngineConfig):
     The team's database (picks, thresholds, uploaded bases, users, API keys) is ``database_url``,
     default ``desk.db`` in ``data_dir``; ``feedback=False`` (``--no-feedback``) records no picks.
     ``retain_days`` (None: keep) deletes picks older than that many days, at start and daily.
+    ``learn_phrasings`` (review, auto, off): whether a pick suggests (or adds) the customer's
+    question as a phrasing of the picked entry.
     """
 
     host: str = field(default_factory=_env("HOST", "127.0.0.1"))
@@ -293,6 +296,7 @@ class AppConfig(DatabaseConfig, RetrievalConfig, EngineConfig):
     max_sessions: int = field(default_factory=_env("MAX_SESSIONS", 1000, int))
     feedback: bool = field(default_factory=_env("FEEDBACK", True, _parse_bool))
     retain_days: int | None = field(default_factory=_env("RETAIN_DAYS", None, int))
+    learn_phrasings: str = field(default_factory=_env("LEARN_PHRASINGS", DEFAULT_LEARN_MODE))
 
     def __post_init__(self) -> None:
         EngineConfig.__post_init__(self)
@@ -302,6 +306,8 @@ class AppConfig(DatabaseConfig, RetrievalConfig, EngineConfig):
         for name in ("max_candidates", "concurrency_limit", "queue_size", "max_sessions"):
             if getattr(self, name) < 1:
                 raise InvalidInput(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.learn_phrasings not in LEARN_MODES:
+            raise InvalidInput(f"learn_phrasings must be one of {', '.join(LEARN_MODES)}, got {self.learn_phrasings!r}.")
         if self.retain_days is not None and self.retain_days < 0:
             raise InvalidInput(f"retain_days must be 0 or more (or left out to keep picks), got {self.retain_days}.")
         if self.max_upload_mb <= 0:
@@ -382,6 +388,9 @@ def _add_capacity_arguments(add: Callable[..., None]) -> None:
         type=int, dest="max_sessions")  # fmt: skip
     add("--feedback", "FEEDBACK", "on", "record agents' picks (--no-feedback: record nothing)",
         action=argparse.BooleanOptionalAction)  # fmt: skip
+    add("--learn-phrasings", "LEARN_PHRASINGS", DEFAULT_LEARN_MODE, "what a pick teaches: review (a lead "
+        "approves the customer's question as a phrasing of the picked entry), auto (added at once), off",
+        choices=LEARN_MODES, dest="learn_phrasings")  # fmt: skip
     add("--retain-days", "RETAIN_DAYS", "keep", "delete picks older than this many days (they hold "
         "customers' questions), at start and daily", type=int, dest="retain_days", metavar="N")  # fmt: skip
 

@@ -89,6 +89,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "The id {id} is already used on line {line} of the file: give this row its own id.",
         "zh": "编号 {id} 已在文件第 {line} 行使用：请为这一行设置不同的编号。",
     },
+    "err_gap_not_found": {
+        "en": "That gap is gone (its questions were answered or dismissed): reload the gaps.",
+        "zh": "该知识缺口已不存在（问题已被解答或忽略）：请刷新缺口列表。",
+    },
     "err_suggestion_not_found": {
         "en": "There is no suggestion {id}: reload the suggestions.",
         "zh": "没有编号为 {id} 的建议：请刷新建议列表。",

@@ -54,6 +54,8 @@ class Gap:
     first_seen: str
     last_seen: str
     samples: tuple[str, ...]
+    #: Every question of the topic (each once), the representative first.
+    questions: tuple[str, ...] = ()
 
 
 def find_gaps(questions: Sequence[GapQuestion], embed: Callable[[list[str]], np.ndarray] | None = None,
@@ -94,7 +96,8 @@ def _gap(members: list[GapQuestion], vectors: np.ndarray) -> Gap:
     recent = sorted(members, key=lambda member: member.time, reverse=True)
     samples = tuple(dict.fromkeys(m.question for m in recent if m.question != representative.question))[:SAMPLES]
     digest = hashlib.sha256(" ".join(representative.question.split()).casefold().encode()).hexdigest()[:12]
-    return Gap(digest, representative.question, len(members), times[0], times[-1], samples)
+    questions = tuple(dict.fromkeys([representative.question, *(m.question for m in recent)]))
+    return Gap(digest, representative.question, len(members), times[0], times[-1], samples, questions)
 
 
 def _negated(time: str) -> tuple[int, ...]:

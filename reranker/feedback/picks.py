@@ -17,17 +17,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from cachetools import LRUCache
 
-from reranker.errors import InvalidInput
+from reranker.errors import InvalidInput, RerankError
 from reranker.feedback.team import Member, Team, require_lead
 from reranker.knowledge.bases import KnowledgeBase
 from reranker.knowledge.registry import BaseRegistry
-from reranker.store import ShownAnswer, Store
+from reranker.store import PickRecord, ShownAnswer, Store
 from reranker.verdict import DEFAULT_THRESHOLD
+
+log = logging.getLogger(__name__)
 
 #: The first stage recorded with a pick when the ranking does not say (keyword search).
 FIRST_STAGE = "keyword"
@@ -72,6 +76,13 @@ class Shown:
     first_stage: str = FIRST_STAGE
 
 
+class PickListener(Protocol):
+    """Hears of every pick recorded and every pick undone (the phrasing learner)."""
+
+    def picked(self, pick: PickRecord) -> object: ...
+    def withdrawn(self, pick: PickRecord) -> None: ...
+
+
 class Picks:
     """The team's picks and stored thresholds over the desk's named bases.
 
@@ -88,6 +99,12 @@ class Picks:
         self.bases = bases
         self.recording = record and store is not None
         self.team = team or Team(store)
+        self._listeners: list[PickListener] = []
+
+    def add_listener(self, listener: PickListener) -> None:
+        """Tell ``listener`` of every pick recorded and undone from now on (what it fails to do is
+        logged: the pick itself stands)."""
+        self._listeners.append(listener)
 
     @property
     def enabled(self) -> bool:
@@ -127,7 +144,7 @@ class Picks:
                 'or null for "none of these".'
             )
         seen = shown if shown is not None and shown.base == base else None
-        return store.record(
+        record_id = store.record(
             base=base,
             base_version=version_of(kb),
             question=question,
@@ -138,10 +155,29 @@ class Picks:
             request_id=request_id,
             user=user,
         )
+        self._tell("picked", store, record_id)
+        return record_id
 
     def undo(self, record_id: int) -> bool:
         """Delete a pick the agent made by mistake; False when recording is off or there is none."""
-        return self.recording and self.store is not None and self.store.undo(record_id)
+        if not self.recording or self.store is None:
+            return False
+        record = self.store.pick(record_id) if self._listeners else None
+        undone = self.store.undo(record_id)
+        if undone and record is not None:
+            self._tell("withdrawn", self.store, record)
+        return undone
+
+    def _tell(self, event: str, store: Store, pick: int | PickRecord) -> None:
+        if not self._listeners:
+            return
+        record = store.pick(pick) if isinstance(pick, int) else pick
+        for listener in self._listeners:
+            try:
+                if record is not None:
+                    getattr(listener, event)(record)
+            except RerankError as exc:  # learning is extra: the pick is stored either way
+                log.warning("pick %s of %r: %s not learned: %s", record.id if record else pick, getattr(record, "base", "?"), event, exc)
 
     def export(self, base: str, *, by: Member) -> str:
         """The base's picks as ``query,relevant_ids`` CSV, only ids the base still has (for a lead)."""

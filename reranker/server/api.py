@@ -36,10 +36,12 @@ from reranker.engine.model_source import model_basename
 from reranker.engine.scorer import RankedDocument, Ranking, Scorer
 from reranker.engine.slot import EngineSlot, EngineStatus
 from reranker.errors import InvalidInput, ModelUnavailable, NotFound
+from reranker.feedback.knowledge import Knowledge
 from reranker.feedback.picks import Picks
 from reranker.feedback.shared_bases import SharedBases
 from reranker.server.auth import ApiAccess, access_check
 from reranker.server.faq import add_faq_routes
+from reranker.server.knowledge import add_knowledge_routes
 from reranker.server.routing import Admission, JSONErrorRoute
 from reranker.server.schemas import (
     _SURROGATE,
@@ -283,7 +285,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
                picks: Picks | None = None,
                first_stage: Callable[[], tuple[str, str]] = lambda: KEYWORD_ONLY,
                capacity: int | None = None,
-               shared: SharedBases | None = None) -> FastAPI:  # fmt: skip
+               shared: SharedBases | None = None,
+               knowledge: Knowledge | None = None) -> FastAPI:  # fmt: skip
     """A FastAPI app with the rerank routes, ``/v1/models``, ``/metrics``, ``/health`` and ``/docs``.
 
     ``engine`` is the app's :class:`EngineSlot` (or a callable returning the loaded
@@ -301,7 +304,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     ``--served-model-name``), the first one answered as ``model``; default: the model's path or id.
     ``first_stage()`` -> (mode, reason) for ``/health`` (the desk's ``DenseSlot.health``).
     With ``desk``, also the FAQ routes over its bases (:mod:`reranker.server.faq`), recording
-    agents' picks in ``picks`` (None: recording is off); with ``shared``, leads save the team's bases.
+    agents' picks in ``picks`` (None: recording is off); with ``shared``, leads save the team's bases;
+    with ``knowledge``, the entries, suggestions, gaps and health routes (:mod:`reranker.server.knowledge`).
     The app's :class:`Telemetry` is ``app.state.telemetry``.
     """
     engine_status = _as_engine(engine, load_error)
@@ -324,6 +328,8 @@ def create_api(engine: EngineSlot | Callable[[], Scorer | None], *, api_key: str
     _add_routes(router, service, telemetry, auth, first_stage)
     if desk is not None:
         add_faq_routes(router, desk, picks or Picks(None, desk.bases), auth, ERROR_RESPONSES, shared)
+        if knowledge is not None:
+            add_knowledge_routes(router, knowledge, auth, ERROR_RESPONSES)
     api = FastAPI(
         title="FAQ Rerank Desk API",
         description='Rerank FAQ answers with Qwen3-Reranker. Errors are `{"error": "..."}`.',

@@ -21,6 +21,7 @@ from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.engine.slot import EngineSlot
 from reranker.errors import DatabaseUnavailable, InvalidInput, ModelUnavailable
+from reranker.feedback.knowledge import Knowledge
 from reranker.feedback.picks import Picks
 from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Team
@@ -94,6 +95,13 @@ def start_shared_bases(config: AppConfig, store: Store, desk: Desk) -> SharedBas
     return SharedBases(store, desk.bases, config.data_dir / SHARED_BASES_DIR).start()
 
 
+def create_knowledge(config: AppConfig, picks: Picks, shared: SharedBases) -> Knowledge | None:
+    """The Knowledge tab's tools over the team database (None with ``--no-feedback``: nothing to learn from)."""
+    if not picks.recording:
+        return None
+    return Knowledge.wire(picks, shared, learn=config.learn_phrasings)  # type: ignore[arg-type]
+
+
 def start_retention(config: AppConfig, store: Store) -> RetentionJob | None:
     """With ``--retain-days N``, the job that deletes picks older than N days (at start, then daily)."""
     if config.retain_days is None:
@@ -163,7 +171,7 @@ def api_access(config: AppConfig, team: Team | None = None) -> ApiAccess:
 
 
 def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None,
-                    shared: SharedBases | None = None) -> FastAPI:  # fmt: skip
+                    shared: SharedBases | None = None, knowledge: Knowledge | None = None) -> FastAPI:  # fmt: skip
     """The REST API (rerank v1 and v2, ``/v1/models``, ``/metrics``, ``/health``) over the desk's
     scorer, and the FAQ routes (bases, search, feedback) over its bases. Beyond ``--concurrency``
     + ``--queue-size`` scoring requests in the desk, one more is answered 503 at once."""
@@ -174,6 +182,7 @@ def create_rest_api(desk: Desk, config: AppConfig, picks: Picks | None = None,
         access=api_access(config, None if picks is None else picks.team),
         capacity=config.concurrency_limit + config.queue_size,
         shared=shared,
+        knowledge=knowledge,
         max_documents=config.max_candidates,
         served_model_names=config.served_model_name,
         first_stage=desk.dense.health,
@@ -254,12 +263,13 @@ def serve(config: AppConfig) -> int:
         store = open_team_store(config)
         picks = create_picks(config, desk, store)
         shared = start_shared_bases(config, store, desk)
+        knowledge = create_knowledge(config, picks, shared)
     except (InvalidInput, DatabaseUnavailable) as exc:
         logger.error("%s", exc)
         return 2
     start_retention(config, store)
     if picks.team.logins:
         logger.info("Sign-in: %s", "the users of the team database" + (" and --auth" if config.auth else ""))
-    launch(build_demo(desk, config, picks, shared), config, api=create_rest_api(desk, config, picks, shared),
-           team=picks.team)  # fmt: skip
+    api = create_rest_api(desk, config, picks, shared, knowledge)
+    launch(build_demo(desk, config, picks, shared, knowledge), config, api=api, team=picks.team)
     return 0

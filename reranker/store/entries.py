@@ -292,6 +292,29 @@ class EntryStore:
 
         return self._retry(write, "suggest phrasing")
 
+    def withdraw(self, base: str, entry_id: str, question: str, *, user: str | None) -> None:
+        """Take back one pick of a suggestion (an agent's Undo); a pending one left with none is deleted."""
+        key = question_key(clean(question))[:500]
+
+        def write() -> None:
+            with self.store._write() as session, session.begin():
+                row = session.scalars(
+                    select(models.PhrasingSuggestion).where(
+                        models.PhrasingSuggestion.base == base,
+                        models.PhrasingSuggestion.entry_id == entry_id,
+                        models.PhrasingSuggestion.key == key,
+                    )
+                ).one_or_none()
+                if row is None:
+                    return
+                row.picks = max(row.picks - 1, 0)
+                if user in row.users:
+                    row.users = [name for name in row.users if name != user]
+                if row.picks == 0 and row.status == "pending":
+                    session.delete(row)
+
+        self._retry(write, "withdraw suggestion")
+
     def suggestions(self, base: str, status: SuggestionStatus = "pending") -> list[Suggestion]:
         """The base's suggestions with ``status``: those more agents made first, then more picks, then newest."""
 

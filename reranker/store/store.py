@@ -332,6 +332,13 @@ class Store:
             return session.execute(delete(models.Pick).where(models.Pick.id == record_id)).rowcount > 0
 
     @_retrying
+    def pick(self, record_id: int) -> PickRecord | None:
+        """One stored pick; None when there is none with that id."""
+        with self._read() as session:
+            row = session.get(models.Pick, record_id)
+            return None if row is None else _pick_record(row)
+
+    @_retrying
     def records(self, base: str | None = None) -> list[PickRecord]:
         """Every pick (of one base, when given), oldest first."""
         query = select(models.Pick).order_by(models.Pick.id)

@@ -19,6 +19,7 @@ import gradio as gr
 from reranker.config import AppConfig
 from reranker.desk.desk import Desk
 from reranker.errors import RerankError
+from reranker.feedback.knowledge import Knowledge
 from reranker.feedback.picks import Picks
 from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Team
@@ -77,11 +78,12 @@ def signed_in_line(team: Team, request: gr.Request) -> str:
 
 
 def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None,
-               shared: SharedBases | None = None) -> gr.Blocks:  # fmt: skip
+               shared: SharedBases | None = None, knowledge: Knowledge | None = None) -> gr.Blocks:  # fmt: skip
     """The whole UI. ``desk`` and ``picks`` are shared by every session; nothing here launches a server.
 
     ``picks``: the team's picks and thresholds over the desk's bases (None: not recorded).
     ``shared``: the team's stored bases (a lead's "Save for the team"; None: uploads stay in the session).
+    ``knowledge``: the Knowledge tab's editor, learner and gaps (None: no Knowledge tab).
     """
     picks = picks or Picks(None, desk.bases)
     with gr.Blocks(title="FAQ Rerank Desk", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:

@@ -1,0 +1,41 @@
+"""The knowledge tools of a desk in one place: the editor, the phrasing learner and the gaps.
+
+:func:`Knowledge.wire` builds them over the team's picks and shared bases and makes every pick
+teach (``--learn-phrasings``); the Knowledge tab and the REST routes take one :class:`Knowledge`.
+
+>>> knowledge = Knowledge.wire(picks, shared, learn="review")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from reranker.errors import InvalidInput
+from reranker.feedback.editor import FaqEditor
+from reranker.feedback.knowledge_gaps import KnowledgeGaps
+from reranker.feedback.learning import DEFAULT_LEARN_MODE, LearnMode, PhrasingLearner
+from reranker.feedback.picks import FEEDBACK_OFF, Picks
+from reranker.feedback.shared_bases import SharedBases
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """The editor of the desk's bases, the learner that turns picks into phrasings, and the gaps."""
+
+    editor: FaqEditor
+    learner: PhrasingLearner
+    gaps: KnowledgeGaps
+
+    @classmethod
+    def wire(cls, picks: Picks, shared: SharedBases, *, learn: LearnMode = DEFAULT_LEARN_MODE,
+             embed: Callable[[list[str]], np.ndarray] | None = None) -> Knowledge:  # fmt: skip
+        """The tools over ``picks``' store; every pick recorded from now on teaches ``learner``."""
+        if picks.store is None:
+            raise InvalidInput(FEEDBACK_OFF)
+        editor = FaqEditor(picks.store, shared)
+        learner = PhrasingLearner(editor, learn)
+        picks.add_listener(learner)
+        return cls(editor, learner, KnowledgeGaps(picks, editor, embed))
