@@ -166,14 +166,14 @@ def test_the_import_preview_says_what_each_row_would_do_and_where(editor):
     editor.apply_import("Shop", b"id,question,answer\ns-1,Hours?,9 to 5.\ns-2,Phone?,555-0100.\n", "v1.csv",
                         changed="skip", by=LEAD)  # fmt: skip
     upload = (
-        "id,question,answer\n"
-        's-1,Hours?,"9 to 6,\nweekdays."\n'  # changed, spans lines 2-3
-        "s-2,Phone?,555-0100.\n"  # unchanged
-        "s-3,,\n"  # invalid: empty
-        "s-4,Parking?,Free.\n"  # new
-        "s-4,Parking?,Paid.\n"  # invalid: duplicate
-        ",Returns?,30 days.\n"  # new, id generated
-    ).encode()
+        b"id,question,answer\n"
+        b's-1,Hours?,"9 to 6,\nweekdays."\n'  # changed, spans lines 2-3
+        b"s-2,Phone?,555-0100.\n"  # unchanged
+        b"s-3,,\n"  # invalid: empty
+        b"s-4,Parking?,Free.\n"  # new
+        b"s-4,Parking?,Paid.\n"  # invalid: duplicate
+        b",Returns?,30 days.\n"  # new, id generated
+    )
 
     preview = editor.preview_import("Shop", upload, "v2.csv")
 
