@@ -10,7 +10,9 @@ from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Member
 from reranker.knowledge.bases import bundled_bases, load_faq
 from reranker.knowledge.registry import BaseRegistry
+from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.keyword import search_base
+from reranker.retrieval.slot import DenseSlot
 from reranker.store import open_store
 from reranker.store.entries import EntryDraft
 
@@ -215,3 +217,21 @@ def test_a_restart_serves_the_edited_base_from_the_database(tmp_path, editor):
     reopened.shared.sync()
 
     assert "en-004" not in {e.id for e in reopened.registry.named(EN).entries}
+
+
+def test_editing_one_entry_of_5000_re_embeds_only_that_entry(qwen, editor, tmp_path):
+    rows = "".join(f"b-{i},How do I use feature {i}?,Open settings and switch feature {i} on.\n" for i in range(5000))
+    editor.apply_import("Big", ("id,question,answer\n" + rows).encode(), "big.csv", changed="skip", by=LEAD)
+    slot = DenseSlot.ready("dense", qwen, cache_dir=tmp_path / "vectors")
+
+    def embedded() -> DenseIndex:
+        kb = editor.registry.named("Big")
+        return slot.index_now(kb)
+
+    assert embedded().computed == 5000
+    entry = editor.entry("Big", "b-42")
+    editor.save("Big", EntryDraft("b-42", entry.question, entry.answer, phrasings=("Turn on feature 42?",)),
+                by=LEAD, expected_version=1)  # fmt: skip
+
+    after = embedded()
+    assert (after.computed, len(after)) == (1, 5000)
