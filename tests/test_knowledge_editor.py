@@ -235,3 +235,16 @@ def test_editing_one_entry_of_5000_re_embeds_only_that_entry(qwen, editor, tmp_p
 
     after = embedded()
     assert (after.computed, len(after)) == (1, 5000)
+
+
+def test_an_import_without_some_columns_keeps_what_the_entries_hold(editor):
+    entry = editor.entry(EN, "en-004")
+    assert entry.category and entry.phrasings
+
+    preview = editor.preview_import(EN, b"id,question,answer\nen-004,How do I track my order?,Open Account > Orders.\n")
+
+    assert preview.rows[0].changed == ("answer",)
+    editor.apply_import(EN, b"id,question,answer\nen-004,How do I track my order?,Open Account > Orders.\n",
+                        changed="overwrite", by=LEAD)  # fmt: skip
+    after = editor.entry(EN, "en-004")
+    assert (after.answer, after.category, after.phrasings) == ("Open Account > Orders.", entry.category, entry.phrasings)

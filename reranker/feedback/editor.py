@@ -8,7 +8,8 @@ file of its own and reloads only what changed, so the dense index re-embeds only
 whose text changed).
 
 An import is previewed first: each row of the CSV is new, changed, unchanged or invalid (with the
-reason and its line), and the lead chooses whether changed rows overwrite or are skipped. What
+reason and its line), and the lead chooses whether changed rows overwrite or are skipped. A
+column the file does not have (say, no ``similar_questions``) keeps what the entries hold. What
 :meth:`FaqEditor.export_csv` writes, :meth:`FaqEditor.apply_import` reads back to the same base.
 
 >>> editor = FaqEditor(store, shared)                                              # doctest: +SKIP
@@ -220,7 +221,7 @@ class FaqEditor:
                 continue
             seen[entry_id] = line
             try:
-                draft = columns.draft(record, entry_id).check()
+                draft = columns.draft(record, entry_id, current.get(entry_id)).check()
             except InvalidInput as error:
                 rows.append(ImportRow(line, entry_id, "invalid", error=error))
                 continue
@@ -294,10 +295,16 @@ class _Columns:
     def cell(record: dict[str, str], column: str | None) -> str:
         return restore_formula(clean(record[column])) if column else ""
 
-    def draft(self, record: dict[str, str], entry_id: str) -> EntryDraft:
-        phrasings = split_pipes(self.cell(record, self.similar))
-        return EntryDraft(entry_id, self.cell(record, self.question), self.cell(record, self.answer),
-                          self.cell(record, self.category), tuple(map(restore_formula, phrasings)))  # fmt: skip
+    def draft(self, record: dict[str, str], entry_id: str, current: SavedEntry | None) -> EntryDraft:
+        """The row as an entry; a column the file does not have keeps the current entry's value."""
+        phrasings = tuple(map(restore_formula, split_pipes(self.cell(record, self.similar))))
+        return EntryDraft(
+            entry_id,
+            self.cell(record, self.question),
+            self.cell(record, self.answer) if self.answer or current is None else current.answer,
+            self.cell(record, self.category) if self.category or current is None else current.category,
+            phrasings if self.similar or current is None else current.phrasings,
+        )
 
 
 def _free_id(taken: set[str], after: int) -> str:

@@ -420,4 +420,4 @@ def _conflict(base: str, entry_id: str, latest: models.EntryVersion | None, expe
     if expected == 0:
         return Conflict.of("err_entry_id_taken", id=entry_id, base=base)
     return Conflict.of("err_entry_conflict", id=entry_id, version=latest.version, expected=expected,
-                       author=latest.author or "?", time=latest.time.strftime("%Y-%m-%d %H:%M UTC"))  # fmt: skip
+                       author=latest.author or "anonymous", time=latest.time.strftime("%Y-%m-%d %H:%M UTC"))  # fmt: skip
