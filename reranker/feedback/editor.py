@@ -133,6 +133,8 @@ class FaqEditor:
 
     def entry(self, base: str, entry_id: str) -> SavedEntry:
         """One entry's current version; :class:`NotFound` when the base has none with that id."""
+        if self.entries.edited(base):
+            return self.entries.entry(base, entry_id)
         found = next((e for e in self.listing(base) if e.id == entry_id), None)
         if found is None:
             raise NotFound.of("err_entry_not_found", id=entry_id, base=base)

@@ -144,7 +144,13 @@ class EntryStore:
 
     def edited(self, base: str) -> bool:
         """Whether ``base`` is edited in the desk (has stored entries)."""
-        return base in self.revisions()
+
+        def read() -> bool:
+            query = select(models.EntryVersion.revision).where(models.EntryVersion.base == base).limit(1)
+            with self.store._read() as session:
+                return session.scalar(query) is not None
+
+        return self._retry(read, "edited")
 
     def current(self, base: str) -> list[SavedEntry]:
         """Each entry's newest version, retired ones included, in the order entries were first saved."""
