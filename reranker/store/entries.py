@@ -278,13 +278,7 @@ class EntryStore:
         def write() -> Suggestion:
             now = datetime.now(UTC)
             with self.store._write() as session, session.begin():
-                row = session.scalars(
-                    select(models.PhrasingSuggestion).where(
-                        models.PhrasingSuggestion.base == base,
-                        models.PhrasingSuggestion.entry_id == entry_id,
-                        models.PhrasingSuggestion.key == key,
-                    )
-                ).one_or_none()
+                row = _suggestion_row(session, base, entry_id, key)
                 if row is None:
                     row = models.PhrasingSuggestion(base=base, entry_id=entry_id, question=question, key=key,
                                                     status="pending", picks=0, users=[], first_seen=now)  # fmt: skip
@@ -304,13 +298,7 @@ class EntryStore:
 
         def write() -> None:
             with self.store._write() as session, session.begin():
-                row = session.scalars(
-                    select(models.PhrasingSuggestion).where(
-                        models.PhrasingSuggestion.base == base,
-                        models.PhrasingSuggestion.entry_id == entry_id,
-                        models.PhrasingSuggestion.key == key,
-                    )
-                ).one_or_none()
+                row = _suggestion_row(session, base, entry_id, key)
                 if row is None:
                     return
                 row.picks = max(row.picks - 1, 0)
@@ -384,6 +372,15 @@ class EntryStore:
                 return set(session.scalars(select(models.DismissedGap.key).where(models.DismissedGap.base == base)))
 
         return self._retry(read, "dismissed gaps")
+
+
+def _suggestion_row(session: Session, base: str, entry_id: str, key: str) -> models.PhrasingSuggestion | None:
+    query = select(models.PhrasingSuggestion).where(
+        models.PhrasingSuggestion.base == base,
+        models.PhrasingSuggestion.entry_id == entry_id,
+        models.PhrasingSuggestion.key == key,
+    )
+    return session.scalars(query).one_or_none()
 
 
 def _current(session: Session, base: str) -> list[SavedEntry]:
