@@ -52,7 +52,7 @@ def test_db_upgrade_creates_the_database_and_says_what_it_holds(command, databas
     code, out, _ = command("db", "upgrade")
     assert code == 0
     assert out.strip().endswith(
-        "is at revision 0001: 0 picks, 0 thresholds, 0 uploaded bases, 0 users, 0 API keys"
+        "is at revision 0002: 0 picks, 0 thresholds, 0 uploaded bases, 0 users, 0 API keys, 0 bases edited in the desk"
     )
     if database_url.startswith("sqlite"):
         assert out.startswith(database_url)

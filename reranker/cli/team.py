@@ -25,6 +25,7 @@ from sqlalchemy import make_url
 from reranker.config import add_database_arguments, database_config
 from reranker.errors import InvalidInput, RerankError
 from reranker.store import ROLES, Store, current_revision, open_store
+from reranker.store.entries import EntryStore
 
 Handler = Callable[[argparse.Namespace, Store, TextIO], int]
 
@@ -160,7 +161,8 @@ def _table(rows: list[list[str]], out: TextIO) -> None:
 def _db_upgrade(args: argparse.Namespace, store: Store, out: TextIO) -> int:
     print(f"{_shown_url(store)} is at revision {current_revision(store.engine)}: {store.pick_count()} picks, "
           f"{len(store.thresholds())} thresholds, {len(store.bases())} uploaded bases, {len(store.users())} users, "
-          f"{len(store.api_keys())} API keys", file=out)  # fmt: skip
+          f"{len(store.api_keys())} API keys, {len(EntryStore(store).revisions())} bases edited in the desk",
+          file=out)  # fmt: skip
     return 0
 
 
