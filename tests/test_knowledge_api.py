@@ -17,6 +17,7 @@ from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Team
 from reranker.knowledge.bases import bundled_bases
 from reranker.retrieval.keyword import search_base
+from reranker.retrieval.slot import DenseSlot
 from reranker.server.serve import create_rest_api
 
 EN = "English store FAQ (en_store_faq.csv)"
@@ -30,14 +31,14 @@ def basic(user: str, password: str) -> dict[str, str]:
 LEAD, AGENT, AGENT_2 = basic("lea", "lead pw"), basic("bo", "agent pw"), basic("cy", "agent pw")
 
 
-def make_api(hf_scorer, store, tmp_path, learn: str = "review"):
+def make_api(hf_scorer, store, tmp_path, learn: str = "review", embedder_for=None):
     for name, role in (("lea", "lead"), ("bo", "agent"), ("cy", "agent")):
         if store.user(name) is None:
             store.add_user(name, "lead pw" if role == "lead" else "agent pw", role)
     desk = Desk(hf_scorer, export_dir=tmp_path / "exports", bases=bundled_bases())
     picks = Picks(store, desk.bases, team=Team(store))
     shared = SharedBases(store, desk.bases, tmp_path / "shared")
-    knowledge = Knowledge.wire(picks, shared, learn=learn)  # type: ignore[arg-type]
+    knowledge = Knowledge.wire(picks, shared, learn=learn, embedder_for=embedder_for)  # type: ignore[arg-type]
     client = TestClient(create_rest_api(desk, AppConfig(data_dir=tmp_path), picks, shared, knowledge))
     return client, desk, knowledge
 
@@ -201,3 +202,17 @@ def test_health_counts_shown_and_picked_and_finds_confused_pairs(api):
     assert "en-001" in health["unpicked"] and "en-004" not in health["unpicked"]
     assert health["confused_pairs"] == [{"a": "en-004", "b": "en-005", "together": 3, "a_over_b": 2, "b_over_a": 1}]
     assert datetime.fromisoformat(rows["en-004"]["last_picked"]) > datetime.now(UTC) - timedelta(minutes=5)
+
+
+def test_gaps_are_grouped_by_the_embedding_model_when_it_suits_the_base(hf_scorer, store, tmp_path, minilm):
+    slot = DenseSlot.ready("hybrid", minilm, cache_dir=tmp_path / "vectors")
+    client, _, _ = make_api(hf_scorer, store, tmp_path, embedder_for=slot.question_embedder)
+    for question in ("Do you ship to Mars?", "Can you deliver my order to Mars?", "Can I pay with seashells?"):
+        pick(client, question, None)
+
+    gaps = client.get("/v1/faq/gaps", params={"base": EN}, headers=AGENT).json()
+
+    assert gaps["grouped_by"] == "embeddings"
+    assert [(g["count"], "Mars" in g["question"]) for g in gaps["gaps"]] == [(2, True), (1, False)]
+    zh = client.get("/v1/faq/gaps", params={"base": "中文电商 FAQ (zh_ecommerce_faq.csv)"}, headers=AGENT).json()
+    assert zh["grouped_by"] == "keywords"  # all-MiniLM-L6-v2 is English-only

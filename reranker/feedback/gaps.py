@@ -58,7 +58,7 @@ class Gap:
     questions: tuple[str, ...] = ()
 
 
-def find_gaps(questions: Sequence[GapQuestion], embed: Callable[[list[str]], np.ndarray] | None = None,
+def find_gaps(questions: Sequence[GapQuestion], embed: Callable[[Sequence[str]], np.ndarray] | None = None,
               distance: float | None = None) -> list[Gap]:  # fmt: skip
     """The gap questions grouped by topic, largest first (then most recent).
 

@@ -8,14 +8,11 @@ teach (``--learn-phrasings``); the Knowledge tab and the REST routes take one :c
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-
-import numpy as np
 
 from reranker.errors import InvalidInput
 from reranker.feedback.editor import FaqEditor
-from reranker.feedback.knowledge_gaps import KnowledgeGaps
+from reranker.feedback.knowledge_gaps import EmbedderFor, KnowledgeGaps
 from reranker.feedback.learning import DEFAULT_LEARN_MODE, LearnMode, PhrasingLearner
 from reranker.feedback.picks import FEEDBACK_OFF, Picks
 from reranker.feedback.shared_bases import SharedBases
@@ -31,11 +28,13 @@ class Knowledge:
 
     @classmethod
     def wire(cls, picks: Picks, shared: SharedBases, *, learn: LearnMode = DEFAULT_LEARN_MODE,
-             embed: Callable[[list[str]], np.ndarray] | None = None) -> Knowledge:  # fmt: skip
-        """The tools over ``picks``' store; every pick recorded from now on teaches ``learner``."""
+             embedder_for: EmbedderFor | None = None) -> Knowledge:  # fmt: skip
+        """The tools over ``picks``' store; every pick recorded from now on teaches ``learner``.
+        ``embedder_for``: the desk's ``dense.question_embedder`` (gaps are grouped by embeddings
+        when it gives one, else by keyword vectors)."""
         if picks.store is None:
             raise InvalidInput(FEEDBACK_OFF)
         editor = FaqEditor(picks.store, shared)
         learner = PhrasingLearner(editor, learn)
         picks.add_listener(learner)
-        return cls(editor, learner, KnowledgeGaps(picks, editor, embed))
+        return cls(editor, learner, KnowledgeGaps(picks, editor, embedder_for))

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from itertools import combinations
+from typing import Literal
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from reranker.feedback.editor import FaqEditor
 from reranker.feedback.gaps import Gap, GapQuestion, find_gaps
 from reranker.feedback.picks import Picks
 from reranker.feedback.team import Member, require_lead
+from reranker.knowledge.bases import KnowledgeBase
 from reranker.store import PickRecord, question_key
 from reranker.store.entries import EntryDraft, SavedEntry
 
@@ -39,6 +41,9 @@ TOP = 3
 #: A pair is "confused" when shown together at least this often and each picked over the other.
 CONFUSED_TOGETHER = 3
 _NUMBERED_ID = re.compile(r"^(.*?)(\d+)$")
+#: The desk's dense slot's ``question_embedder``: embeds a base's questions, or None (keyword vectors).
+EmbedderFor = Callable[[KnowledgeBase], Callable[[Sequence[str]], np.ndarray] | None]
+GapVectors = Literal["embeddings", "keywords"]
 
 
 def gap_questions(records: Iterable[PickRecord], threshold: float, dismissed: Set[str] = frozenset()) -> list[GapQuestion]:
@@ -72,17 +77,26 @@ def next_id(ids: Iterable[str]) -> str:
 class KnowledgeGaps:
     """A base's gaps from the team's picks, and what a lead does with them."""
 
-    def __init__(self, picks: Picks, editor: FaqEditor, embed: Callable[[list[str]], np.ndarray] | None = None) -> None:
-        self.picks, self.editor, self.embed = picks, editor, embed
+    def __init__(self, picks: Picks, editor: FaqEditor, embedder_for: EmbedderFor | None = None) -> None:
+        self.picks, self.editor, self.embedder_for = picks, editor, embedder_for
+
+    def grouped_by(self, base: str) -> GapVectors:
+        """What groups the base's gap questions now: the embedding model when it is loaded and suits
+        the base (``embedder_for``, the desk's dense slot), else keyword vectors."""
+        return "embeddings" if self._embed(base) is not None else "keywords"
 
     def find(self, base: str) -> list[Gap]:
         """The base's gaps, largest topic first (empty when picks are not recorded)."""
-        self.editor.registry.named(base)  # NotFound for a base this desk does not serve
+        embed = self._embed(base)  # NotFound for a base this desk does not serve
         if self.picks.store is None:
             return []
         threshold, _ = self.picks.threshold_for(base)
         questions = gap_questions(self.picks.store.records(base), threshold, self.editor.entries.dismissed(base))
-        return find_gaps(questions, self.embed)
+        return find_gaps(questions, embed)
+
+    def _embed(self, base: str) -> Callable[[Sequence[str]], np.ndarray] | None:
+        kb = self.editor.registry.named(base)
+        return None if self.embedder_for is None else self.embedder_for(kb)
 
     def gap(self, base: str, gap_id: str) -> Gap:
         found = next((gap for gap in self.find(base) if gap.id == gap_id), None)

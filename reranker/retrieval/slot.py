@@ -17,11 +17,13 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from reranker.engine.loader import load_in_background
 from reranker.knowledge.bases import KnowledgeBase
@@ -141,6 +143,14 @@ class DenseSlot:
         if entry is not None and entry.index is not None:
             return entry.index
         return index_base(embedder, kb, cache_dir=self.cache_dir)
+
+    def question_embedder(self, kb: KnowledgeBase) -> Callable[[Sequence[str]], np.ndarray] | None:
+        """Embeds questions asked of ``kb`` as unit rows (to group knowledge gaps); None while the
+        embedder is not ready, or when it does not suit the base (an English-only model, a Chinese base)."""
+        embedder = self._embedder
+        if self._state != "ready" or embedder is None or dense_unsuitable(embedder, kb) is not None:
+            return None
+        return embedder.embed_queries
 
     def for_base(self, kb: KnowledgeBase) -> FirstStage:
         """The first stage that searches ``kb`` now, starting its embedding when it is new."""

@@ -132,6 +132,8 @@ class GapOut(BaseModel):
 
 class GapList(BaseModel):
     base: str
+    grouped_by: Literal["embeddings", "keywords"] = Field(
+        description="embeddings: the embedding model grouped the questions; keywords: TF-IDF over keyword tokens.")
     gaps: list[GapOut] = Field(description="Largest topic first.")
 
 
@@ -265,7 +267,7 @@ def add_knowledge_routes(router: APIRouter, knowledge: Knowledge, dependencies: 
     @router.get("/v1/faq/gaps", response_model=GapList,
                 summary="Questions no entry answered, grouped by topic, largest first", **common)  # fmt: skip
     def list_gaps(base: str = Query(description="The FAQ base's name.")) -> GapList:
-        return GapList(base=base, gaps=[gap_out(gap) for gap in gaps.find(base)])
+        return GapList(base=base, grouped_by=gaps.grouped_by(base), gaps=[gap_out(gap) for gap in gaps.find(base)])
 
     @router.post("/v1/faq/gaps/{gap_id}/entry", response_model=Entry, status_code=201,
                  summary="Answer a gap with a new entry; its questions become phrasings (leads)", **common)  # fmt: skip

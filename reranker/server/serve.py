@@ -95,11 +95,12 @@ def start_shared_bases(config: AppConfig, store: Store, desk: Desk) -> SharedBas
     return SharedBases(store, desk.bases, config.data_dir / SHARED_BASES_DIR).start()
 
 
-def create_knowledge(config: AppConfig, picks: Picks, shared: SharedBases) -> Knowledge | None:
+def create_knowledge(config: AppConfig, desk: Desk, picks: Picks, shared: SharedBases) -> Knowledge | None:
     """The Knowledge tab's tools over the team database (None with ``--no-feedback``: nothing to learn from)."""
     if not picks.recording:
         return None
-    return Knowledge.wire(picks, shared, learn=config.learn_phrasings)  # type: ignore[arg-type]
+    return Knowledge.wire(picks, shared, learn=config.learn_phrasings,  # type: ignore[arg-type]
+                          embedder_for=desk.dense.question_embedder)
 
 
 def start_retention(config: AppConfig, store: Store) -> RetentionJob | None:
@@ -263,7 +264,7 @@ def serve(config: AppConfig) -> int:
         store = open_team_store(config)
         picks = create_picks(config, desk, store)
         shared = start_shared_bases(config, store, desk)
-        knowledge = create_knowledge(config, picks, shared)
+        knowledge = create_knowledge(config, desk, picks, shared)
     except (InvalidInput, DatabaseUnavailable) as exc:
         logger.error("%s", exc)
         return 2
