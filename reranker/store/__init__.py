@@ -15,21 +15,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from reranker.store.accounts import ROLES, Account, KeyInfo, Role
 from reranker.store.database import current_revision, default_url, head_revision, make_engine, upgrade
 from reranker.store.legacy import LEGACY_FILE, LegacyImportResult, import_feedback_file
+from reranker.store.retrying import retry
 from reranker.store.store import (
-    ROLES,
-    Account,
     BaseInfo,
-    KeyInfo,
     PickRecord,
-    Role,
     ShownAnswer,
     Store,
     StoredBase,
     ThresholdSetting,
     question_key,
-    retry,
 )
 
 log = logging.getLogger(__name__)

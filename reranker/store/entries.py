@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from reranker.errors import Conflict, InvalidInput, NotFound
 from reranker.knowledge.bases import FaqEntry
 from reranker.store import models
-from reranker.store.store import Store, question_key, retry
+from reranker.store.retrying import retry
+from reranker.store.store import Store, question_key
 from reranker.text import clean
 
 SuggestionStatus = Literal["pending", "approved", "rejected"]

@@ -29,7 +29,8 @@ from sqlalchemy.exc import IntegrityError
 
 from reranker.errors import InvalidInput
 from reranker.store import models
-from reranker.store.store import Store, _retrying
+from reranker.store.retrying import retrying
+from reranker.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def import_feedback_file(store: Store, path: Path) -> LegacyImportResult | None:
     return result
 
 
-@_retrying
+@retrying
 def _copy(store: Store, rows: _LegacyRows, source: str) -> LegacyImportResult | None:
     now = datetime.now(UTC)
     with store._write() as session, session.begin():

@@ -17,44 +17,50 @@ a message (503), never a traceback. Other database errors are bugs and propagate
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 import logging
 import re
 import secrets
-import time
 import unicodedata
-from collections.abc import Callable, Sequence, Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal, ParamSpec, Protocol, TypeVar, get_args
+from typing import Protocol
 
 import bcrypt
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reranker.errors import DatabaseUnavailable, InvalidInput, NotFound
+from reranker.errors import InvalidInput, NotFound
 from reranker.store import models
+from reranker.store.accounts import (
+    KEY_PREFIX,
+    MAX_PASSWORD_BYTES,
+    Account,
+    KeyInfo,
+    account_of,
+    check_name,
+    check_password,
+    check_role,
+    find_user,
+    key_hash,
+    key_info_of,
+    require_user,
+    user_exists,
+)
 from reranker.store.database import WRITE_LOCK, make_engine
+from reranker.store.retrying import retrying
 from reranker.text import clean as normalise
 from reranker.verdict import check_threshold
 
 log = logging.getLogger(__name__)
 
-Role = Literal["lead", "agent"]
-ROLES: tuple[str, ...] = get_args(Role)  # also the CHECK constraint on users.role
 DEFAULT_RETRY_S = 10.0
 DEFAULT_BCRYPT_ROUNDS = 12
-#: bcrypt hashes only a password's first 72 bytes; bcrypt 5 refuses longer ones.
-MAX_PASSWORD_BYTES = 72
-KEY_PREFIX = "frd_"
 #: How stale ``last_used_at`` may get before a successful check writes it again (one write a minute).
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-_NAME = re.compile(r"[^\s:]{1,200}")
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 class HasShownFields(Protocol):
@@ -124,34 +130,6 @@ class StoredBase:
     data: bytes
 
 
-@dataclass(frozen=True)
-class Account:
-    """A desk user (the password hash stays in the database)."""
-
-    name: str
-    role: Role
-    disabled: bool
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    """An API key as listed: never the key itself, only its first characters."""
-
-    id: int
-    name: str
-    user: str
-    role: Role
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
-
 def question_key(question: str) -> str:
     """What makes two questions "the same" for the export: NFKC, case and spacing ignored.
 
@@ -159,35 +137,6 @@ def question_key(question: str) -> str:
     True
     """
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", question)).strip().casefold()
-
-
-def check_role(role: str) -> Role:
-    """``role`` when it is one of :data:`ROLES`; :class:`InvalidInput` listing them otherwise."""
-    if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}.")
-    return role  # type: ignore[return-value]
-
-
-def check_name(name: str, what: str = "user name") -> str:
-    """A user or key name: 1-200 characters, no spaces or colons (``--auth user:password``)."""
-    if not _NAME.fullmatch(name):
-        raise InvalidInput(f"{name!r} is not a valid {what}: use 1 to 200 characters, no spaces or colons.")
-    return name
-
-
-def check_password(password: str) -> bytes:
-    """The password's UTF-8 bytes; :class:`InvalidInput` when empty or longer than bcrypt takes."""
-    data = password.encode()
-    if not password.strip():
-        raise InvalidInput("The password is empty: choose one.")
-    if len(data) > MAX_PASSWORD_BYTES:
-        raise InvalidInput(f"The password is longer than {MAX_PASSWORD_BYTES} bytes: choose a shorter one.")
-    return data
-
-
-def key_hash(key: str) -> str:
-    """The SHA-256 kept for an API key (keys are 256 random bits: a fast hash is enough)."""
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def as_utc(moment: datetime | date) -> datetime:
@@ -201,52 +150,6 @@ def as_utc(moment: datetime | date) -> datetime:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _transient(exc: DBAPIError) -> bool:
-    """Whether an error means "the database is not there right now" rather than a bug."""
-    if exc.connection_invalidated:
-        return True
-    if not isinstance(exc, OperationalError | InterfaceError):
-        return False
-    message = str(exc.orig).lower()
-    if "sqlite" in type(exc.orig).__module__:
-        return any(word in message for word in ("locked", "busy", "unable to open", "disk i/o"))
-    return True
-
-
-def retry(call: Callable[[], R], retry_s: float, what: str) -> R:
-    """``call()``, again and again with back-off while the database is unavailable, for up to
-    ``retry_s`` seconds; then :class:`DatabaseUnavailable`. Other errors propagate at once."""
-    deadline = time.monotonic() + retry_s
-    delay = 0.1
-    while True:
-        try:
-            return call()
-        except DBAPIError as exc:
-            if not _transient(exc):
-                raise
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            if time.monotonic() + delay > deadline:
-                raise DatabaseUnavailable(
-                    f"Database unavailable, retried for {retry_s:g} s ({reason}). Try again "
-                    "in a moment; if it lasts, ask the operator to check the database server.",
-                    "db_unavailable",  # the UI's message, in the browser's language
-                ) from exc
-            log.warning("database unavailable, retrying in %.1f s (%s): %s", delay, what, reason)
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
-
-def _retrying(method: Callable[P, R]) -> Callable[P, R]:
-    """A store method run with :func:`retry`, for up to the store's ``retry_s``."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store: Store = args[0]  # type: ignore[assignment]
-        return retry(lambda: method(*args, **kwargs), store.retry_s, method.__name__)
-
-    return wrapper
 
 
 class Store:
@@ -283,7 +186,7 @@ class Store:
 
     # Picks -------------------------------------------------------------------------------------
 
-    @_retrying
+    @retrying
     def record(
         self,
         *,
@@ -325,20 +228,20 @@ class Store:
             session.flush()
             return pick.id
 
-    @_retrying
+    @retrying
     def undo(self, record_id: int) -> bool:
         """Delete a pick (the agent clicked by mistake). False when there is no such record."""
         with self._write() as session, session.begin():
             return session.execute(delete(models.Pick).where(models.Pick.id == record_id)).rowcount > 0
 
-    @_retrying
+    @retrying
     def pick(self, record_id: int) -> PickRecord | None:
         """One stored pick; None when there is none with that id."""
         with self._read() as session:
             row = session.get(models.Pick, record_id)
             return None if row is None else _pick_record(row)
 
-    @_retrying
+    @retrying
     def records(self, base: str | None = None) -> list[PickRecord]:
         """Every pick (of one base, when given), oldest first."""
         query = select(models.Pick).order_by(models.Pick.id)
@@ -367,7 +270,7 @@ class Store:
         writer.writerows([r.question, r.chosen_id or ""] for r in latest.values())
         return out.getvalue()
 
-    @_retrying
+    @retrying
     def purge_picks(self, before: datetime | date, base: str | None = None) -> int:
         """Delete the picks made before ``before`` (a date: its midnight UTC), of one base when
         given; returns how many. Picks hold customers' questions: this is the retention tool."""
@@ -394,12 +297,12 @@ class Store:
         else:
             self._save_threshold(base, check_threshold(value), set_by)
 
-    @_retrying
+    @retrying
     def _save_threshold(self, base: str, value: float, set_by: str | None) -> None:
         with self._write() as session, session.begin():
             session.merge(models.Threshold(base=base, value=value, set_by=set_by, set_at=_now()))
 
-    @_retrying
+    @retrying
     def remove_threshold(self, base: str) -> bool:
         """Remove the base's threshold (the desk's default applies again); False when none was set."""
         with self._write() as session, session.begin():
@@ -411,14 +314,14 @@ class Store:
         setting = self.threshold_setting(base)
         return None if setting is None else setting.value
 
-    @_retrying
+    @retrying
     def threshold_setting(self, base: str) -> ThresholdSetting | None:
         """The base's threshold with who set it and when; None when none was set."""
         with self._read() as session:
             row = session.get(models.Threshold, base)
             return None if row is None else _threshold(row)
 
-    @_retrying
+    @retrying
     def thresholds(self) -> list[ThresholdSetting]:
         """Every stored threshold, by base name."""
         with self._read() as session:
@@ -427,7 +330,7 @@ class Store:
 
     # Uploaded FAQ bases ------------------------------------------------------------------------
 
-    @_retrying
+    @retrying
     def save_base(
         self, name: str, data: bytes, *, filename: str | None = None, uploaded_by: str | None = None
     ) -> BaseInfo:
@@ -446,7 +349,7 @@ class Store:
             row.uploaded_by, row.uploaded_at = uploaded_by, _now()
             return _base_info(row)
 
-    @_retrying
+    @retrying
     def bases(self) -> list[BaseInfo]:
         """The uploaded bases (without their bytes), by name."""
         columns = [getattr(models.FaqBase, name) for name in BaseInfo.__dataclass_fields__]
@@ -454,7 +357,7 @@ class Store:
             rows = session.execute(select(*columns).order_by(models.FaqBase.name))
             return [BaseInfo(*row) for row in rows]
 
-    @_retrying
+    @retrying
     def load_base(self, name: str) -> StoredBase:
         """An uploaded base's bytes and details; :class:`NotFound` listing the others."""
         with self._read() as session:
@@ -464,7 +367,7 @@ class Store:
                 raise NotFound(f"There is no uploaded FAQ base {name!r}; there are: {known}.")
             return StoredBase(_base_info(row), row.data)
 
-    @_retrying
+    @retrying
     def remove_base(self, name: str) -> bool:
         """Delete an uploaded base; False when there is none of that name."""
         with self._write() as session, session.begin():
@@ -472,7 +375,7 @@ class Store:
 
     # Users -------------------------------------------------------------------------------------
 
-    @_retrying
+    @retrying
     def add_user(self, name: str, password: str, role: str) -> Account:
         """Add a user with a bcrypt hash of ``password``; :class:`InvalidInput` if the name is taken."""
         check_name(name)
@@ -482,66 +385,66 @@ class Store:
         try:
             with self._write() as session, session.begin():
                 if session.scalars(select(models.User.id).where(models.User.name == name)).first():
-                    raise _user_exists(name)
+                    raise user_exists(name)
                 session.add(user)
         except IntegrityError:  # added by someone else between the check and the insert
-            raise _user_exists(name) from None
-        return _account(user)
+            raise user_exists(name) from None
+        return account_of(user)
 
-    @_retrying
+    @retrying
     def users(self) -> list[Account]:
         """Every user, by name."""
         with self._read() as session:
             return [
-                _account(user) for user in session.scalars(select(models.User).order_by(models.User.name))
+                account_of(user) for user in session.scalars(select(models.User).order_by(models.User.name))
             ]
 
-    @_retrying
+    @retrying
     def user(self, name: str) -> Account | None:
         """One user; None when there is none of that name."""
         with self._read() as session:
-            row = _find_user(session, name)
-            return None if row is None else _account(row)
+            row = find_user(session, name)
+            return None if row is None else account_of(row)
 
-    @_retrying
+    @retrying
     def disable_user(self, name: str, disabled: bool = True) -> Account:
         """Stop (or, with ``disabled=False``, allow again) a user's sign-in and API keys."""
         with self._write() as session, session.begin():
-            user = _require_user(session, name)
+            user = require_user(session, name)
             user.disabled = disabled
-            return _account(user)
+            return account_of(user)
 
-    @_retrying
+    @retrying
     def set_role(self, name: str, role: str) -> Account:
         """Make a user a lead or an agent."""
         role = check_role(role)
         with self._write() as session, session.begin():
-            user = _require_user(session, name)
+            user = require_user(session, name)
             user.role = role
-            return _account(user)
+            return account_of(user)
 
-    @_retrying
+    @retrying
     def set_password(self, name: str, password: str) -> None:
         """Replace a user's password."""
         hashed = bcrypt.hashpw(check_password(password), bcrypt.gensalt(self.bcrypt_rounds)).decode()
         with self._write() as session, session.begin():
-            _require_user(session, name).password_hash = hashed
+            require_user(session, name).password_hash = hashed
 
-    @_retrying
+    @retrying
     def check_password(self, name: str, password: str) -> Account | None:
         """The user when ``password`` is theirs and they are not disabled; None otherwise.
 
         Takes as long for an unknown name as for a wrong password (no probing for names).
         """
         with self._read() as session:
-            row = _find_user(session, name)
+            row = find_user(session, name)
         # An unknown name is checked against a decoy hash: it costs as long as a wrong password.
         stored = row.password_hash.encode() if row is not None else self._decoy_hash()
         given = password.encode()
         matches = len(given) <= MAX_PASSWORD_BYTES and bcrypt.checkpw(given, stored)
         if row is None or not matches or row.disabled:
             return None
-        return _account(row)
+        return account_of(row)
 
     def _decoy_hash(self) -> bytes:
         if self._decoy is None:
@@ -550,7 +453,7 @@ class Store:
 
     # API keys ----------------------------------------------------------------------------------
 
-    @_retrying
+    @retrying
     def create_key(self, user: str, name: str) -> tuple[KeyInfo, str]:
         """A new API key for ``user``'s integration ``name``: its details and the key itself.
 
@@ -560,7 +463,7 @@ class Store:
         check_name(name, "key name")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         with self._write() as session, session.begin():
-            owner = _require_user(session, user)
+            owner = require_user(session, user)
             taken = select(models.ApiKey.id).where(
                 models.ApiKey.user_id == owner.id,
                 models.ApiKey.name == name,
@@ -575,18 +478,18 @@ class Store:
                                 prefix=key[: len(KEY_PREFIX) + 4], created_at=_now())  # fmt: skip
             session.add(row)
             session.flush()
-            return _key_info(row, owner), key
+            return key_info_of(row, owner), key
 
-    @_retrying
+    @retrying
     def api_keys(self, user: str | None = None) -> list[KeyInfo]:
         """Every API key (of one user, when given), revoked ones included, oldest first."""
         query = select(models.ApiKey, models.User).join(models.User).order_by(models.ApiKey.id)
         if user is not None:
             query = query.where(models.User.name == user)
         with self._read() as session:
-            return [_key_info(key, owner) for key, owner in session.execute(query)]
+            return [key_info_of(key, owner) for key, owner in session.execute(query)]
 
-    @_retrying
+    @retrying
     def revoke_key(self, key_id: int) -> KeyInfo:
         """Revoke a key (it stops working at once); revoking a revoked key keeps its first date."""
         with self._write() as session, session.begin():
@@ -595,9 +498,9 @@ class Store:
                 raise NotFound(f"There is no API key {key_id}: see `keys list` for the ids.")
             if row.revoked_at is None:
                 row.revoked_at = _now()
-            return _key_info(row, session.get_one(models.User, row.user_id))
+            return key_info_of(row, session.get_one(models.User, row.user_id))
 
-    @_retrying
+    @retrying
     def verify_key(self, key: str) -> KeyInfo | None:
         """The key's details when it is active and its user is not disabled; None otherwise.
 
@@ -620,11 +523,11 @@ class Store:
             with self._write() as session, session.begin():
                 session.get_one(models.ApiKey, row.id).last_used_at = now
             row.last_used_at = now
-        return _key_info(row, owner)
+        return key_info_of(row, owner)
 
     # Counts, for /metrics and the import ---------------------------------------------------------
 
-    @_retrying
+    @retrying
     def pick_count(self, base: str | None = None) -> int:
         """How many picks are stored (of one base, when given)."""
         query = select(func.count()).select_from(models.Pick)
@@ -632,21 +535,6 @@ class Store:
             query = query.where(models.Pick.base == base)
         with self._read() as session:
             return session.scalar(query) or 0
-
-
-def _user_exists(name: str) -> InvalidInput:
-    return InvalidInput(f"There is already a user {name!r}: choose another name, or use users set-role.")
-
-
-def _find_user(session: Session, name: str) -> models.User | None:
-    return session.scalars(select(models.User).where(models.User.name == name)).one_or_none()
-
-
-def _require_user(session: Session, name: str) -> models.User:
-    user = _find_user(session, name)
-    if user is None:
-        raise NotFound(f"There is no user {name!r}: see `users list`, or add one with `users add`.")
-    return user
 
 
 def _pick_record(pick: models.Pick) -> PickRecord:
@@ -673,10 +561,3 @@ def _base_info(row: models.FaqBase) -> BaseInfo:
     return BaseInfo(row.name, row.filename, row.size, row.sha256, row.uploaded_by, row.uploaded_at)
 
 
-def _account(row: models.User) -> Account:
-    return Account(row.name, row.role, row.disabled, row.created_at)  # type: ignore[arg-type]
-
-
-def _key_info(row: models.ApiKey, owner: models.User) -> KeyInfo:
-    return KeyInfo(row.id, row.name, owner.name, owner.role, row.prefix,  # type: ignore[arg-type]
-                   row.created_at, row.revoked_at, row.last_used_at)  # fmt: skip
