@@ -119,7 +119,6 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "kn_col_saved_by": {"en": "Saved by", "zh": "保存人"},
     "kn_col_saved_at": {"en": "Saved at", "zh": "保存时间"},
     "kn_col_status": {"en": "Status", "zh": "状态"},
-    "kn_active": {"en": "active", "zh": "有效"},
     "kn_retired": {"en": "RETIRED (not searched)", "zh": "已停用（不参与检索）"},
     "kn_from_file": {"en": "(the base's file)", "zh": "（知识库文件）"},
     "kn_answer": {"en": "Answer", "zh": "答案"},
@@ -286,8 +285,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "zh": "已忽略“{question}”（{n} 个问题）：它们已移出知识缺口。",
     },
     "kn_unpicked_days": {
-        "en": "Only entries not picked in the last N days (empty: every entry)",
-        "zh": "只看最近 N 天内未被选择的条目（留空：全部条目）",
+        "en": "Only entries not picked in the last N days (0: every entry)",
+        "zh": "只看最近 N 天内未被选择的条目（0：全部条目）",
     },
     "kn_health": {"en": "Entry health", "zh": "条目健康"},
     "kn_col_shown": {"en": "Shown in top 3", "zh": "进入前 3 次数"},

@@ -78,9 +78,9 @@ def record_none_of_these(knowledge: Knowledge, questions: list[str]) -> None:
 def test_the_table_lists_every_entry_and_the_filter_narrows_it(desk, knowledge):
     table = entries.entries_table(knowledge.editor, EN, "", "en")
     assert len(table) == len(desk.bases.named(EN))
-    assert list(table.columns) == ["Id", "Question", "Phrasings", "Category", "Version", "Saved by", "Saved at",
-                                   "Status"]  # fmt: skip
-    assert set(column(table, 7)) == {"active"} and set(column(table, 5)) == {"(the base's file)"}
+    assert list(table.columns) == ["Id", "Status", "Question", "Phrasings", "Category", "Version", "Saved by",
+                                   "Saved at"]  # fmt: skip
+    assert set(column(table, 1)) == {""} and set(column(table, 6)) == {"(the base's file)"}
     refunds = entries.entries_table(knowledge.editor, EN, "REFUND", "zh")
     assert 0 < len(refunds) < len(table) and refunds.columns[0] == "编号"
     found = [knowledge.editor.entry(EN, entry_id) for entry_id in column(refunds, 0)]
@@ -103,7 +103,7 @@ def test_a_lead_opens_an_entry_edits_it_and_sees_the_version_saved(desk, knowled
     assert column(history, 0) == [2, 1] and column(history, 2) == ["lea", "lea"]
     assert column(history, 3) == ["edit", "copied from en_store_faq.csv"]
     row = entries.entries_table(knowledge.editor, EN, "en-004", "en").iloc[0].tolist()
-    assert row[4] == 2 and row[5] == "lea" and row[2] == len(saved["phrasings"].splitlines())
+    assert row[5] == 2 and row[6] == "lea" and row[3] == len(saved["phrasings"].splitlines())
 
 
 def test_saving_an_unchanged_form_saves_nothing(desk, knowledge, team):
@@ -144,7 +144,7 @@ def test_retire_hides_an_entry_from_searches_and_restore_brings_it_back(desk, kn
                                         "lea", "en"))  # fmt: skip
     assert "Retired en-004 (version 2)" in retired["message"] and retired["retire"] == "Restore"
     assert "en-004" not in {e.id for e in desk.bases.named(EN).entries}
-    assert entries.entries_table(knowledge.editor, EN, "en-004", "en").iloc[0, 7] == "RETIRED (not searched)"
+    assert entries.entries_table(knowledge.editor, EN, "en-004", "en").iloc[0, 1] == "RETIRED (not searched)"
     assert "it is retired" in opened(desk, knowledge, team, "en-004")["message"]
 
     restored = form(entries.retire_entry(desk, knowledge.editor, team, retired["opened"], "lea", "zh"))
@@ -181,7 +181,7 @@ def test_nothing_is_rolled_back_before_a_version_is_chosen(desk, knowledge, team
 
 def test_export_gives_the_base_as_csv_and_importing_it_back_changes_nothing(desk, knowledge, tmp_path):
     path, message = entries.export_file(knowledge.editor, EN, tmp_path, "en")
-    assert message == "" and Path(path).name == "English-store-FAQ-en_store_faq.csv.csv"
+    assert message == "" and Path(path).name == "English-store-FAQ-en_store_faq.csv"
     exported = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert len(exported) == len(desk.bases.named(EN)) and list(exported.columns)[:3] == ["id", "question", "answer"]
 

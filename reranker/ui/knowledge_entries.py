@@ -44,9 +44,10 @@ ANSWER_START = 80
 #: Ids of missing entries named in the import preview (then "…").
 MISSING_SHOWN = 10
 TIME_FORMAT = "%Y-%m-%d %H:%M"
-#: The entries table: one row per entry (the id first: selecting a row opens it).
-ENTRY_COLUMNS = ("kn_col_id", "kn_col_question", "kn_col_phrasings", "kn_col_category", "kn_col_version",
-                 "kn_col_saved_by", "kn_col_saved_at", "kn_col_status")  # fmt: skip
+#: The entries table: one row per entry (the id first: selecting a row opens it; then whether it is
+#: retired, blank for an active one, so a retired entry stands out).
+ENTRY_COLUMNS = ("kn_col_id", "kn_col_status", "kn_col_question", "kn_col_phrasings", "kn_col_category",
+                 "kn_col_version", "kn_col_saved_by", "kn_col_saved_at")  # fmt: skip
 HISTORY_COLUMNS = ("kn_col_version", "kn_col_time", "kn_col_author", "kn_col_note", "kn_col_question",
                    "kn_col_answer_start")  # fmt: skip
 PREVIEW_COLUMNS = ("kn_col_line", "kn_col_id", "kn_col_status", "kn_col_detail")
@@ -148,8 +149,8 @@ def matches(entry: SavedEntry, query: str) -> bool:
 def entries_table(
     editor: FaqEditor, base: str | None, query: str | None = "", lang: Lang = "en"
 ) -> pd.DataFrame:
-    """The base's entries that match the filter: id, question, phrasings, category, version, who
-    saved it and when, and whether it is retired."""
+    """The base's entries that match the filter: id, whether it is retired, question, number of
+    phrasings, category, version, who saved it and when."""
     if not base:
         return frame([], ENTRY_COLUMNS, lang)
     rows = []
@@ -157,10 +158,9 @@ def entries_table(
         if not matches(entry, query or ""):
             continue
         from_file = entry.note == "file"
-        rows.append([entry.id, entry.question, len(entry.phrasings), entry.category, entry.version,
-                     t("kn_from_file", lang) if from_file else entry.author or "",
-                     "" if from_file else when(entry.time),
-                     t("kn_retired" if entry.retired else "kn_active", lang)])  # fmt: skip
+        rows.append([entry.id, t("kn_retired", lang) if entry.retired else "", entry.question, len(entry.phrasings),
+                     entry.category, entry.version, t("kn_from_file", lang) if from_file else entry.author or "",
+                     "" if from_file else when(entry.time)])  # fmt: skip
     return frame(rows, ENTRY_COLUMNS, lang)
 
 
@@ -342,7 +342,7 @@ def export_base(editor: FaqEditor, base: str | None, directory: Path) -> str:
         except OSError:  # another export removed it first
             continue
     data = editor.export_csv(base or "")
-    name = re.sub(r"[^\w.-]+", "-", base or "").strip("-.") or "faq"
+    name = re.sub(r"[^\w.-]+", "-", base or "").strip("-.").removesuffix(".csv") or "faq"
     path = folder / uuid.uuid4().hex[:12] / f"{name}.csv"
     path.parent.mkdir()
     path.write_bytes(data)

@@ -134,16 +134,16 @@ def dismiss_gap(gaps: KnowledgeGaps, team: Team, base: str | None, gap_id: str |
 
 def health_view(knowledge: Knowledge, base: str | None, days: float | None = None,
                 lang: Lang = "en") -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """Per active entry: shown in the top 3, picked, last picked (with ``days``: only those not
-    picked in that many days); and the pairs of entries agents confuse."""
+    """Per active entry: shown in the top 3, picked, last picked (with ``days`` over 0: only those
+    not picked in that many days); and the pairs of entries agents confuse."""
     if not base:
         return frame([], HEALTH_COLUMNS, lang), frame([], PAIR_COLUMNS, lang)
     store = knowledge.gaps.picks.store
     records = store.records(base) if store is not None else []
     entries = knowledge.editor.listing(base)
     health = entry_health(entries, records)
-    if days is not None:
-        health = unpicked(health, max(int(days), 0))
+    if days:
+        health = unpicked(health, int(days))
     rows = [[h.id, h.question, h.shown_top, h.picked, when(h.last_picked) if h.last_picked else t("kn_never", lang)]
             for h in health]  # fmt: skip
     questions = {entry.id: entry.question for entry in entries}

@@ -34,6 +34,10 @@ from reranker.ui.rerank_tab import PLAIN, UI_ONLY
 
 #: A change: queued (it may wait for the dense index), a small progress mark, no API endpoint.
 ACTION: dict[str, Any] = dict(show_progress="minimal", api_visibility="private")
+#: Column widths: the questions get the room.
+ENTRY_WIDTHS = ["90px", "110px", "320px", "90px", "110px", "80px", "100px", "140px"]
+HISTORY_WIDTHS = ["90px", "150px", "100px", "200px", "30%", "30%"]
+GAP_WIDTHS = ["30%", "100px", "150px", "150px", "40%"]
 
 
 def user_of(request: gr.Request) -> str | None:
@@ -111,16 +115,16 @@ class ReviewViews:
     pairs: gr.DataFrame
 
 
-def table(label: str, elem_id: str) -> gr.DataFrame:
+def table(label: str, elem_id: str, widths: list[str] | None = None) -> gr.DataFrame:
     return gr.DataFrame(pd.DataFrame(), label=I18N(label), interactive=False, wrap=True, max_height=420,
-                        elem_id=elem_id)  # fmt: skip
+                        column_widths=widths, elem_id=elem_id)  # fmt: skip
 
 
 def build_entries_view() -> EntriesView:
     with gr.Row():
         with gr.Column(scale=3):
             query = gr.Textbox(label=I18N("kn_filter"), max_lines=1, elem_id="kn-filter")
-            listing = table("kn_entries", "kn-entries")
+            listing = table("kn_entries", "kn-entries", ENTRY_WIDTHS)
         with gr.Column(scale=2):
             message = gr.HTML(elem_id="kn-message", **PLAIN)
             entry_id = gr.Textbox(label=I18N("kn_col_id"), max_lines=1, interactive=False, elem_id="kn-id")
@@ -133,7 +137,7 @@ def build_entries_view() -> EntriesView:
                 retire = gr.Button(I18N("kn_retire"), variant="stop", interactive=False, elem_id="kn-retire")
                 new = gr.Button(I18N("kn_new"), elem_id="kn-new")
     form = EntryForm(entry_id, question, answer, category, phrasings, gr.State(), retire, save, new, message)
-    history = table("kn_history", "kn-history")
+    history = table("kn_history", "kn-history", HISTORY_WIDTHS)
     rollback = gr.Button(I18N("kn_rollback"), scale=0, min_width=220, elem_id="kn-rollback")
     with gr.Row(visible=False, elem_id="kn-rollback-row") as confirm_row:
         confirm_text = gr.Markdown(elem_id="kn-rollback-text")
@@ -171,19 +175,19 @@ def build_review_views() -> ReviewViews:
         suggestions = table("kn_tab_suggestions", "kn-suggestions")
         with gr.Row():
             approve = gr.Button(
-                I18N("kn_approve"), variant="primary", scale=0, min_width=220, elem_id="kn-approve"
+                I18N("kn_approve"), variant="primary", scale=0, min_width=260, elem_id="kn-approve"
             )
-            reject = gr.Button(I18N("kn_reject"), variant="stop", scale=0, min_width=220, elem_id="kn-reject")
+            reject = gr.Button(I18N("kn_reject"), variant="stop", scale=0, min_width=260, elem_id="kn-reject")
         suggestion_message = gr.HTML(elem_id="kn-suggestion-message", **PLAIN)
     with gr.Tab(I18N("kn_tab_gaps"), id="kn-gaps", elem_id="kn-gaps-tab") as gaps_tab:
         gr.Markdown(I18N("kn_gaps_intro"))
-        gaps = table("kn_tab_gaps", "kn-gaps")
+        gaps = table("kn_tab_gaps", "kn-gaps", GAP_WIDTHS)
         with gr.Row():
             draft = gr.Button(I18N("kn_draft"), variant="primary", scale=0, min_width=180, elem_id="kn-draft")
             dismiss = gr.Button(I18N("kn_dismiss"), scale=0, min_width=140, elem_id="kn-dismiss")
         gap_message = gr.HTML(elem_id="kn-gap-message", **PLAIN)
     with gr.Tab(I18N("kn_tab_health"), id="kn-health", elem_id="kn-health-tab") as health_tab:
-        days = gr.Number(None, label=I18N("kn_unpicked_days"), minimum=0, precision=0, elem_id="kn-days")
+        days = gr.Number(0, label=I18N("kn_unpicked_days"), minimum=0, precision=0, elem_id="kn-days")
         health = table("kn_health", "kn-health")
         pairs = table("kn_pairs", "kn-pairs")
     return ReviewViews(suggestions_tab, suggestions, gr.State(), approve, reject, suggestion_message, gaps_tab, gaps,
@@ -291,7 +295,7 @@ def wire_entries(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown
     listing = dict(fn=on_filter, inputs=[base, view.filter], outputs=view.table, **UI_ONLY)
     history = dict(fn=on_history, inputs=form.opened, outputs=[view.history, view.version, view.confirm_row],
                    **UI_ONLY)  # fmt: skip
-    view.filter.input(**listing)
+    view.filter.change(**listing, trigger_mode="always_last")
     view.table.select(on_row, base, form.outputs, **UI_ONLY)
     form.new.click(on_new, base, form.outputs, **UI_ONLY)
     form.save.click(on_save, form.inputs, form.outputs, **ACTION).then(**listing)
