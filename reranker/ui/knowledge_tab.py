@@ -215,8 +215,9 @@ def build_knowledge_tab(desk: Desk, knowledge: Knowledge, team: Team) -> None:
 
 def wire_base(desk: Desk, knowledge: Knowledge, tab: gr.Tab, base: gr.Dropdown, reload: gr.Button,
               view: EntriesView, reviews: ReviewViews) -> None:  # fmt: skip
-    """Opening the tab picks the base (the browser's language first) and the bases saved since;
-    choosing a base or Reload shows its entries and views, with an empty form for a new entry."""
+    """Opening the tab picks the base (the browser's language first) among the bases served now and
+    lists its entries; choosing a base or Reload also reads its suggestions, gaps and health. The
+    form keeps what the lead is editing unless the base changed (then it is a new entry's)."""
     editor = knowledge.editor
 
     def on_open(name: str | None, request: gr.Request) -> dict[str, Any]:
