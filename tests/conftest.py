@@ -23,7 +23,9 @@ from reranker.engine.backends.base import Backend
 
 if TYPE_CHECKING:
     from reranker.desk.desk import Desk
+    from reranker.feedback.knowledge import Knowledge
     from reranker.feedback.picks import Picks
+    from reranker.feedback.shared_bases import SharedBases
     from reranker.knowledge.bases import KnowledgeBase
     from reranker.store import Store
 
@@ -223,8 +225,9 @@ def picks(desk, store) -> Picks:
 
 @pytest.fixture(scope="session")
 def launch_desk() -> Iterator[Callable[..., str]]:
-    """``launch_desk(desk, picks=None, **settings)``: the whole app (UI and REST API) on a free local port,
-    launched as ``python app.py`` launches it, with ``settings`` as its flags.
+    """``launch_desk(desk, picks=None, shared=None, knowledge=None, **settings)``: the whole app (UI and
+    REST API) on a free local port, launched as ``python app.py`` launches it, with ``settings`` as its
+    flags (``shared``, ``knowledge``: the team's bases and the Knowledge tab's tools).
 
     Returns its URL (ending in ``/``); ``launch_desk.demos[url]`` is its ``gr.Blocks``. Every app
     launched is closed at the end of the session. The one way tests launch the app.
@@ -235,11 +238,12 @@ def launch_desk() -> Iterator[Callable[..., str]]:
 
     demos: dict[str, gr.Blocks] = {}
 
-    def launch(desk: Desk, picks: Picks | None = None, **settings: object) -> str:
+    def launch(desk: Desk, picks: Picks | None = None, shared: SharedBases | None = None,
+               knowledge: Knowledge | None = None, **settings: object) -> str:  # fmt: skip
         config = AppConfig(host="127.0.0.1", port=free_port(), **settings)
-        demo = build_demo(desk, config, picks)
-        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks), block=False,
-                           team=None if picks is None else picks.team)  # fmt: skip
+        demo = build_demo(desk, config, picks, shared, knowledge)
+        url = serve.launch(demo, config, api=serve.create_rest_api(desk, config, picks, shared, knowledge),
+                           block=False, team=None if picks is None else picks.team)  # fmt: skip
         demos[url] = demo
         return url
 

@@ -30,6 +30,7 @@ from reranker.ui import picks as pick_panel
 from reranker.ui.batch_tab import build_batch_tab
 from reranker.ui.evaluate_tab import build_evaluate_tab
 from reranker.ui.i18n import I18N
+from reranker.ui.knowledge_tab import build_knowledge_tab
 from reranker.ui.rerank_tab import PLAIN, UI_ONLY, RerankTab, build_rerank_tab
 
 ASSETS = shipped("assets")
@@ -97,6 +98,8 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None,
                 eval_base, show_current = build_evaluate_tab(lambda: desk.scorer, desk, picks)
             with gr.Tab(I18N("tab_batch"), id="batch", elem_id="batch-tab") as batch_tab:
                 batch_base = build_batch_tab(desk, picks)
+            if knowledge is not None:
+                build_knowledge_tab(desk, knowledge, picks.team)
         saved = tab.settings.saved
         for main_tab, name in ((rerank_tab, "rerank"), (evaluate_tab, "evaluate"), (batch_tab, "batch")):
             main_tab.select(handlers.remember_tab("main_tab", name), saved, saved, **UI_ONLY)
