@@ -36,7 +36,7 @@ from reranker.retrieval.dense import DenseIndex
 from reranker.store.entries import EntryDraft, SavedEntry
 
 #: How long a save waits for the dense index to take the change before saying it is still updating.
-INDEX_WAIT_S = 30.0
+INDEX_WAIT_S = 5.0
 #: Exported CSVs older than this are deleted at the next export (the browser fetched them at once).
 EXPORT_MAX_AGE_S = 15 * 60
 #: Characters of an old answer shown in the history table.

@@ -80,6 +80,8 @@ class EntriesView:
     confirm_text: gr.Markdown
     confirm: gr.Button
     cancel: gr.Button
+    #: The history and its rollback, shown while an entry is open.
+    history_box: gr.Column
 
 
 @dataclass
@@ -137,15 +139,16 @@ def build_entries_view() -> EntriesView:
                 retire = gr.Button(I18N("kn_retire"), variant="stop", interactive=False, elem_id="kn-retire")
                 new = gr.Button(I18N("kn_new"), elem_id="kn-new")
     form = EntryForm(entry_id, question, answer, category, phrasings, gr.State(), retire, save, new, message)
-    history = table("kn_history", "kn-history", HISTORY_WIDTHS)
-    rollback = gr.Button(I18N("kn_rollback"), scale=0, min_width=220, elem_id="kn-rollback")
-    with gr.Row(visible=False, elem_id="kn-rollback-row") as confirm_row:
-        confirm_text = gr.Markdown(elem_id="kn-rollback-text")
-        confirm = gr.Button(I18N("kn_rollback_confirm"), variant="primary", scale=0, min_width=160,
-                            elem_id="kn-rollback-confirm")  # fmt: skip
-        cancel = gr.Button(I18N("kn_cancel"), scale=0, min_width=100, elem_id="kn-rollback-cancel")
+    with gr.Column(visible=False, elem_id="kn-history-box") as history_box:
+        history = table("kn_history", "kn-history", HISTORY_WIDTHS)
+        rollback = gr.Button(I18N("kn_rollback"), scale=0, min_width=220, elem_id="kn-rollback")
+        with gr.Row(visible=False, elem_id="kn-rollback-row") as confirm_row:
+            confirm_text = gr.Markdown(elem_id="kn-rollback-text")
+            confirm = gr.Button(I18N("kn_rollback_confirm"), variant="primary", scale=0, min_width=160,
+                                elem_id="kn-rollback-confirm")  # fmt: skip
+            cancel = gr.Button(I18N("kn_cancel"), scale=0, min_width=100, elem_id="kn-rollback-cancel")
     return EntriesView(
-        query, listing, form, history, gr.State(), rollback, confirm_row, confirm_text, confirm, cancel
+        query, listing, form, history, gr.State(), rollback, confirm_row, confirm_text, confirm, cancel, history_box
     )
 
 
@@ -274,8 +277,10 @@ def wire_entries(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown
     def on_retire(opened: entries.Opened | None, request: gr.Request) -> tuple[Any, ...]:
         return entries.retire_entry(desk, editor, team, opened, user_of(request), lang_of(request))
 
-    def on_history(opened: entries.Opened | None, request: gr.Request) -> tuple[Any, None, gr.Row]:
-        return entries.history_table(editor, opened, lang_of(request)), None, gr.Row(visible=False)
+    def on_history(opened: entries.Opened | None, request: gr.Request) -> tuple[Any, None, gr.Row, gr.Column]:
+        table = entries.history_table(editor, opened, lang_of(request))
+        is_open = opened is not None and opened.id is not None
+        return table, None, gr.Row(visible=False), gr.Column(visible=is_open)
 
     def on_version(evt: gr.SelectData) -> tuple[str | None, gr.Row]:
         return entries.selected_cell(evt.row_value), gr.Row(visible=False)
@@ -294,8 +299,8 @@ def wire_entries(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown
         return gr.Row(visible=False)
 
     listing = dict(fn=on_filter, inputs=[base, view.filter], outputs=view.table, **UI_ONLY)
-    history = dict(fn=on_history, inputs=form.opened, outputs=[view.history, view.version, view.confirm_row],
-                   **UI_ONLY)  # fmt: skip
+    history = dict(fn=on_history, inputs=form.opened,
+                   outputs=[view.history, view.version, view.confirm_row, view.history_box], **UI_ONLY)  # fmt: skip
     view.filter.change(**listing, trigger_mode="always_last")
     view.table.select(on_row, base, form.outputs, **UI_ONLY)
     form.new.click(on_new, base, form.outputs, **UI_ONLY)
