@@ -304,13 +304,28 @@ def status_chip(desk: Desk, lang: Lang) -> str:
     line = t("chip", lang, engine=t(f"chip_engine_{engine}", lang), stage=t(f"chip_stage_{stage}", lang))
     details = ""
     if notices:
-        what = "" if engine == "ready" else f"<li>{html.escape(t(f'chip_means_{engine}', lang))}</li>"
+        means = [] if engine == "ready" else [t(f"chip_means_{engine}", lang)]
+        means += [] if (search := search_means(desk, lang)) is None else [search]
+        what = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in means)
         operator = "".join(f"<pre>{html.escape(text)}</pre>" for _, text in notices)
         details = (f'<details class="operator"><summary>{html.escape(t("details", lang))}</summary>'
-                   f'<ul>{what}</ul><div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
+                   f'<ul>{what}</ul><p class="operator-log">{html.escape(t("chip_operator_log", lang))}</p>'
+                   f'<div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
     return (
         f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
     )
+
+
+def search_means(desk: Desk, lang: Lang) -> str | None:
+    """What the first stage's state means for the agent's FAQ searches (None: it runs as configured)."""
+    state = desk.dense.state
+    if state in ("loading", "unavailable"):
+        return t(f"chip_stage_means_{state}", lang)
+    embedding = desk.dense.embedding() if state == "ready" else []
+    if embedding:
+        done, total = sum(d for d, _ in embedding), sum(n for _, n in embedding)
+        return t("chip_stage_means_embedding", lang, done=done, total=total)
+    return None
 
 
 def refresh_status(desk: Desk, request: gr.Request) -> tuple[str, gr.Timer]:
