@@ -691,6 +691,16 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "For the administrator, as the log says it:",
         "zh": "给管理员（日志原文）：",
     },
+    # Evaluate's charts (axis, legend and tooltip titles; the bars' method names)
+    "chart_metric_and_method": {"en": "Metric and method", "zh": "指标与方法"},
+    "chart_value": {"en": "Value", "zh": "数值"},
+    "chart_threshold": {"en": "Threshold", "zh": "阈值"},
+    "chart_in_scope_flagged": {"en": "In-scope wrongly flagged (%)", "zh": "可回答问题被误转人工（%）"},
+    "chart_out_of_scope_caught": {"en": "Out-of-scope caught (%)", "zh": "无法回答问题被转人工（%）"},
+    "chart_bar_keyword": {"en": "keyword", "zh": "关键词"},
+    "chart_bar_dense": {"en": "dense", "zh": "向量"},
+    "chart_bar_hybrid": {"en": "hybrid", "zh": "混合"},
+    "chart_bar_rerank": {"en": "rerank", "zh": "重排"},
 }
 
 

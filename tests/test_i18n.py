@@ -12,6 +12,7 @@ from reranker.desk.batch import BatchRow, rows_table
 from reranker.desk.desk import Desk, DeskResult, assess
 from reranker.desk.results import build_table, export_csv, render_table_html
 from reranker.errors import InvalidInput
+from reranker.evaluation.evaluate import EvaluationReport, QueryResult
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
 from reranker.knowledge.bases import FaqEntry, bundled_bases
 from reranker.knowledge.presets import PRESETS
@@ -20,6 +21,7 @@ from reranker.retrieval.first_stage import FirstStage
 from reranker.retrieval.slot import DenseSlot
 from reranker.ui import handlers
 from reranker.ui.batch_tab import localized
+from reranker.ui.evaluate_tab import chart_axes, chart_titled, metric_bars, tradeoff
 
 PLACEHOLDERS = re.compile(r"\{(\w+)")
 LATIN_SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,'’-]+[A-Za-z]+){2,}")
@@ -172,6 +174,19 @@ def test_first_stage_reasons_keep_their_english_and_say_it_in_chinese():
     assert (
         FirstStage("keyword", None, "as the operator wrote it").reason_in("zh") == "as the operator wrote it"
     )
+
+
+def test_the_charts_are_titled_in_the_browsers_language():
+    report = EvaluationReport("rerank", 2, (QueryResult("q", ("a",), ("a",), 0.9),
+                                            QueryResult("r", (), ("a",), 0.2)), total=2)  # fmt: skip
+    bars = chart_titled(metric_bars([report], "zh"), "zh")
+    bar_chart, curve_chart = chart_axes("zh")
+    assert {bar_chart.x, bar_chart.y, bar_chart.color} <= set(bars.columns)
+    assert bar_chart.x == "指标与方法" and set(bars["指标与方法"]) <= set(bar_chart.sort)
+    assert "mrr@10 重排" in set(bars["指标与方法"])
+    curve = chart_titled(tradeoff([report], "zh"), "zh")
+    assert {curve_chart.x, curve_chart.y, *curve_chart.tooltip} <= set(curve.columns)
+    assert curve_chart.y == "无法回答问题被转人工（%）"
 
 
 @pytest.mark.parametrize(
