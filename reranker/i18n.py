@@ -691,6 +691,12 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "For the administrator, as the log says it:",
         "zh": "给管理员（日志原文）：",
     },
+    # An error nobody expected (a bug): a short message, the traceback goes to the log
+    "err_unexpected": {
+        "en": "The desk hit an unexpected problem and did not finish this. Tell your administrator the "
+        "reference {ref}: the log has the details.",
+        "zh": "工作台遇到意外问题，此操作未完成。请把编号 {ref} 告诉管理员：日志中有详细信息。",
+    },
     # Evaluate's charts (axis, legend and tooltip titles; the bars' method names)
     "chart_metric_and_method": {"en": "Metric and method", "zh": "指标与方法"},
     "chart_value": {"en": "Value", "zh": "数值"},

@@ -362,6 +362,32 @@ def test_on_a_phone_the_search_button_is_reachable_without_scrolling_past_settin
         assert agent.in_view(button)
 
 
+# 5. Errors: a short pop-up titled in the agent's language; a bug's traceback goes to the log
+
+
+def test_an_unexpected_error_pops_up_in_chinese_and_goes_to_the_log_with_its_traceback(browser, hf_scorer,
+                                                                                      launch_desk, caplog):  # fmt: skip
+    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("secret internals")
+
+    desk.rank_pasted_stream = broken  # a bug in the desk
+    context, agent = open_agent(browser, launch_desk(desk), "zh-CN", DESKTOP)
+    agent.page.fill("#query textarea", "订单怎么还没发货")
+    agent.page.fill("#pasted textarea", "答案一\n答案二")
+    with caplog.at_level("ERROR"):
+        agent.page.click("#rank-pasted")
+        toast = agent.page.locator(".toast-body")
+        expect(toast.locator(".toast-title")).to_contain_text(t("error_title", "zh"))  # not Gradio's "Error"
+    text = toast.inner_text()
+    context.close()
+    reference = re.search(r"[0-9a-f]{8}", text).group()
+    assert "Error" not in text and t("err_unexpected", "zh", ref=reference) in text  # not "secret internals"
+    [record] = [r for r in caplog.records if reference in r.getMessage()]
+    assert record.exc_info[0] is ZeroDivisionError  # the operator gets the traceback
+
+
 # 8. A 400-answer paste does not freeze the tab
 
 

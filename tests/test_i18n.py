@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from types import SimpleNamespace
 
@@ -134,6 +135,40 @@ def test_a_user_error_logs_one_line_and_no_traceback(caplog):
     assert raised.value.print_exception is False  # Gradio's queue then prints no traceback
     [record] = [r for r in caplog.records if "question is empty" in r.getMessage()]
     assert record.exc_info is None and "\n" not in record.getMessage()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["handler", "streaming handler"])
+def test_an_unexpected_error_is_a_short_popup_in_the_browsers_language_and_a_traceback_in_the_log(
+    caplog, stream
+):
+    def fails(request):
+        raise ZeroDivisionError("secret internals")
+
+    def streams(request):
+        yield "first"
+        raise ZeroDivisionError("secret internals")
+
+    handler = handlers.user_errors_stream(streams) if stream else handlers.user_errors(fails)
+    with caplog.at_level("ERROR"), pytest.raises(gr.Error) as raised:
+        result = handler(gr.Request(headers={"accept-language": "zh-CN"}))
+        list(result) if stream else None
+    popup = raised.value
+    assert popup.title == t("error_title", "zh") and popup.print_exception is False  # as a user error's
+    reference = re.search(r"[0-9a-f]{8}", popup.message).group()
+    assert popup.message == t("err_unexpected", "zh", ref=reference)  # not "secret internals"
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert reference in record.getMessage() and record.exc_info[0] is ZeroDivisionError
+
+
+def test_every_bound_handler_shows_its_errors_in_the_browsers_language(tmp_path):
+    def broken(desk: Desk, text: str, request: gr.Request) -> str:
+        raise KeyError(text)
+
+    bound = handlers.bind(broken, Desk(None, "no model", export_dir=tmp_path))
+    with pytest.raises(gr.Error) as raised:
+        bound("x", gr.Request(headers={"accept-language": "zh-CN"}))
+    assert raised.value.message.startswith(t("err_unexpected", "zh", ref="")[:8])
+    assert list(inspect.signature(bound).parameters) == ["text", "request"]  # Gradio still finds the request
 
 
 def chinese_desk(scorer, tmp_path) -> Desk:

@@ -35,7 +35,7 @@ from reranker.knowledge.bases import KnowledgeBase, bundled_bases
 from reranker.knowledge.labelled import LabelledQuery, bundled_query_sets
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.first_stage import Retrieval
-from reranker.ui.i18n import I18N, lang_of, user_error
+from reranker.ui.i18n import I18N, lang_of, user_errors
 from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
 
 METHOD = "Method"
@@ -341,6 +341,7 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
     query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
     first_base = next(iter(bases), None)
 
+    @user_errors
     def run(
         base_name: str | None,
         query_set_name: str | None,
@@ -350,16 +351,14 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
     ) -> tuple[Any, ...]:
-        try:
-            lang = lang_of(request)
-            desc = t("eval_progress", lang)
-            outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
-                                     int(top_k), lambda done, total: progress((done, total), desc=desc), lang,
-                                     getattr(request, "username", None))  # fmt: skip
-        except RerankError as exc:
-            raise user_error(exc, lang_of(request)) from exc
+        lang = lang_of(request)
+        desc = t("eval_progress", lang)
+        outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
+                                 int(top_k), lambda done, total: progress((done, total), desc=desc), lang,
+                                 getattr(request, "username", None))  # fmt: skip
         return outputs if picks is not None else outputs[:-1]
 
+    @user_errors
     def axes(request: gr.Request) -> tuple[gr.BarPlot, gr.LinePlot]:
         return chart_axes(lang_of(request))
 

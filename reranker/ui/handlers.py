@@ -1,10 +1,11 @@
 """The UI's event handlers: plain functions of the desk and widget values, testable without Gradio's server.
 
 Each takes the shared :class:`~reranker.desk.desk.Desk` first (the layout binds it with
-:func:`functools.partial`) and returns widget values. Errors meant for users
+:func:`bind`) and returns widget values. Errors meant for users
 (:class:`~reranker.errors.RerankError`) become ``gr.Error`` pop-ups; anything else is a bug,
-logged with its traceback by Gradio, and the page shows a bare "Error". Text we render on the
-server is in the browser's language (its ``Accept-Language``; see :mod:`reranker.i18n`).
+logged with its traceback, and the page says so in the agent's language (:func:`bind` puts every
+bound handler behind :func:`~reranker.ui.i18n.user_errors`). Text we render on the server is in
+the browser's language (its ``Accept-Language``; see :mod:`reranker.i18n`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal
 
 import gradio as gr
 from cachetools import LRUCache
@@ -37,12 +38,10 @@ from reranker.knowledge.presets import DEFAULT_PRESET, get_preset, instruction_f
 from reranker.knowledge.registry import BaseRegistry, SelectedBase
 from reranker.knowledge.tabular import human_size
 from reranker.ui import picks as pick_panel
-from reranker.ui.i18n import lang_of, user_error
+from reranker.ui.i18n import lang_of, user_error, user_errors, user_errors_stream
 from reranker.verdict import DEFAULT_THRESHOLD, check_threshold
 
 logger = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 Source = Literal["bundled", "upload"]
 #: What re-judging needs from the last ranking: (best score, score kind). No table: Gradio keeps
 #: every session's state in memory (up to ``AppConfig.max_sessions`` of them).
@@ -64,39 +63,9 @@ ANSWER_TABS = ("paste", "faq")
 BASE_KEYS = ("base", "eval_base", "batch_base")
 
 
-def request_in(args: tuple[object, ...], kwargs: dict[str, object]) -> gr.Request | None:
-    """The handler's ``gr.Request`` argument, if it takes one (for the browser's language)."""
-    return next((arg for arg in (*args, *kwargs.values()) if isinstance(arg, gr.Request)), None)
-
-
-def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
-    """Show :class:`RerankError` messages to the user as a ``gr.Error`` pop-up, in their language."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return handler(*args, **kwargs)
-        except RerankError as exc:
-            raise user_error(exc, lang_of(request_in(args, kwargs))) from exc
-
-    return wrapper
-
-
-def user_errors_stream(handler: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
-    """:func:`user_errors` for a generator handler (errors arise while it is iterated)."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
-        try:
-            yield from handler(*args, **kwargs)
-        except RerankError as exc:
-            raise user_error(exc, lang_of(request_in(args, kwargs))) from exc
-
-    return wrapper
-
-
 def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
-    """``handler`` with ``leading`` (the desk, its picks) as its first arguments, for an event.
+    """``handler`` with ``leading`` (the desk, its picks) as its first arguments, for an event, its
+    errors shown in the browser's language (:func:`~reranker.ui.i18n.user_errors`).
 
     Unlike :func:`functools.partial`, Gradio still sees the handler's type hints (so a
     ``gr.Request`` parameter gets the request) and whether it streams (a generator).
@@ -105,15 +74,18 @@ def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
 
         def bound(*args: Any, **kwargs: Any) -> Any:
             yield from handler(*leading, *args, **kwargs)
+
+        shown = user_errors_stream(bound)
     else:
 
         def bound(*args: Any, **kwargs: Any) -> Any:
             return handler(*leading, *args, **kwargs)
 
-    functools.update_wrapper(bound, handler)
+        shown = user_errors(bound)
+    functools.update_wrapper(shown, handler)
     signature = inspect.signature(handler)
-    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[len(leading):])  # type: ignore[attr-defined]
-    return bound
+    shown.__signature__ = signature.replace(parameters=list(signature.parameters.values())[len(leading):])  # type: ignore[attr-defined]
+    return shown
 
 
 class StopSignals:
