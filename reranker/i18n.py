@@ -707,6 +707,11 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "chart_bar_dense": {"en": "dense", "zh": "向量"},
     "chart_bar_hybrid": {"en": "hybrid", "zh": "混合"},
     "chart_bar_rerank": {"en": "rerank", "zh": "重排"},
+    # Batch: Stop keeps the rows answered so far
+    "batch_stopped": {
+        "en": "Stopped: {done} of {total} answered.",
+        "zh": "已停止：已回答 {done}/{total} 个问题。",
+    },
 }
 
 

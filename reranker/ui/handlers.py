@@ -311,7 +311,7 @@ def enable_download() -> gr.DownloadButton:
 
 
 def stop(stops: StopSignals, request: gr.Request) -> None:
-    """Stop this session's ranking (it ends with the rows scored so far); nothing when none runs."""
+    """Stop this session's running ranking or batch (it ends with what it has so far); nothing when none runs."""
     stops.stop(getattr(request, "session_hash", None))
 
 
