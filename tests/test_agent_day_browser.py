@@ -336,6 +336,40 @@ def test_at_least_three_faq_results_show_without_scrolling_and_long_answers_fold
         assert agent.page.evaluate("document.documentElement.scrollWidth") <= agent.size[0]
 
 
+LONG_NAME = "customer_questions_from_the_march_2026_export_v2.csv"
+#: Whether every line of an element's text lies inside the element (none is cut off with "…" or hidden).
+TEXT_INSIDE = """e => {
+  const range = document.createRange();
+  range.selectNodeContents(e);
+  const box = e.getBoundingClientRect();
+  return [...range.getClientRects()].every(r => r.left >= box.left - 1 && r.right <= box.right + 1
+    && r.top >= box.top - 1 && r.bottom <= box.bottom + 1);
+}"""
+
+
+def test_the_upload_box_shows_its_drop_text_and_the_whole_file_name(agent, tmp_path):
+    agent.tab("tab_faq").click()
+    box = agent.page.locator("#upload")
+    label, drop = box.locator("[data-testid=block-label]"), box.locator("button.upload-container")
+    assert (
+        label.bounding_box()["y"] + label.bounding_box()["height"] <= drop.bounding_box()["y"] + 1
+    )  # not over it
+    text = drop.locator("[data-testid=upload-text]")
+    assert text.evaluate(
+        "e => e.scrollHeight <= e.parentElement.clientHeight"
+    )  # "Click to Upload" not cut off
+    upload = tmp_path / LONG_NAME
+    upload.write_text("question,answer\nShipping?,3-5 days\n", encoding="utf-8")
+    agent.page.set_input_files("#upload input[type=file]", str(upload))
+    name = box.locator(".file-preview td.filename")
+    expect(name).to_be_visible(timeout=60_000)
+    assert "".join(name.inner_text().split()) == LONG_NAME
+    assert name.evaluate(TEXT_INSIDE), "the name is cut off"  # the whole name shows, not "customer_qu….csv"
+    assert box.locator(".file-preview-holder").evaluate("e => e.scrollHeight <= e.clientHeight")
+    shown, frame = name.bounding_box(), box.bounding_box()
+    assert frame["y"] <= shown["y"] and shown["y"] + shown["height"] <= frame["y"] + frame["height"]
+
+
 def test_long_answers_fold_with_more(agent):
     long = "Damaged on arrival? " + "Take a photo of the item and the box, then report it. " * 8
     agent.page.fill("#query textarea", "How do I return a damaged item?")
