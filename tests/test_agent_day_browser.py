@@ -17,6 +17,7 @@ from reranker.engine.scorer import ScoreCache
 from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import bundled_bases
+from reranker.retrieval.slot import DenseSlot
 from reranker.store import Store, open_store
 from reranker.ui import export_dir
 
@@ -444,39 +445,63 @@ def test_typing_right_after_a_400_line_paste_answers_within_a_second(agent):
 
 NO_MODEL = ("Model not found: '/models/qwen' is not a model directory. Run `hf download Qwen/Qwen3-Reranker-0.6B "
             "--local-dir /models/qwen` on a machine with internet, copy it over and start with --model /models/qwen.")  # fmt: skip
+NO_EMBEDDER = "Embedding model not found: '/models/embed' is not a model directory."
 LATIN_SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,'’-]+[A-Za-z]+){2,}")
-CJK = re.compile(r"[\u4e00-\u9fff]")
+#: Paths, file names, model ids and addresses: data, in every language.
+PATH_LIKE = re.compile(r"\S*[/\\_@]\S*")
 
 
 @pytest.fixture(scope="module")
 def no_model_url(store, launch_desk):
-    desk = Desk(None, NO_MODEL, export_dir=export_dir(), bases=bundled_bases())
+    """A desk started with neither the reranker nor the embedding model (both could not load)."""
+    desk = Desk(None, NO_MODEL, export_dir=export_dir(), bases=bundled_bases(),
+                dense=DenseSlot("hybrid", "unavailable", NO_EMBEDDER))  # fmt: skip
     return launch_desk(desk, Picks(store, desk.bases))
 
 
 def latin_sentences(page) -> list[str]:
-    """Lines of the page with three or more Latin words and no Chinese, outside data and model output
-    (tables of answers and questions, the best answer, base and file names, the model's instruction)."""
+    """Lines of the page with three or more Latin words in a row (alone or inside Chinese text), outside
+    data and model output
+    (answers and questions, the best answer, base and file names, the model's instruction, the log's
+    words for the operator). Every disclosure is read open, charts and our tooltips (``title``) included;
+    Gradio's own toolbar icons are left out (its table's copy icon says "Copy table data" in every language)."""
     text = page.evaluate("""() => {
-      const skip = '#ranked-table, #best-answer, .upload-preview, #batch-table, #eval-details, '
-        + '.instruction-sent, #preset .info, .operator, #examples, input, textarea';
+      const skip = '#ranked-table .answer, #ranked-table .faq-question, #ranked-table td.faq-id, #best-answer, '
+        + '.upload-preview, #batch-table tbody, #eval-details tbody, .instruction-sent, #preset .info, '
+        + '.operator-fix, #examples, input, textarea';
       const clone = document.querySelector('gradio-app').cloneNode(true);
       document.body.appendChild(clone);
       clone.style.position = 'absolute';
       for (const node of clone.querySelectorAll(skip)) node.remove();
-      const text = clone.innerText;
+      for (const details of clone.querySelectorAll('details')) details.open = true;
+      const titles = [...clone.querySelectorAll('[title]:not(.icon-button)')].map(node => node.getAttribute('title'));
+      const text = clone.innerText + '\\n' + titles.join('\\n');
       clone.remove();
       return text;
     }""")
-    data = ("FAQ", ".csv", "BM25", "Ctrl+Enter", "Alt+N", "CSV", "recall@k")
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        for name in (*bundled_bases(), *data):
-            line = line.replace(name, "")
-        if LATIN_SENTENCE.search(line) and not CJK.search(line):
-            lines.append(line)
-    return lines
+    return [line for line in map(without_names, text.splitlines()) if LATIN_SENTENCE.search(line)]
+
+
+def without_names(line: str) -> str:
+    """A line without the names that stay as they are in every language (bases, FAQ, CSV, keys, paths)."""
+    line = line.strip()
+    for name in (*bundled_bases(), "FAQ", ".csv", "BM25", "Ctrl+Enter", "Alt+N", "CSV", "recall@k"):
+        line = line.replace(name, "")
+    return PATH_LIKE.sub("", line).strip()
+
+
+def open_disclosures(page) -> None:
+    """Open the status chip's and the status line's details (the page itself, as an agent clicks them)."""
+    for summary in page.locator("#status-chip summary, #status summary").all():
+        if summary.is_visible():
+            summary.click()
+
+
+def open_evaluation_details(page, lang: Lang) -> None:
+    """Open the Evaluate report's details and wait for both charts, titled in ``lang``."""
+    page.locator("#eval-details > button").first.click()
+    for title in ("chart_metric_and_method", "chart_out_of_scope_caught"):
+        expect(page.locator("#eval-details svg text", has_text=t(title, lang))).to_have_count(1)
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1400x1000", "390x844"])
@@ -490,6 +515,14 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     assert chip.bounding_box()["height"] < 60  # one line (two at most on a phone)
     found = latin_sentences(page)
     agent.search()  # keyword search only, without a model
+    open_disclosures(page)
+    expect(page.locator("#status details")).to_contain_text(
+        t("stage_unavailable", "zh")
+    )  # the first stage's reason
+    expect(chip).to_contain_text(t("chip_stage_means_unavailable", "zh"))
+    expect(page.locator("#status-chip .operator-fix")).to_contain_text(
+        "hf download"
+    )  # details open on demand
     found += latin_sentences(page)
     broken = tmp_path / "broken.csv"
     broken.write_text("question,answer\nA?,B\nC?,D,E,F\n", encoding="utf-8")
@@ -499,6 +532,7 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     agent.tab("tab_evaluate").click()
     page.click("#eval-run")
     expect(page.locator("#eval-summary")).to_contain_text("评估对象", timeout=120_000)
+    open_evaluation_details(page, "zh")
     found += latin_sentences(page)
     agent.tab("tab_batch").click()
     questions = tmp_path / "questions.csv"
@@ -507,10 +541,6 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     page.click("#batch-run")
     expect(page.locator("#batch-summary")).to_contain_text("问题是空的", timeout=60_000)
     found += latin_sentences(page)
-    page.locator("#status-chip summary").click()
-    expect(page.locator("#status-chip .operator-fix")).to_contain_text(
-        "hf download"
-    )  # details open on demand
     context.close()
     assert not found, found
 
@@ -518,5 +548,19 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
 def test_the_english_sentence_check_does_find_them_in_an_english_browser(browser, no_model_url):
     context, agent = open_agent(browser, no_model_url, "en-US", DESKTOP)
     found = latin_sentences(agent.page)
-    context.close()
     assert t("split", "en") in found and t("split_lines", "en") in found and len(found) >= 5
+    agent.search()
+    open_disclosures(agent.page)  # the disclosures are read
+    found = latin_sentences(agent.page)
+    agent.tab("tab_evaluate").click()
+    agent.page.click("#eval-run")
+    open_evaluation_details(agent.page, "en")
+    found += latin_sentences(agent.page)
+    context.close()
+    for key in (
+        "chip_stage_means_unavailable",
+        "stage_unavailable",
+        "chart_metric_and_method",
+        "chart_out_of_scope_caught",
+    ):  # the chip's and the status line's details, the charts
+        assert any(without_names(t(key, "en")) in line for line in found), key
