@@ -45,6 +45,20 @@
     if (mutations.some((m) => m.target.closest && m.target.closest("#pick-status, #ranked-table"))) syncPicks();
   }).observe(document.body, { childList: true, subtree: true });
 
+  // Gradio heads every error pop-up with its type, "Error", and leaves gr.Error's title out: the
+  // pop-up is headed in the agent's language instead, with the title the page header carries.
+  const titleErrors = () => {
+    const header = $("[data-error-title]");
+    if (!header) return;
+    for (const title of document.querySelectorAll(".toast-title.error")) {
+      const text = title.firstChild;
+      if (text && text.nodeType === Node.TEXT_NODE && text.nodeValue.trim() === "Error") {
+        text.nodeValue = `${header.dataset.errorTitle} `;
+      }
+    }
+  };
+  new MutationObserver(titleErrors).observe(document.body, { childList: true, subtree: true, characterData: true });
+
   // A long answer is folded to a few lines; "more" unfolds it, "less" folds it again.
   document.addEventListener("click", (event) => {
     const button = event.target.closest && event.target.closest("#ranked-table button.more");

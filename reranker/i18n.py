@@ -904,6 +904,92 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "waiting for the reranker to finish loading ({seconds} s so far)",
         "zh": "正在等待重排模型加载完成（已 {seconds} 秒）",
     },
+    # Issue 19, second pass: the first stage, the engine and the score tooltips in the status details
+    "first_stage_keyword": {"en": "keyword (BM25)", "zh": "关键词（BM25）"},
+    "first_stage_dense": {"en": "dense (embeddings)", "zh": "向量（嵌入）"},
+    "first_stage_hybrid": {"en": "hybrid (keyword + dense)", "zh": "混合（关键词 + 向量）"},
+    "stage_keyword": {"en": "keyword search (BM25)", "zh": "关键词检索（BM25）"},
+    "stage_off": {
+        "en": "keyword search (BM25) only: dense search is off on this desk",
+        "zh": "仅关键词检索（BM25）：此工作台未启用向量检索",
+    },
+    "stage_loading": {
+        "en": "keyword search while the embedding model loads ({seconds} s so far)",
+        "zh": "向量模型加载期间使用关键词检索（已 {seconds} 秒）",
+    },
+    "stage_unavailable": {
+        "en": "keyword search only: the embedding model is not loaded (the log says why)",
+        "zh": "仅关键词检索：向量模型未加载（原因见日志）",
+    },
+    "stage_ready": {"en": "embedding model {model}, {backend}", "zh": "向量模型 {model}，{backend}"},
+    "stage_unsuitable": {
+        "en": "keyword search: this base is mostly Chinese/Japanese/Korean text and the embedding model "
+        "{model} is English-only, which would make search worse",
+        "zh": "关键词检索：此库主要是中日韩文字，而向量模型 {model} 只支持英文，用它检索反而更差",
+    },
+    "stage_failed": {
+        "en": "keyword search: embedding this base failed (the log says why)",
+        "zh": "关键词检索：此库向量化失败（原因见日志）",
+    },
+    "stage_embedding": {
+        "en": "keyword search while this base is embedded ({done} of {total} rows so far)",
+        "zh": "此库向量化期间使用关键词检索（已完成 {done}/{total} 行）",
+    },
+    "engine_threads": {"en": "{n} threads", "zh": "{n} 个线程"},
+    "engine_prefix_caching_on": {"en": "prefix caching on", "zh": "前缀缓存开启"},
+    "engine_prefix_caching_off": {"en": "prefix caching off", "zh": "前缀缓存关闭"},
+    "engine_remote": {
+        "en": "remote vLLM at {url} ({model}{limit})",
+        "zh": "远程 vLLM：{url}（{model}{limit}）",
+    },
+    "engine_max_tokens": {"en": ", max {n} tokens", "zh": "，最多 {n} 个词元"},
+    "score_title_keyword": {
+        "en": "Keyword (BM25) score: shared words, not a probability",
+        "zh": "关键词（BM25）分数：按共同词语计算，不是概率",
+    },
+    "score_title_first_stage": {
+        "en": "First-stage score (cosine similarity, or fused ranks): not a probability",
+        "zh": "第一阶段分数（余弦相似度或融合名次）：不是概率",
+    },
+    # The status chip's details: the first stage in the agent's words, then the log's words for the operator
+    "chip_stage_means_loading": {
+        "en": "Until the embedding model is ready, FAQ search finds candidates by keyword.",
+        "zh": "向量模型就绪前，FAQ 搜索按关键词查找候选。",
+    },
+    "chip_stage_means_unavailable": {
+        "en": "The embedding model is not loaded, so FAQ search finds candidates by keyword only. Tell your "
+        "administrator (the fix is below).",
+        "zh": "向量模型未加载，FAQ 搜索只按关键词查找候选。请告知管理员（修复方法见下）。",
+    },
+    "chip_stage_means_embedding": {
+        "en": "Bases still being embedded ({done} of {total} rows) are searched by keyword until they are done.",
+        "zh": "仍在向量化的知识库（已完成 {done}/{total} 行）在完成前按关键词搜索。",
+    },
+    "chip_operator_log": {
+        "en": "For the administrator, as the log says it:",
+        "zh": "给管理员（日志原文）：",
+    },
+    # An error nobody expected (a bug): a short message, the traceback goes to the log
+    "err_unexpected": {
+        "en": "The desk hit an unexpected problem and did not finish this. Tell your administrator the "
+        "reference {ref}: the log has the details.",
+        "zh": "工作台遇到意外问题，此操作未完成。请把编号 {ref} 告诉管理员：日志中有详细信息。",
+    },
+    # Evaluate's charts (axis, legend and tooltip titles; the bars' method names)
+    "chart_metric_and_method": {"en": "Metric and method", "zh": "指标与方法"},
+    "chart_value": {"en": "Value", "zh": "数值"},
+    "chart_threshold": {"en": "Threshold", "zh": "阈值"},
+    "chart_in_scope_flagged": {"en": "In-scope wrongly flagged (%)", "zh": "可回答问题被误转人工（%）"},
+    "chart_out_of_scope_caught": {"en": "Out-of-scope caught (%)", "zh": "无法回答问题被转人工（%）"},
+    "chart_bar_keyword": {"en": "keyword", "zh": "关键词"},
+    "chart_bar_dense": {"en": "dense", "zh": "向量"},
+    "chart_bar_hybrid": {"en": "hybrid", "zh": "混合"},
+    "chart_bar_rerank": {"en": "rerank", "zh": "重排"},
+    # Batch: Stop keeps the rows answered so far
+    "batch_stopped": {
+        "en": "Stopped: {done} of {total} answered.",
+        "zh": "已停止：已回答 {done}/{total} 个问题。",
+    },
 }
 
 

@@ -17,6 +17,7 @@ from reranker.engine.scorer import ScoreCache
 from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import bundled_bases
+from reranker.retrieval.slot import DenseSlot
 from reranker.store import Store, open_store
 from reranker.ui import export_dir
 
@@ -336,6 +337,40 @@ def test_at_least_three_faq_results_show_without_scrolling_and_long_answers_fold
         assert agent.page.evaluate("document.documentElement.scrollWidth") <= agent.size[0]
 
 
+LONG_NAME = "customer_questions_from_the_march_2026_export_v2.csv"
+#: Whether every line of an element's text lies inside the element (none is cut off with "…" or hidden).
+TEXT_INSIDE = """e => {
+  const range = document.createRange();
+  range.selectNodeContents(e);
+  const box = e.getBoundingClientRect();
+  return [...range.getClientRects()].every(r => r.left >= box.left - 1 && r.right <= box.right + 1
+    && r.top >= box.top - 1 && r.bottom <= box.bottom + 1);
+}"""
+
+
+def test_the_upload_box_shows_its_drop_text_and_the_whole_file_name(agent, tmp_path):
+    agent.tab("tab_faq").click()
+    box = agent.page.locator("#upload")
+    label, drop = box.locator("[data-testid=block-label]"), box.locator("button.upload-container")
+    assert (
+        label.bounding_box()["y"] + label.bounding_box()["height"] <= drop.bounding_box()["y"] + 1
+    )  # not over it
+    text = drop.locator("[data-testid=upload-text]")
+    assert text.evaluate(
+        "e => e.scrollHeight <= e.parentElement.clientHeight"
+    )  # "Click to Upload" not cut off
+    upload = tmp_path / LONG_NAME
+    upload.write_text("question,answer\nShipping?,3-5 days\n", encoding="utf-8")
+    agent.page.set_input_files("#upload input[type=file]", str(upload))
+    name = box.locator(".file-preview td.filename")
+    expect(name).to_be_visible(timeout=60_000)
+    assert "".join(name.inner_text().split()) == LONG_NAME
+    assert name.evaluate(TEXT_INSIDE), "the name is cut off"  # the whole name shows, not "customer_qu….csv"
+    assert box.locator(".file-preview-holder").evaluate("e => e.scrollHeight <= e.clientHeight")
+    shown, frame = name.bounding_box(), box.bounding_box()
+    assert frame["y"] <= shown["y"] and shown["y"] + shown["height"] <= frame["y"] + frame["height"]
+
+
 def test_long_answers_fold_with_more(agent):
     long = "Damaged on arrival? " + "Take a photo of the item and the box, then report it. " * 8
     agent.page.fill("#query textarea", "How do I return a damaged item?")
@@ -362,6 +397,32 @@ def test_on_a_phone_the_search_button_is_reachable_without_scrolling_past_settin
         assert agent.in_view(button)
 
 
+# 5. Errors: a short pop-up titled in the agent's language; a bug's traceback goes to the log
+
+
+def test_an_unexpected_error_pops_up_in_chinese_and_goes_to_the_log_with_its_traceback(browser, hf_scorer,
+                                                                                      launch_desk, caplog):  # fmt: skip
+    desk = Desk(hf_scorer, export_dir=export_dir(), bases=bundled_bases())
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("secret internals")
+
+    desk.rank_pasted_stream = broken  # a bug in the desk
+    context, agent = open_agent(browser, launch_desk(desk), "zh-CN", DESKTOP)
+    agent.page.fill("#query textarea", "订单怎么还没发货")
+    agent.page.fill("#pasted textarea", "答案一\n答案二")
+    with caplog.at_level("ERROR"):
+        agent.page.click("#rank-pasted")
+        toast = agent.page.locator(".toast-body")
+        expect(toast.locator(".toast-title")).to_contain_text(t("error_title", "zh"))  # not Gradio's "Error"
+    text = toast.inner_text()
+    context.close()
+    reference = re.search(r"[0-9a-f]{8}", text).group()
+    assert "Error" not in text and t("err_unexpected", "zh", ref=reference) in text  # not "secret internals"
+    [record] = [r for r in caplog.records if reference in r.getMessage()]
+    assert record.exc_info[0] is ZeroDivisionError  # the operator gets the traceback
+
+
 # 8. A 400-answer paste does not freeze the tab
 
 
@@ -384,39 +445,63 @@ def test_typing_right_after_a_400_line_paste_answers_within_a_second(agent):
 
 NO_MODEL = ("Model not found: '/models/qwen' is not a model directory. Run `hf download Qwen/Qwen3-Reranker-0.6B "
             "--local-dir /models/qwen` on a machine with internet, copy it over and start with --model /models/qwen.")  # fmt: skip
+NO_EMBEDDER = "Embedding model not found: '/models/embed' is not a model directory."
 LATIN_SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,'’-]+[A-Za-z]+){2,}")
-CJK = re.compile(r"[\u4e00-\u9fff]")
+#: Paths, file names, model ids and addresses: data, in every language.
+PATH_LIKE = re.compile(r"\S*[/\\_@]\S*")
 
 
 @pytest.fixture(scope="module")
 def no_model_url(store, launch_desk):
-    desk = Desk(None, NO_MODEL, export_dir=export_dir(), bases=bundled_bases())
+    """A desk started with neither the reranker nor the embedding model (both could not load)."""
+    desk = Desk(None, NO_MODEL, export_dir=export_dir(), bases=bundled_bases(),
+                dense=DenseSlot("hybrid", "unavailable", NO_EMBEDDER))  # fmt: skip
     return launch_desk(desk, Picks(store, desk.bases))
 
 
 def latin_sentences(page) -> list[str]:
-    """Lines of the page with three or more Latin words and no Chinese, outside data and model output
-    (tables of answers and questions, the best answer, base and file names, the model's instruction)."""
+    """Lines of the page with three or more Latin words in a row (alone or inside Chinese text), outside
+    data and model output
+    (answers and questions, the best answer, base and file names, the model's instruction, the log's
+    words for the operator). Every disclosure is read open, charts and our tooltips (``title``) included;
+    Gradio's own toolbar icons are left out (its table's copy icon says "Copy table data" in every language)."""
     text = page.evaluate("""() => {
-      const skip = '#ranked-table, #best-answer, .upload-preview, #batch-table, #eval-details, '
-        + '.instruction-sent, #preset .info, .operator, #examples, input, textarea';
+      const skip = '#ranked-table .answer, #ranked-table .faq-question, #ranked-table td.faq-id, #best-answer, '
+        + '.upload-preview, #batch-table tbody, #eval-details tbody, .instruction-sent, #preset .info, '
+        + '.operator-fix, #examples, input, textarea';
       const clone = document.querySelector('gradio-app').cloneNode(true);
       document.body.appendChild(clone);
       clone.style.position = 'absolute';
       for (const node of clone.querySelectorAll(skip)) node.remove();
-      const text = clone.innerText;
+      for (const details of clone.querySelectorAll('details')) details.open = true;
+      const titles = [...clone.querySelectorAll('[title]:not(.icon-button)')].map(node => node.getAttribute('title'));
+      const text = clone.innerText + '\\n' + titles.join('\\n');
       clone.remove();
       return text;
     }""")
-    data = ("FAQ", ".csv", "BM25", "Ctrl+Enter", "Alt+N", "CSV", "recall@k")
-    lines = []
-    for line in text.splitlines():
-        line = line.strip()
-        for name in (*bundled_bases(), *data):
-            line = line.replace(name, "")
-        if LATIN_SENTENCE.search(line) and not CJK.search(line):
-            lines.append(line)
-    return lines
+    return [line for line in map(without_names, text.splitlines()) if LATIN_SENTENCE.search(line)]
+
+
+def without_names(line: str) -> str:
+    """A line without the names that stay as they are in every language (bases, FAQ, CSV, keys, paths)."""
+    line = line.strip()
+    for name in (*bundled_bases(), "FAQ", ".csv", "BM25", "Ctrl+Enter", "Alt+N", "CSV", "recall@k"):
+        line = line.replace(name, "")
+    return PATH_LIKE.sub("", line).strip()
+
+
+def open_disclosures(page) -> None:
+    """Open the status chip's and the status line's details (the page itself, as an agent clicks them)."""
+    for summary in page.locator("#status-chip summary, #status summary").all():
+        if summary.is_visible():
+            summary.click()
+
+
+def open_evaluation_details(page, lang: Lang) -> None:
+    """Open the Evaluate report's details and wait for both charts, titled in ``lang``."""
+    page.locator("#eval-details > button").first.click()
+    for title in ("chart_metric_and_method", "chart_out_of_scope_caught"):
+        expect(page.locator("#eval-details svg text", has_text=t(title, lang))).to_have_count(1)
 
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["1400x1000", "390x844"])
@@ -430,6 +515,14 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     assert chip.bounding_box()["height"] < 60  # one line (two at most on a phone)
     found = latin_sentences(page)
     agent.search()  # keyword search only, without a model
+    open_disclosures(page)
+    expect(page.locator("#status details")).to_contain_text(
+        t("stage_unavailable", "zh")
+    )  # the first stage's reason
+    expect(chip).to_contain_text(t("chip_stage_means_unavailable", "zh"))
+    expect(page.locator("#status-chip .operator-fix")).to_contain_text(
+        "hf download"
+    )  # details open on demand
     found += latin_sentences(page)
     broken = tmp_path / "broken.csv"
     broken.write_text("question,answer\nA?,B\nC?,D,E,F\n", encoding="utf-8")
@@ -439,6 +532,7 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     agent.tab("tab_evaluate").click()
     page.click("#eval-run")
     expect(page.locator("#eval-summary")).to_contain_text("评估对象", timeout=120_000)
+    open_evaluation_details(page, "zh")
     found += latin_sentences(page)
     agent.tab("tab_batch").click()
     questions = tmp_path / "questions.csv"
@@ -447,10 +541,6 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     page.click("#batch-run")
     expect(page.locator("#batch-summary")).to_contain_text("问题是空的", timeout=60_000)
     found += latin_sentences(page)
-    page.locator("#status-chip summary").click()
-    expect(page.locator("#status-chip .operator-fix")).to_contain_text(
-        "hf download"
-    )  # details open on demand
     context.close()
     assert not found, found
 
@@ -458,5 +548,19 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
 def test_the_english_sentence_check_does_find_them_in_an_english_browser(browser, no_model_url):
     context, agent = open_agent(browser, no_model_url, "en-US", DESKTOP)
     found = latin_sentences(agent.page)
-    context.close()
     assert t("split", "en") in found and t("split_lines", "en") in found and len(found) >= 5
+    agent.search()
+    open_disclosures(agent.page)  # the disclosures are read
+    found = latin_sentences(agent.page)
+    agent.tab("tab_evaluate").click()
+    agent.page.click("#eval-run")
+    open_evaluation_details(agent.page, "en")
+    found += latin_sentences(agent.page)
+    context.close()
+    for key in (
+        "chip_stage_means_unavailable",
+        "stage_unavailable",
+        "chart_metric_and_method",
+        "chart_out_of_scope_caught",
+    ):  # the chip's and the status line's details, the charts
+        assert any(without_names(t(key, "en")) in line for line in found), key

@@ -7,6 +7,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from reranker.errors import InvalidInput, NotFound
+from reranker.i18n import t
 from reranker.knowledge.bases import bundled_bases
 from reranker.ui.batch_tab import UPDATE_EVERY, run_batch
 
@@ -56,6 +57,23 @@ def test_english_questions_on_the_chinese_base_are_not_counted_as_answered(desk,
     assert answered < 2  # the Chinese base shares no word with these
     assert summary.startswith(f"2 of 2 questions checked: {answered} got an FAQ answer")
     assert f"{2 - answered} got none" in summary
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_stop_keeps_every_row_answered_so_far_and_says_how_many(desk, questions, picks, lang):
+    done: list[int] = []
+    updates = list(run_batch(desk, picks, str(questions), EN_BASE, 5, progress=lambda n, _: done.append(n),
+                             lang=lang, should_stop=lambda: len(done) >= 3))  # fmt: skip
+    summary, table, csv_path = updates[-1]
+    assert summary.startswith(t("batch_stopped", lang, done=3, total=UPDATE_EVERY + 2))
+    assert len(table) == 3 and len(pd.read_csv(csv_path, encoding="utf-8-sig")) == 3
+
+
+def test_a_batch_that_is_not_stopped_does_not_say_stopped(desk, questions, picks):
+    summary, table, _ = list(run_batch(desk, picks, str(questions), EN_BASE, 5, should_stop=lambda: False))[
+        -1
+    ]
+    assert "Stopped" not in summary and len(table) == UPDATE_EVERY + 2
 
 
 def test_missing_file_and_unknown_base_are_user_errors(desk, questions, picks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from types import SimpleNamespace
 
@@ -12,14 +13,20 @@ from reranker.desk.batch import BatchRow, rows_table
 from reranker.desk.desk import Desk, DeskResult, assess
 from reranker.desk.results import build_table, export_csv, render_table_html
 from reranker.errors import InvalidInput
+from reranker.evaluation.evaluate import EvaluationReport, QueryResult
 from reranker.i18n import LANGUAGES, MESSAGES, language_of, t
 from reranker.knowledge.bases import FaqEntry, bundled_bases
 from reranker.knowledge.presets import PRESETS
 from reranker.knowledge.registry import UploadCheck
+from reranker.retrieval.first_stage import FirstStage
+from reranker.retrieval.slot import DenseSlot
 from reranker.ui import handlers
 from reranker.ui.batch_tab import localized
+from reranker.ui.evaluate_tab import chart_axes, chart_titled, metric_bars, tradeoff
 
 PLACEHOLDERS = re.compile(r"\{(\w+)")
+LATIN_SENTENCE = re.compile(r"[A-Za-z]+(?:[ ,'’-]+[A-Za-z]+){2,}")
+PATH_LIKE = re.compile(r"\S*[/\\_@]\S*")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 #: Keys whose Chinese text is punctuation only (the list separator "、").
 PUNCTUATION_ONLY = {"list_sep"}
@@ -128,6 +135,93 @@ def test_a_user_error_logs_one_line_and_no_traceback(caplog):
     assert raised.value.print_exception is False  # Gradio's queue then prints no traceback
     [record] = [r for r in caplog.records if "question is empty" in r.getMessage()]
     assert record.exc_info is None and "\n" not in record.getMessage()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["handler", "streaming handler"])
+def test_an_unexpected_error_is_a_short_popup_in_the_browsers_language_and_a_traceback_in_the_log(
+    caplog, stream
+):
+    def fails(request):
+        raise ZeroDivisionError("secret internals")
+
+    def streams(request):
+        yield "first"
+        raise ZeroDivisionError("secret internals")
+
+    handler = handlers.user_errors_stream(streams) if stream else handlers.user_errors(fails)
+    with caplog.at_level("ERROR"), pytest.raises(gr.Error) as raised:
+        result = handler(gr.Request(headers={"accept-language": "zh-CN"}))
+        list(result) if stream else None
+    popup = raised.value
+    assert popup.title == t("error_title", "zh") and popup.print_exception is False  # as a user error's
+    reference = re.search(r"[0-9a-f]{8}", popup.message).group()
+    assert popup.message == t("err_unexpected", "zh", ref=reference)  # not "secret internals"
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert reference in record.getMessage() and record.exc_info[0] is ZeroDivisionError
+
+
+def test_every_bound_handler_shows_its_errors_in_the_browsers_language(tmp_path):
+    def broken(desk: Desk, text: str, request: gr.Request) -> str:
+        raise KeyError(text)
+
+    bound = handlers.bind(broken, Desk(None, "no model", export_dir=tmp_path))
+    with pytest.raises(gr.Error) as raised:
+        bound("x", gr.Request(headers={"accept-language": "zh-CN"}))
+    assert raised.value.message.startswith(t("err_unexpected", "zh", ref="")[:8])
+    assert list(inspect.signature(bound).parameters) == ["text", "request"]  # Gradio still finds the request
+
+
+def chinese_desk(scorer, tmp_path) -> Desk:
+    """A desk whose embedding model could not load (keyword search, and the chip says so)."""
+    return Desk(scorer, None if scorer else "Model not found.", export_dir=tmp_path, bases=bundled_bases(),
+                dense=DenseSlot("hybrid", "unavailable", "Embedding model not found: /models/embed."))  # fmt: skip
+
+
+def test_the_status_details_name_the_first_stage_its_reason_and_the_engine_in_chinese(hf_scorer, tmp_path):
+    desk = chinese_desk(hf_scorer, tmp_path)
+    zh_base, en_base = (desk.select_base(name) for name in bundled_bases())
+    result = list(desk.rank_faq_stream("订单怎么还没发货", None, zh_base, lang="zh"))[-1]
+    details = handlers.status_html(result).split("<details>")[1]
+    assert "关键词（BM25）检索从中选出" in details and t("stage_unavailable", "zh") in details
+    assert t("engine_threads", "zh", n=hf_scorer.backend.threads) in details
+    assert not LATIN_SENTENCE.search(PATH_LIKE.sub("", details)), details  # the model's path is data
+    english = list(desk.rank_faq_stream("where is my order", None, en_base))[-1]
+    assert "Keyword (BM25) search picked" in english.summary and "threads" in english.status
+
+
+def test_keyword_scores_explain_themselves_in_the_browsers_language():
+    html = render_table_html(build_table(["a", "b"], [2.5, 1.0], kind="keyword"), lang="zh")
+    assert 'title="关键词（BM25）分数：按共同词语计算，不是概率"' in html
+
+
+def test_the_status_chip_says_what_the_first_stage_means_and_quotes_the_log_for_the_operator(tmp_path):
+    chip = handlers.status_chip(chinese_desk(None, tmp_path), "zh")
+    details = chip.split('<div class="operator-fix"')[0]
+    assert t("chip_stage_means_unavailable", "zh") in details and t("chip_operator_log", "zh") in details
+    assert not LATIN_SENTENCE.search(details.split("<details")[1])
+    assert "Fix --embedding-model" in chip  # the operator's fix, as the log says it
+
+
+def test_first_stage_reasons_keep_their_english_and_say_it_in_chinese():
+    stage = FirstStage.of("keyword", None, "stage_loading", seconds="12")
+    assert stage.reason == "keyword search while the embedding model loads (12 s so far)"
+    assert stage.reason_in("zh") == "向量模型加载期间使用关键词检索（已 12 秒）"
+    assert (
+        FirstStage("keyword", None, "as the operator wrote it").reason_in("zh") == "as the operator wrote it"
+    )
+
+
+def test_the_charts_are_titled_in_the_browsers_language():
+    report = EvaluationReport("rerank", 2, (QueryResult("q", ("a",), ("a",), 0.9),
+                                            QueryResult("r", (), ("a",), 0.2)), total=2)  # fmt: skip
+    bars = chart_titled(metric_bars([report], "zh"), "zh")
+    bar_chart, curve_chart = chart_axes("zh")
+    assert {bar_chart.x, bar_chart.y, bar_chart.color} <= set(bars.columns)
+    assert bar_chart.x == "指标与方法" and set(bars["指标与方法"]) <= set(bar_chart.sort)
+    assert "mrr@10 重排" in set(bars["指标与方法"])
+    curve = chart_titled(tradeoff([report], "zh"), "zh")
+    assert {curve_chart.x, curve_chart.y, *curve_chart.tooltip} <= set(curve.columns)
+    assert curve_chart.y == "无法回答问题被转人工（%）"
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from reranker.i18n import Lang, t
 from reranker.knowledge.bases import DEFAULT_MAX_BYTES, DEFAULT_TOP_K, FaqEntry, KnowledgeBase
 from reranker.knowledge.candidates import ParsedCandidates, SplitMode, parse_candidates
 from reranker.knowledge.registry import BaseRegistry, SelectedBase, UploadCheck
-from reranker.retrieval.first_stage import LABELS, FirstStage, Retrieval
+from reranker.retrieval.first_stage import FirstStage, Retrieval, stage_label
 from reranker.retrieval.slot import DenseSlot
 from reranker.text import clean, require_question
 from reranker.verdict import DEFAULT_THRESHOLD, check_threshold, is_confident
@@ -300,7 +300,8 @@ class Desk:
         recalled = next(steps)
         logger.info("FAQ search (%s): %d of %d rows recalled in %.0f ms", stage.retrieval, len(recalled.hits),
                     len(base.kb), recalled.recall_s * 1000)  # fmt: skip
-        label = f"{stage.label[:1].upper()}{stage.label[1:]}" if lang == "en" else stage.label
+        label = stage_label(stage.retrieval, lang)
+        label = f"{label[:1].upper()}{label[1:]}"
         summary = f"{base.describe(lang)} {t('status_picked', lang, label=label, n=len(recalled.hits), k=top_k)}"
         ranking = _Ranking([hit.entry.text for hit in recalled.hits], [hit.entry for hit in recalled.hits],
                            threshold, summary, self.export_dir, lang=lang, recall_s=recalled.recall_s,
@@ -413,8 +414,9 @@ class _Ranking:
                             ranks=self.ranks, evidence=self.evidence)  # fmt: skip
         timings = Timings(self.recall_s, self.rerank_s)
         lang = self.lang
-        parts = [scorer.backend_name + (f" ({scorer.backend.description})" if scorer.backend.description else ""),
-                 scorer.model, t("status_pairs", lang, n=len(self.texts))]  # fmt: skip
+        engine = scorer.backend.describe(lang)
+        parts = [scorer.backend_name + (f" ({engine})" if engine else ""), scorer.model,
+                 t("status_pairs", lang, n=len(self.texts))]  # fmt: skip
         if self.recall_s is not None:
             parts.append(t("status_recall", lang, ms=_ms(self.recall_s)))
         parts += [t("status_rerank", lang, ms=_ms(self.rerank_s)), t("status_truncated", lang, n=sum(self.truncated)),
@@ -429,7 +431,7 @@ class _Ranking:
         kind: ScoreKind = "keyword" if retrieval == "keyword" else "first_stage"
         table = build_table(self.texts, recall_scores, entries=self.entries, kind=kind, ranks=self.ranks)
         scores = (t("status_keyword_scores", self.lang) if kind == "keyword"
-                  else t("status_stage_scores", self.lang, stage=LABELS[retrieval]))  # fmt: skip
+                  else t("status_stage_scores", self.lang, stage=stage_label(retrieval, self.lang)))  # fmt: skip
         status = t("status_recall_only", self.lang, scores=scores, recall=self.recall,
                    ms=_ms(self.recall_s or 0.0))  # fmt: skip
         return self._result(table, kind, status, "final", Timings(recall_s=self.recall_s))
@@ -437,7 +439,8 @@ class _Ranking:
 
 def _recall_note(stage: FirstStage, rows: int, found: int, lang: Lang = "en") -> str:
     """The status line's words on the first stage: which one, over how many rows, and why."""
-    return t("status_first_stage", lang, label=stage.label, rows=rows, found=found, reason=stage.reason)
+    return t("status_first_stage", lang, label=stage_label(stage.retrieval, lang), rows=rows, found=found,
+             reason=stage.reason_in(lang))  # fmt: skip
 
 
 def _recall_scores(hits: Sequence[FaqHit]) -> list[float]:

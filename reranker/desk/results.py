@@ -251,20 +251,13 @@ def _ranks_note(row: dict[str, object], lang: Lang) -> str:
 def _score_cell(score: float, kind: ScoreKind, lang: Lang = "en") -> str:
     if math.isnan(score):
         return f'<span class="no-score">{_escape(t("no_score", lang))}</span>'
-    if kind == "first_stage":
-        return (
-            '<span class="keyword-score" title="First-stage score (cosine similarity, or fused ranks): '
-            f'not a probability">{score:.{SCORE_DECIMALS}f}</span>'
-        )
     if kind == "reranker":
         return (
             f'<span class="score-pill" style="background:{score_colour(score)};color:{PILL_TEXT}">'
             f"{score:.{SCORE_DECIMALS}f}</span>"
         )
-    return (
-        '<span class="keyword-score" title="Keyword (BM25) score: shared words, not a '
-        f'probability">{score:.{SCORE_DECIMALS}f}</span>'
-    )
+    title = _escape(t("score_title_first_stage" if kind == "first_stage" else "score_title_keyword", lang))
+    return f'<span class="keyword-score" title="{title}">{score:.{SCORE_DECIMALS}f}</span>'
 
 
 def render_preview(entries: Sequence[FaqEntry], lang: Lang = "en") -> str:

@@ -19,14 +19,15 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import Literal, Self, cast, get_args
 
 import yaml
 
 from reranker.errors import InvalidInput
+from reranker.i18n import Lang, t
 from reranker.knowledge.bases import KnowledgeBase
 from reranker.retrieval.dense import DEFAULT_CACHE_DIR, DenseIndex, Embedder, Progress, faq_text
 
@@ -36,25 +37,45 @@ RETRIEVAL_MODES: tuple[str, ...] = get_args(Retrieval)
 FUSION_DEPTH = 100
 #: A base is "mostly CJK" when at least this share of its letters are CJK characters.
 CJK_SHARE = 0.5
-#: How the UI and the status line name each first stage.
-LABELS = {"keyword": "keyword (BM25)", "dense": "dense (embeddings)", "hybrid": "hybrid (keyword + dense)"}
+#: How the status line and ``/health`` name each first stage (in English; :func:`stage_label` in any language).
+LABELS = {mode: t(f"first_stage_{mode}") for mode in RETRIEVAL_MODES}
+
+
+def stage_label(retrieval: Retrieval, lang: Lang = "en") -> str:
+    """ "keyword (BM25)", "dense (embeddings)" or "hybrid (keyword + dense)", in ``lang``."""
+    return t(f"first_stage_{retrieval}", lang)
 
 
 @dataclass(frozen=True)
 class FirstStage:
-    """What searches one base now: the mode, the base's dense index (None for keyword), and why."""
+    """What searches one base now: the mode, the base's dense index (None for keyword), and why.
+
+    ``reason`` is the operator's English sentence (``/health``, the API, the log); ``key`` and
+    ``params``, when given, say it to an agent in any language (:meth:`reason_in`).
+    """
 
     retrieval: Retrieval
     index: DenseIndex | None
     reason: str
+    key: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, retrieval: Retrieval, index: DenseIndex | None, key: str, **params: object) -> Self:
+        """The stage whose reason is the catalogue's ``key`` (English ``reason``, the id kept for the UI)."""
+        return cls(retrieval, index, t(key, "en", **params), key, params)
 
     @property
     def label(self) -> str:
         return LABELS[self.retrieval]
 
+    def reason_in(self, lang: Lang) -> str:
+        """Why this stage, in ``lang`` (the English ``reason`` when it has no message id)."""
+        return t(self.key, lang, **self.params) if self.key else self.reason
+
 
 #: Keyword search alone: where no embedder is in play (the batch CLI, tests).
-KEYWORD_STAGE = FirstStage("keyword", None, "keyword search (BM25)")
+KEYWORD_STAGE = FirstStage.of("keyword", None, "stage_keyword")
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 

@@ -43,6 +43,8 @@ class _BaseIndex:
     total: int = 0
     index: DenseIndex | None = None
     error: str | None = None
+    #: The error's message id in the catalogue (for the agent's words; ``error`` is the operator's).
+    error_key: str = ""
 
 
 class DenseSlot:
@@ -95,6 +97,11 @@ class DenseSlot:
         for kb in pending:
             self._submit(kb)
 
+    @property
+    def state(self) -> DenseState:
+        """The embedder: off, loading, ready or unavailable."""
+        return self._state
+
     def wait(self, timeout: float | None = None) -> DenseState:
         """The state once the embedder has loaded or failed (or after ``timeout`` seconds)."""
         self._ready.wait(timeout)
@@ -122,7 +129,7 @@ class DenseSlot:
             return
         unsuitable = dense_unsuitable(embedder, kb)
         if unsuitable is not None:
-            entry.error = unsuitable
+            entry.error, entry.error_key = unsuitable, "stage_unsuitable"
             return
 
         def progress(done: int, total: int) -> None:
@@ -133,6 +140,7 @@ class DenseSlot:
         except Exception as exc:  # a bug or a full disk: log it, keep keyword search for this base
             logger.exception("Embedding an FAQ base failed")
             entry.error = f"embedding this base failed ({type(exc).__name__}; see the log)"
+            entry.error_key = "stage_failed"
 
     def index_now(self, kb: KnowledgeBase) -> DenseIndex | None:
         """``kb``'s dense index, embedding it now if needed (for the evaluation); None without an embedder."""
@@ -156,18 +164,27 @@ class DenseSlot:
         """The first stage that searches ``kb`` now, starting its embedding when it is new."""
         self.add_base(kb)
         if self._state != "ready":
-            return FirstStage("keyword", None, self.reason())
+            key, params = self._keyword_because()
+            return FirstStage("keyword", None, self.reason(), key, params)
         entry = self._bases[kb]
+        embedder = self._embedder
+        assert embedder is not None
         if entry.index is not None:
-            embedder = self._embedder
-            assert embedder is not None
-            return FirstStage(
-                self.configured, entry.index, f"embedding model {embedder.name}, {embedder.backend.name}"
-            )
+            return FirstStage.of(self.configured, entry.index, "stage_ready", model=embedder.name,
+                                 backend=embedder.backend.name)  # fmt: skip
         if entry.error is not None:
-            return FirstStage("keyword", None, f"Keyword search: {entry.error}.")
+            return FirstStage("keyword", None, f"Keyword search: {entry.error}.", entry.error_key,
+                              {"model": embedder.name})  # fmt: skip
         return FirstStage("keyword", None, f"Keyword search while this base is embedded "
-                          f"({entry.done} of {entry.total} rows so far).")  # fmt: skip
+                          f"({entry.done} of {entry.total} rows so far).", "stage_embedding",
+                          {"done": entry.done, "total": entry.total})  # fmt: skip
+
+    def _keyword_because(self) -> tuple[str, dict[str, object]]:
+        """The message id (and its parameters) of why every base is searched by keyword, before the
+        embedder is ready: off, loading or unavailable."""
+        if self._state == "loading":
+            return "stage_loading", {"seconds": f"{time.monotonic() - self._since:.0f}"}
+        return ("stage_off" if self._state == "off" else "stage_unavailable"), {}
 
     def _ready_reason(self) -> str:
         embedder = self._embedder

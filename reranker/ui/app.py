@@ -56,10 +56,12 @@ THEME = gr.themes.Default(
 
 
 def header(team: Team, request: gr.Request) -> str:
-    """The title, the tagline and, on a desk with logins, who is signed in and a Sign out link."""
+    """The title, the tagline and, on a desk with logins, who is signed in and a Sign out link; it
+    carries the error pop-ups' title in the browser's language for the page script (``data-error-title``)."""
     lang = handlers.lang_of(request)
     return (
-        f'<div class="desk-header"><h1>{html.escape(t("app_title", lang))}</h1>'
+        f'<div class="desk-header" data-error-title="{html.escape(t("error_title", lang))}">'
+        f"<h1>{html.escape(t('app_title', lang))}</h1>"
         f"<p>{html.escape(t('app_tagline', lang))}</p>{signed_in_line(team, request)}</div>"
     )
 

@@ -2,8 +2,10 @@
 
 Over :mod:`reranker.desk.batch`, the same path as ``python -m reranker answer``: each question gets the
 best entry of the chosen base, its score and a verdict under the base's threshold (the one stored
-for it, else the default). Rows arrive as they are answered, with a progress bar; Stop keeps
-the rows so far (and their CSV); a question that cannot be answered is reported, never fatal.
+for it, else the default). Rows arrive as they are answered, with a progress bar; Stop ends the
+batch after the question under way and keeps every row answered so far (and their CSV), saying
+"Stopped: n of m answered"; Stop with no batch running does nothing. A question that cannot be
+answered is reported, never fatal.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import pandas as pd
 from reranker.desk.batch import BatchRow, Verdict, answer_questions, read_questions, rows_table
 from reranker.desk.desk import Desk
 from reranker.desk.results import SCORE_DECIMALS, export_csv
-from reranker.errors import InvalidInput, RerankError
+from reranker.errors import InvalidInput
 from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
 from reranker.knowledge.bases import DEFAULT_TOP_K
-from reranker.ui.i18n import I18N, lang_of, user_error
+from reranker.ui import handlers
+from reranker.ui.i18n import I18N, lang_of, user_errors_stream
 
 #: The table and its CSV are refreshed after this many questions.
 UPDATE_EVERY = 10
@@ -69,8 +72,13 @@ def _shown_row(row: BatchRow, lang: Lang) -> list[object]:
 
 
 def run_batch(desk: Desk, picks: Picks, questions_file: str | None, base_name: str | None, top_k: int,
-              progress: Callable[[int, int], None] | None = None, lang: Lang = "en") -> Iterator[BatchUpdate]:  # fmt: skip
-    """Answer the file's questions from the base: (summary, table, CSV path) every few rows and at the end."""
+              progress: Callable[[int, int], None] | None = None, lang: Lang = "en",
+              should_stop: Callable[[], bool] | None = None) -> Iterator[BatchUpdate]:  # fmt: skip
+    """Answer the file's questions from the base: (summary, table, CSV path) every few rows and at the end.
+
+    When ``should_stop()`` turns true (checked between questions) the last update has every row
+    answered so far, and its summary starts with "Stopped: n of m answered."
+    """
     if not questions_file:
         raise InvalidInput.of("batch_no_file")
     kb = desk.bases.named(base_name or "")
@@ -78,16 +86,21 @@ def run_batch(desk: Desk, picks: Picks, questions_file: str | None, base_name: s
     threshold, stored = picks.threshold_for(base_name or "")
     rows: list[BatchRow] = []
     stage = desk.dense.for_base(kb)
+
+    def update(stopped: bool = False) -> BatchUpdate:
+        summary = batch_summary(rows, len(questions), threshold, stored, lang)
+        if stopped:
+            summary = f"{t('batch_stopped', lang, done=len(rows), total=len(questions))}\n\n{summary}"
+        return summary, shown_table(rows, lang), str(export_csv(localized(rows, lang), desk.export_dir))
+
     for row in answer_questions(kb, questions, desk.scorer, top_k, threshold=threshold, progress=progress,
-                                stage=stage):  # fmt: skip
+                                should_stop=should_stop, stage=stage):  # fmt: skip
         rows.append(row)
         if len(rows) % UPDATE_EVERY == 0 or len(rows) == len(questions):
-            yield (
-                batch_summary(rows, len(questions), threshold, stored, lang),
-                shown_table(rows, lang),
-                str(export_csv(localized(rows, lang), desk.export_dir)),
-            )
-    if not rows:
+            yield update()
+    if len(rows) < len(questions):  # stopped
+        yield update(stopped=True)
+    elif not rows:
         yield batch_summary(rows, 0, threshold, stored, lang), shown_table(rows, lang), None
 
 
@@ -112,16 +125,19 @@ def build_batch_tab(desk: Desk, picks: Picks) -> gr.Dropdown:
     table = gr.DataFrame(label=I18N("batch_answers"), interactive=False, wrap=True, elem_id="batch-table")
     download = gr.File(label=I18N("download"), elem_id="batch-download")
 
+    stops = handlers.StopSignals()
+
+    @user_errors_stream
     def answer(questions_file: str | None, base_name: str | None, k: float,
                request: gr.Request, progress: gr.Progress = gr.Progress()) -> Iterator[BatchUpdate]:  # noqa: B008 - Gradio's progress bar  # fmt: skip
         lang = lang_of(request)
         desc = t("batch_progress", lang)
-        try:
+        with handlers.stoppable(stops, request) as stopped:
             yield from run_batch(desk, picks, questions_file, base_name, int(k),
-                                 lambda done, total: progress((done, total), desc=desc), lang)  # fmt: skip
-        except RerankError as exc:
-            raise user_error(exc, lang) from exc
+                                 lambda done, total: progress((done, total), desc=desc), lang,
+                                 should_stop=stopped.is_set)  # fmt: skip
 
-    event = run.click(answer, [questions, base, top_k], [summary, table, download], api_name="batch")
-    stop.click(None, None, None, cancels=[event], queue=False, api_visibility="private")
+    run.click(answer, [questions, base, top_k], [summary, table, download], api_name="batch")
+    stop.click(handlers.bind(handlers.stop, stops), None, None, queue=False, show_progress="hidden",
+               api_visibility="private")  # fmt: skip
     return base

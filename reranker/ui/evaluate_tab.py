@@ -35,7 +35,7 @@ from reranker.knowledge.bases import KnowledgeBase, bundled_bases
 from reranker.knowledge.labelled import LabelledQuery, bundled_query_sets
 from reranker.retrieval.dense import DenseIndex
 from reranker.retrieval.first_stage import Retrieval
-from reranker.ui.i18n import I18N, lang_of, user_error
+from reranker.ui.i18n import I18N, lang_of, user_errors
 from reranker.ui.threshold_panel import Scores, build_threshold_panel, report_scores, wire_threshold_panel
 
 METHOD = "Method"
@@ -58,8 +58,11 @@ HEADER_KEYS = {METHOD: "eval_col_method", QUERIES: "eval_col_queries", QUERY: "e
 MISSES_COLUMNS = [QUERY, EXPECTED, GOT, RIGHT_RANK]
 
 METHODS = ("keyword", "dense", "hybrid", "rerank")
-# Native bar plots stack bars that share an x value, so each (metric, method) pair gets its own.
-BAR_ORDER = [f"{metric} {method}" for metric in METRICS for method in METHODS]
+#: The message id of each chart column's title: the charts show them (axes, legend, tooltips) in
+#: the browser's language, with the bars' method names.
+CHART_TITLES = {METHOD: "eval_col_method", BAR: "chart_metric_and_method", VALUE: "chart_value",
+                THRESHOLD: "chart_threshold", IN_SCOPE_FLAGGED: "chart_in_scope_flagged",
+                OUT_OF_SCOPE_CAUGHT: "chart_out_of_scope_caught"}  # fmt: skip
 MAX_TOP_K = 100
 DECIMALS = 3
 #: The query set made of the agents' picks in the chosen base (from the store of picks).
@@ -202,8 +205,19 @@ def metrics_table(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.
     return pd.DataFrame(rows, columns=METRICS_COLUMNS)
 
 
+def bar_name(metric: str, method: str, lang: Lang = "en") -> str:
+    """One bar's label, "mrr@10 rerank" (native bar plots stack bars that share an x value, so each
+    (metric, method) pair gets its own)."""
+    return f"{metric} {t(f'chart_bar_{method}', lang)}"
+
+
+def bar_order(lang: Lang = "en") -> list[str]:
+    """The bars in order: by metric, then method."""
+    return [bar_name(metric, method, lang) for metric in METRICS for method in METHODS]
+
+
 def metric_bars(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.DataFrame:
-    """Long format for the bar chart: one row per (method, metric), labelled in ``BAR``."""
+    """Long format for the bar chart: one row per (method, metric), labelled in ``BAR`` (in ``lang``)."""
     rows = []
     for report in reports:
         metrics = report.metrics()
@@ -213,7 +227,7 @@ def metric_bars(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.Da
                     METHOD: method_label(report, lang),
                     METRIC: name,
                     VALUE: _round(metrics[name]),
-                    BAR: f"{name} {report.method}",
+                    BAR: bar_name(name, report.method, lang),
                 }
             )
     return pd.DataFrame(rows, columns=[METHOD, METRIC, VALUE, BAR])
@@ -241,6 +255,25 @@ def tradeoff(reports: Sequence[EvaluationReport], lang: Lang = "en") -> pd.DataF
     return pd.DataFrame(rows, columns=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT])
 
 
+def chart_titles(lang: Lang = "en") -> dict[str, str]:
+    """Each chart column's title in ``lang`` (the name of the column in the chart's data)."""
+    return {column: t(key, lang) for column, key in CHART_TITLES.items()}
+
+
+def chart_titled(table: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    """A chart's data with its columns named in ``lang``: the plot's axes, legend and tooltips show them."""
+    return table.rename(columns=chart_titles(lang))
+
+
+def chart_axes(lang: Lang = "en") -> tuple[gr.BarPlot, gr.LinePlot]:
+    """The charts' columns, bar order and tooltips in ``lang``, to match the data a run returns in it."""
+    titles = chart_titles(lang)
+    curve = (METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT)
+    return (gr.BarPlot(x=titles[BAR], y=titles[VALUE], color=titles[METHOD], sort=bar_order(lang)),
+            gr.LinePlot(x=titles[IN_SCOPE_FLAGGED], y=titles[OUT_OF_SCOPE_CAUGHT], color=titles[METHOD],
+                        tooltip=[titles[column] for column in curve]))  # fmt: skip
+
+
 def misses_table(report: EvaluationReport, kb: KnowledgeBase, lang: Lang = "en") -> pd.DataFrame:
     """Queries whose first answer was wrong: the expected ids, what came first, the right rank."""
     rows = [
@@ -265,7 +298,7 @@ def run_evaluation(
     lang: Lang = "en",
     user: str | None = None,
 ) -> tuple[str, pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, Scores | None]:
-    """The tab's outputs for (base, query set, FAQ upload, queries upload), and the top scores
+    """The tab's outputs for (base, query set, FAQ upload, queries upload) in ``lang``, and the top scores
     that the threshold goal needs (None without reranking or without both kinds of question).
     ``user``: who is signed in (the agents' picks as a query set are a lead's)."""
     base_name, query_set_name, faq_upload, queries_upload = sources
@@ -283,8 +316,8 @@ def run_evaluation(
     return (
         summary(reports, top_k, lang, names),
         headed(metrics_table(reports, lang), lang),
-        metric_bars(reports, lang),
-        tradeoff(reports, lang),
+        chart_titled(metric_bars(reports, lang), lang),
+        chart_titled(tradeoff(reports, lang), lang),
         headed(misses_table(reports[-1], kb, lang), lang),
         report_scores(reports[-1]),
     )
@@ -308,6 +341,7 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
     query_sets = [*bundled_query_sets(), *([AGENTS_PICKS] if picks is not None and picks.enabled else [])]
     first_base = next(iter(bases), None)
 
+    @user_errors
     def run(
         base_name: str | None,
         query_set_name: str | None,
@@ -317,15 +351,16 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio injects its progress bar
     ) -> tuple[Any, ...]:
-        try:
-            lang = lang_of(request)
-            desc = t("eval_progress", lang)
-            outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
-                                     int(top_k), lambda done, total: progress((done, total), desc=desc), lang,
-                                     getattr(request, "username", None))  # fmt: skip
-        except RerankError as exc:
-            raise user_error(exc, lang_of(request)) from exc
+        lang = lang_of(request)
+        desc = t("eval_progress", lang)
+        outputs = run_evaluation(get_scorer, desk, picks, (base_name, query_set_name, faq_upload, queries_upload),
+                                 int(top_k), lambda done, total: progress((done, total), desc=desc), lang,
+                                 getattr(request, "username", None))  # fmt: skip
         return outputs if picks is not None else outputs[:-1]
+
+    @user_errors
+    def axes(request: gr.Request) -> tuple[gr.BarPlot, gr.LinePlot]:
+        return chart_axes(lang_of(request))
 
     def pair_query_set(base_name: str | None) -> gr.Dropdown:
         paired = paired_query_set(base_name)
@@ -351,8 +386,10 @@ def build_evaluate_tab(get_scorer: Callable[[], Scorer | None], desk: Desk | Non
 
     base.change(pair_query_set, base, query_set, queue=False, show_progress="hidden",
                 api_visibility="private")  # fmt: skip
-    button.click(run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
-                 show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
+    # The charts' axes in the browser's language first, then the run (whose data is named in it).
+    button.click(axes, None, outputs[2:4], queue=False, show_progress="hidden", api_visibility="private").then(
+        run, [base, query_set, faq_upload, queries_upload, top_k], outputs, api_name="evaluate",
+        show_progress_on=outputs[0])  # one progress bar, on the verdict  # fmt: skip
     return base, show_current
 
 
@@ -368,10 +405,10 @@ def build_metric_widgets() -> list[gr.components.Component]:
     metrics = gr.DataFrame(pd.DataFrame(columns=METRICS_COLUMNS), label=I18N("eval_metrics"),
                            interactive=False)  # fmt: skip
     with gr.Row():
-        bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, sort=BAR_ORDER, y_lim=[0, 1], x_title="Metric and method",
-                          x_label_angle=-40, label=I18N("eval_bars"))  # fmt: skip
-        curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100],
-                            y_lim=[0, 100], tooltip=[METHOD, THRESHOLD, IN_SCOPE_FLAGGED, OUT_OF_SCOPE_CAUGHT],
+        # Columns, titles and bar names are set in the browser's language at each run (chart_axes).
+        bars = gr.BarPlot(x=BAR, y=VALUE, color=METHOD, y_lim=[0, 1], x_label_angle=-40,
+                          label=I18N("eval_bars"))  # fmt: skip
+        curve = gr.LinePlot(x=IN_SCOPE_FLAGGED, y=OUT_OF_SCOPE_CAUGHT, color=METHOD, x_lim=[0, 100], y_lim=[0, 100],
                             label=I18N("eval_curve"))  # fmt: skip
     misses = gr.DataFrame(pd.DataFrame(columns=MISSES_COLUMNS), label=I18N("eval_misses"),
                           interactive=False, wrap=True)  # fmt: skip

@@ -1,10 +1,11 @@
 """The UI's event handlers: plain functions of the desk and widget values, testable without Gradio's server.
 
 Each takes the shared :class:`~reranker.desk.desk.Desk` first (the layout binds it with
-:func:`functools.partial`) and returns widget values. Errors meant for users
+:func:`bind`) and returns widget values. Errors meant for users
 (:class:`~reranker.errors.RerankError`) become ``gr.Error`` pop-ups; anything else is a bug,
-logged with its traceback by Gradio, and the page shows a bare "Error". Text we render on the
-server is in the browser's language (its ``Accept-Language``; see :mod:`reranker.i18n`).
+logged with its traceback, and the page says so in the agent's language (:func:`bind` puts every
+bound handler behind :func:`~reranker.ui.i18n.user_errors`). Text we render on the server is in
+the browser's language (its ``Accept-Language``; see :mod:`reranker.i18n`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal
 
 import gradio as gr
 from cachetools import LRUCache
@@ -37,12 +38,10 @@ from reranker.knowledge.presets import DEFAULT_PRESET, get_preset, instruction_f
 from reranker.knowledge.registry import BaseRegistry, SelectedBase
 from reranker.knowledge.tabular import human_size
 from reranker.ui import picks as pick_panel
-from reranker.ui.i18n import lang_of, user_error
+from reranker.ui.i18n import lang_of, user_error, user_errors, user_errors_stream
 from reranker.verdict import DEFAULT_THRESHOLD, check_threshold
 
 logger = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 Source = Literal["bundled", "upload"]
 #: What re-judging needs from the last ranking: (best score, score kind). No table: Gradio keeps
 #: every session's state in memory (up to ``AppConfig.max_sessions`` of them).
@@ -64,39 +63,9 @@ ANSWER_TABS = ("paste", "faq")
 BASE_KEYS = ("base", "eval_base", "batch_base")
 
 
-def request_in(args: tuple[object, ...], kwargs: dict[str, object]) -> gr.Request | None:
-    """The handler's ``gr.Request`` argument, if it takes one (for the browser's language)."""
-    return next((arg for arg in (*args, *kwargs.values()) if isinstance(arg, gr.Request)), None)
-
-
-def user_errors(handler: Callable[P, R]) -> Callable[P, R]:
-    """Show :class:`RerankError` messages to the user as a ``gr.Error`` pop-up, in their language."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return handler(*args, **kwargs)
-        except RerankError as exc:
-            raise user_error(exc, lang_of(request_in(args, kwargs))) from exc
-
-    return wrapper
-
-
-def user_errors_stream(handler: Callable[P, Iterator[R]]) -> Callable[P, Iterator[R]]:
-    """:func:`user_errors` for a generator handler (errors arise while it is iterated)."""
-
-    @functools.wraps(handler)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Iterator[R]:
-        try:
-            yield from handler(*args, **kwargs)
-        except RerankError as exc:
-            raise user_error(exc, lang_of(request_in(args, kwargs))) from exc
-
-    return wrapper
-
-
 def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
-    """``handler`` with ``leading`` (the desk, its picks) as its first arguments, for an event.
+    """``handler`` with ``leading`` (the desk, its picks) as its first arguments, for an event, its
+    errors shown in the browser's language (:func:`~reranker.ui.i18n.user_errors`).
 
     Unlike :func:`functools.partial`, Gradio still sees the handler's type hints (so a
     ``gr.Request`` parameter gets the request) and whether it streams (a generator).
@@ -105,15 +74,18 @@ def bind(handler: Callable[..., Any], *leading: Any) -> Callable[..., Any]:
 
         def bound(*args: Any, **kwargs: Any) -> Any:
             yield from handler(*leading, *args, **kwargs)
+
+        shown = user_errors_stream(bound)
     else:
 
         def bound(*args: Any, **kwargs: Any) -> Any:
             return handler(*leading, *args, **kwargs)
 
-    functools.update_wrapper(bound, handler)
+        shown = user_errors(bound)
+    functools.update_wrapper(shown, handler)
     signature = inspect.signature(handler)
-    bound.__signature__ = signature.replace(parameters=list(signature.parameters.values())[len(leading):])  # type: ignore[attr-defined]
-    return bound
+    shown.__signature__ = signature.replace(parameters=list(signature.parameters.values())[len(leading):])  # type: ignore[attr-defined]
+    return shown
 
 
 class StopSignals:
@@ -304,13 +276,28 @@ def status_chip(desk: Desk, lang: Lang) -> str:
     line = t("chip", lang, engine=t(f"chip_engine_{engine}", lang), stage=t(f"chip_stage_{stage}", lang))
     details = ""
     if notices:
-        what = "" if engine == "ready" else f"<li>{html.escape(t(f'chip_means_{engine}', lang))}</li>"
+        means = [] if engine == "ready" else [t(f"chip_means_{engine}", lang)]
+        means += [] if (search := search_means(desk, lang)) is None else [search]
+        what = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in means)
         operator = "".join(f"<pre>{html.escape(text)}</pre>" for _, text in notices)
         details = (f'<details class="operator"><summary>{html.escape(t("details", lang))}</summary>'
-                   f'<ul>{what}</ul><div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
+                   f'<ul>{what}</ul><p class="operator-log">{html.escape(t("chip_operator_log", lang))}</p>'
+                   f'<div class="operator-fix" lang="en">{operator}</div></details>')  # fmt: skip
     return (
         f'<div class="status-chip chip-{kind}" role="status"><span>{html.escape(line)}</span>{details}</div>'
     )
+
+
+def search_means(desk: Desk, lang: Lang) -> str | None:
+    """What the first stage's state means for the agent's FAQ searches (None: it runs as configured)."""
+    state = desk.dense.state
+    if state in ("loading", "unavailable"):
+        return t(f"chip_stage_means_{state}", lang)
+    embedding = desk.dense.embedding() if state == "ready" else []
+    if embedding:
+        done, total = sum(d for d, _ in embedding), sum(n for _, n in embedding)
+        return t("chip_stage_means_embedding", lang, done=done, total=total)
+    return None
 
 
 def refresh_status(desk: Desk, request: gr.Request) -> tuple[str, gr.Timer]:
@@ -324,7 +311,7 @@ def enable_download() -> gr.DownloadButton:
 
 
 def stop(stops: StopSignals, request: gr.Request) -> None:
-    """Stop this session's ranking (it ends with the rows scored so far); nothing when none runs."""
+    """Stop this session's running ranking or batch (it ends with what it has so far); nothing when none runs."""
     stops.stop(getattr(request, "session_hash", None))
 
 

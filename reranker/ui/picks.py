@@ -24,7 +24,7 @@ from reranker.errors import RerankError
 from reranker.feedback.picks import Picks, Shown
 from reranker.i18n import Lang, t
 from reranker.store import ShownAnswer
-from reranker.ui.i18n import I18N, lang_of
+from reranker.ui.i18n import I18N, lang_of, user_errors
 from reranker.verdict import DEFAULT_THRESHOLD
 
 #: Turns a click on a table's pick button into this component's click event, carrying the id.
@@ -74,6 +74,7 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
     """A pick button's click records the pick; Undo deletes it; a new ranking clears the message."""
 
     # Closures, not partials: Gradio finds gr.Request and gr.EventData by their annotations.
+    @user_errors
     def on_pick(
         shown: Shown | None, record_id: int | None, request: gr.Request, evt: gr.EventData
     ) -> PickOutputs:
@@ -81,9 +82,11 @@ def wire_pick_panel(picks: Picks, panel: PickPanel, rank_buttons: Sequence[gr.Bu
             return undo(picks, record_id, lang_of(request))
         return record(picks, shown, request, evt)
 
+    @user_errors
     def on_undo(record_id: int | None, request: gr.Request) -> PickOutputs:
         return undo(picks, record_id, lang_of(request))
 
+    @user_errors
     def on_rank(request: gr.Request) -> PickOutputs:
         return cleared(picks, lang_of(request))
 

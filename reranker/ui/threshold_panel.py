@@ -21,7 +21,7 @@ from reranker.evaluation.calibration import goal_sentence, recommend_threshold
 from reranker.evaluation.evaluate import EvaluationReport
 from reranker.feedback.picks import Picks
 from reranker.i18n import Lang, t
-from reranker.ui.i18n import I18N, lang_of
+from reranker.ui.i18n import I18N, lang_of, user_errors
 
 #: The top scores of an evaluation's answerable and unanswerable questions.
 Scores = tuple[list[float | None], list[float | None]]
@@ -151,25 +151,30 @@ def wire_threshold_panel(picks: Picks, panel: ThresholdPanel, base: gr.Dropdown,
     options: dict[str, Any] = dict(queue=False, show_progress="hidden", api_visibility="private")
     goal = [panel.scores, panel.min_caught, panel.max_escalated]
 
+    @user_errors
     def on_goal(scores: Scores | None, caught: float, escalated: float, uploaded: str | None,
                 request: gr.Request) -> tuple[str, float | None, gr.Button, gr.Row, str]:  # fmt: skip
         sentence, threshold = recommend(scores, caught, escalated, lang_of(request))
         return sentence, threshold, can_apply(picks, uploaded, threshold), gr.Row(visible=False), ""
 
+    @user_errors
     def on_base(name: str | None, uploaded: str | None, threshold: float | None,
                 request: gr.Request) -> tuple[str, gr.Button, gr.Row]:  # fmt: skip
         return stored_note(picks, name, uploaded, lang_of(request)), can_apply(picks, uploaded, threshold), \
             gr.Row(visible=False)  # fmt: skip
 
+    @user_errors
     def on_apply(name: str | None, threshold: float | None, request: gr.Request) -> tuple[gr.Row, str]:
         return gr.Row(visible=True), confirm_question(picks, name, threshold, lang_of(request))
 
+    @user_errors
     def on_confirm(name: str | None, uploaded: str | None, threshold: float | None,
                    request: gr.Request) -> tuple[str, gr.Row, str]:  # fmt: skip
         lang = lang_of(request)
         message = apply_threshold(picks, name, uploaded, threshold, lang, getattr(request, "username", None))
         return message, gr.Row(visible=False), stored_note(picks, name, uploaded, lang)
 
+    @user_errors
     def on_remove(name: str | None, uploaded: str | None, request: gr.Request) -> tuple[str, gr.Row, str]:
         lang = lang_of(request)
         return (remove_threshold(picks, name, lang, getattr(request, "username", None)), gr.Row(visible=False),

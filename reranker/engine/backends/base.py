@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from reranker.i18n import Lang
+
 
 class Backend(ABC):
     """Scores complete Qwen3-Reranker prompts, given as token ids.
@@ -25,6 +27,10 @@ class Backend(ABC):
     @abstractmethod
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         """P("yes") for each prompt, in input order."""
+
+    def describe(self, lang: Lang = "en") -> str:
+        """:attr:`description` in ``lang``, for an agent's status details (as it is, by default)."""
+        return self.description
 
     def reset_prefix_cache(self) -> None:  # noqa: B027 - optional hook
         """Forget prompt prefixes the engine keeps between calls (vLLM's prefix cache)."""

@@ -21,6 +21,7 @@ import torch
 from reranker.engine.backends.base import Backend, EmbeddingBackend
 from reranker.engine.backends.dtypes import resolve_torch_dtype
 from reranker.errors import ModelUnavailable
+from reranker.i18n import Lang, t
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +76,13 @@ class TransformersBackend(Backend):
         self.pad_id = int(self.model.config.pad_token_id or 0)
         # Rows of the output embedding for "no" and "yes": logits = hidden @ rows.T
         self.no_yes_rows = self.model.get_output_embeddings().weight[[no_id, yes_id]].detach()
-        threads = torch.get_num_threads() if self.device == "cpu" else None
-        self.description = f"{str(self.dtype).removeprefix('torch.')}, {self.device}" + (
-            f", {threads} threads" if threads else ""
-        )
+        self.threads = torch.get_num_threads() if self.device == "cpu" else None
+        self.description = self.describe()
+
+    def describe(self, lang: Lang = "en") -> str:
+        """dtype, device and (on a CPU) threads: "float32, cpu, 8 threads"."""
+        threads = [t("engine_threads", lang, n=self.threads)] if self.threads else []
+        return ", ".join([str(self.dtype).removeprefix("torch."), self.device, *threads])
 
     @torch.inference_mode()
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:

@@ -31,6 +31,7 @@ from reranker.engine.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.engine.model_source import model_basename
 from reranker.engine.prompt import DEFAULT_MAX_LENGTH
 from reranker.errors import BackendFailure, InvalidInput, ModelUnavailable
+from reranker.i18n import Lang, t
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +110,13 @@ class RemoteBackend(Backend):
         except ModelUnavailable:
             self.client.close()
             raise
-        limit = f", max {served.max_model_len} tokens" if served.max_model_len else ""
-        self.description = f"remote vLLM at {self.url} ({self.model}{limit})"
+        self.max_model_len = served.max_model_len
+        self.description = self.describe()
+
+    def describe(self, lang: Lang = "en") -> str:
+        """Where and what: "remote vLLM at http://gpu:8000 (Qwen/Qwen3-Reranker-0.6B, max 8192 tokens)"."""
+        limit = t("engine_max_tokens", lang, n=self.max_model_len) if self.max_model_len else ""
+        return t("engine_remote", lang, url=self.url, model=self.model, limit=limit)
 
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         if not prompts:

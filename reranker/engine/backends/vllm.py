@@ -24,6 +24,7 @@ from reranker.engine.backends.base import Backend, EmbeddingBackend
 from reranker.engine.backends.dtypes import resolve_torch_dtype
 from reranker.engine.backends.overrides import QWEN3_RERANKER_HF_OVERRIDES
 from reranker.errors import ModelUnavailable
+from reranker.i18n import Lang, t
 
 logger = logging.getLogger(__name__)
 
@@ -223,11 +224,15 @@ class VllmBackend(Backend):
         #: Prompt tokens that came from the prefix cache instead of being computed.
         self.cached_tokens = 0
         model_config = self.llm.llm_engine.vllm_config.model_config
-        device = "cuda" if on_gpu else "cpu"
-        self.description = (
-            f"{str(model_config.dtype).removeprefix('torch.')}, {device}, "
-            f"prefix caching {'on' if prefix_caching else 'off'}"
-        )
+        self.dtype_name = str(model_config.dtype).removeprefix("torch.")
+        self.device = "cuda" if on_gpu else "cpu"
+        self.prefix_caching = prefix_caching
+        self.description = self.describe()
+
+    def describe(self, lang: Lang = "en") -> str:
+        """dtype, device and prefix caching: "bfloat16, cpu, prefix caching on"."""
+        caching = t("engine_prefix_caching_on" if self.prefix_caching else "engine_prefix_caching_off", lang)
+        return f"{self.dtype_name}, {self.device}, {caching}"
 
     def reset_prefix_cache(self) -> None:
         self.llm.reset_prefix_cache()
