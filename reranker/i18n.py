@@ -89,6 +89,22 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "The id {id} is already used on line {line} of the file: give this row its own id.",
         "zh": "编号 {id} 已在文件第 {line} 行使用：请为这一行设置不同的编号。",
     },
+    "err_eval_no_base": {
+        "en": "Choose a bundled FAQ base or upload an FAQ CSV.",
+        "zh": "请选择内置 FAQ 库，或上传 FAQ CSV 文件。",
+    },
+    "err_eval_no_queries": {
+        "en": "Choose a bundled query set or upload a labelled queries CSV.",
+        "zh": "请选择内置查询集，或上传带标注的查询 CSV 文件。",
+    },
+    "err_eval_no_picks": {
+        "en": 'No agent has recorded a pick in {base} yet: use the desk\'s "Answers it" and "None of these" buttons, then evaluate again.',
+        "zh": "{base} 中还没有客服记录过选择：请先在工作台使用“就是这条”和“都不对”按钮，然后再评估。",
+    },
+    "err_batch_no_question_column": {
+        "en": "The questions file has {n} columns and none is named one of {names}. Name the questions column 'question' (and put questions that contain the separator in double quotes).",
+        "zh": "问题文件有 {n} 列，但没有一列名为 {names} 之一。请把问题列命名为 question（含分隔符的问题请用英文双引号括起来）。",
+    },
     "err_gap_not_found": {
         "en": "That gap is gone (its questions were answered or dismissed): reload the gaps.",
         "zh": "该知识缺口已不存在（问题已被解答或忽略）：请刷新缺口列表。",

@@ -93,11 +93,7 @@ def read_questions(source: str | Path | bytes) -> list[str]:
         return table[column].tolist()
     if len(table.columns) == 1:
         return [table.columns[0], *table.iloc[:, 0].tolist()]
-    raise InvalidInput(
-        f"The questions file has {len(table.columns)} columns and none is named one of "
-        f"{', '.join(QUERY_COLUMNS)}. Name the questions column 'question' (and put questions "
-        f"that contain the separator in double quotes)."
-    )
+    raise InvalidInput.of("err_batch_no_question_column", n=len(table.columns), names=", ".join(QUERY_COLUMNS))
 
 
 def answer_questions(

@@ -135,9 +135,10 @@ def serving_options(config: AppConfig, team: Team | None = None) -> dict[str, An
     """Options that both ``demo.launch()`` and ``gr.mount_gradio_app()`` take for this UI.
 
     The login: the ``team``'s (users of the database, and ``--auth`` as a bootstrap lead) when it
-    has logins, else ``--auth``. ``show_error=False``: an unexpected exception reaches the page
-    as a bare "Error", never its text (``gr.mount_gradio_app`` would show it by default); user
-    errors (``gr.Error``) still show.
+    has logins, else ``--auth``. ``show_error=False``: Gradio never shows an exception's own
+    text (``gr.mount_gradio_app`` would by default); every handler turns errors into ``gr.Error``
+    pop-ups in the agent's language, an unexpected one with a reference to its logged traceback
+    (:func:`reranker.ui.i18n.user_errors`).
     """
     return dict(
         auth=team.accepts if team is not None and team.logins else config.auth,

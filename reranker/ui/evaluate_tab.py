@@ -94,9 +94,9 @@ def choose_sources(
     faq = Path(faq_upload) if faq_upload else (bases or bundled_bases()).get(base_name or "")
     queries = Path(queries_upload) if queries_upload else bundled_query_sets().get(query_set_name or "")
     if faq is None:
-        raise InvalidInput("Choose a bundled FAQ base or upload an FAQ CSV.")
+        raise InvalidInput.of("err_eval_no_base")
     if queries is None:
-        raise InvalidInput("Choose a bundled query set or upload a labelled queries CSV.")
+        raise InvalidInput.of("err_eval_no_queries")
     return faq, queries
 
 
@@ -115,8 +115,7 @@ def picks_file(picks: Picks, export_dir: Path, base_name: str | None, user: str 
     path = export_dir / f"agents-picks-{uuid.uuid4().hex[:8]}.csv"
     text = picks.export(base_name or "", by=picks.team.member(user))
     if text.count("\n") < 2:
-        raise InvalidInput(f"No agent has recorded a pick in {base_name} yet: use the desk's "
-                           '"Answers it" and "None of these" buttons, then evaluate again.')  # fmt: skip
+        raise InvalidInput.of("err_eval_no_picks", base=base_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -29,7 +29,7 @@ from reranker.feedback.team import Team
 from reranker.ui import handlers
 from reranker.ui import knowledge_entries as entries
 from reranker.ui import knowledge_review as review
-from reranker.ui.i18n import I18N, lang_of
+from reranker.ui.i18n import I18N, lang_of, user_errors
 from reranker.ui.rerank_tab import PLAIN, UI_ONLY
 
 #: A change: queued (it may wait for the dense index), a small progress mark, no API endpoint.
@@ -223,6 +223,7 @@ def wire_base(desk: Desk, knowledge: Knowledge, tab: gr.Tab, base: gr.Dropdown, 
     form keeps what the lead is editing unless the base changed (then it is a new entry's)."""
     editor = knowledge.editor
 
+    @user_errors
     def on_open(name: str | None, request: gr.Request) -> dict[str, Any]:
         names = desk.bases.names
         if name not in names:
@@ -260,36 +261,45 @@ def wire_entries(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown
     history, and a rollback after its confirmation."""
     editor, form = knowledge.editor, view.form
 
+    @user_errors
     def on_filter(name: str | None, query: str | None, request: gr.Request) -> Any:
         return entries.entries_table(editor, name, query, lang_of(request))
 
+    @user_errors
     def on_row(name: str | None, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
         return entries.open_entry(editor, name, entries.selected_cell(evt.row_value), lang_of(request))
 
+    @user_errors
     def on_new(name: str | None, request: gr.Request) -> tuple[Any, ...]:
         return entries.new_entry(editor, name, lang_of(request))
 
+    @user_errors
     def on_save(opened: entries.Opened | None, entry_id: str | None, question: str | None, answer: str | None,
                 category: str | None, phrasings: str | None, request: gr.Request) -> tuple[Any, ...]:  # fmt: skip
         return entries.save_entry(desk, knowledge, team, opened, entry_id, question, answer, category, phrasings,
                                   user_of(request), lang_of(request))  # fmt: skip
 
+    @user_errors
     def on_retire(opened: entries.Opened | None, request: gr.Request) -> tuple[Any, ...]:
         return entries.retire_entry(desk, editor, team, opened, user_of(request), lang_of(request))
 
+    @user_errors
     def on_history(opened: entries.Opened | None, request: gr.Request) -> tuple[Any, None, gr.Row, gr.Column]:
         table = entries.history_table(editor, opened, lang_of(request))
         is_open = opened is not None and opened.id is not None
         return table, None, gr.Row(visible=False), gr.Column(visible=is_open)
 
+    @user_errors
     def on_version(evt: gr.SelectData) -> tuple[str | None, gr.Row]:
         return entries.selected_cell(evt.row_value), gr.Row(visible=False)
 
+    @user_errors
     def on_rollback(
         opened: entries.Opened | None, version: str | None, request: gr.Request
     ) -> tuple[gr.Row, str]:
         return entries.ask_rollback(opened, version, lang_of(request))
 
+    @user_errors
     def on_confirm(
         opened: entries.Opened | None, version: str | None, request: gr.Request
     ) -> tuple[Any, ...]:
@@ -319,12 +329,15 @@ def wire_import(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown,
     """Export gives the base's CSV; an upload (or another base) shows the preview; Import applies it."""
     editor = knowledge.editor
 
+    @user_errors
     def on_export(name: str | None, request: gr.Request) -> tuple[str | None, str]:
         return entries.export_file(editor, name, desk.export_dir, lang_of(request))
 
+    @user_errors
     def on_preview(name: str | None, upload: str | None, request: gr.Request) -> tuple[Any, ...]:
         return entries.preview_file(editor, name, upload, lang_of(request))
 
+    @user_errors
     def on_import(name: str | None, upload: str | None, changed: Any, request: gr.Request) -> str:
         return entries.import_file(
             desk, editor, team, name, upload, changed, user_of(request), lang_of(request)
@@ -344,9 +357,11 @@ def wire_reviews(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown
     Entries form) or Dismiss a gap; the health filter."""
     gaps = knowledge.gaps
 
+    @user_errors
     def on_suggestions(name: str | None, request: gr.Request) -> Any:
         return review.suggestions_table(knowledge, name, lang_of(request))
 
+    @user_errors
     def on_suggestion(evt: gr.SelectData) -> str | None:
         return entries.selected_cell(evt.row_value)
 
@@ -357,18 +372,23 @@ def wire_reviews(desk: Desk, knowledge: Knowledge, team: Team, base: gr.Dropdown
 
         return on_decide
 
+    @user_errors
     def on_gaps(name: str | None, request: gr.Request) -> tuple[Any, ...]:
         return *review.gaps_view(gaps, name, lang_of(request)), None
 
+    @user_errors
     def on_gap(topics: review.Topics | None, evt: gr.SelectData) -> str | None:
         return review.chosen_gap(topics, evt.row_value)
 
+    @user_errors
     def on_draft(name: str | None, chosen: str | None, request: gr.Request) -> tuple[Any, ...]:
         return review.draft_gap(gaps, name, chosen, lang_of(request))
 
+    @user_errors
     def on_dismiss(name: str | None, chosen: str | None, request: gr.Request) -> str:
         return review.dismiss_gap(gaps, team, name, chosen, user_of(request), lang_of(request))
 
+    @user_errors
     def on_health(name: str | None, days: float | None, request: gr.Request) -> tuple[Any, Any]:
         return review.health_view(knowledge, name, days, lang_of(request))
 

@@ -17,7 +17,7 @@ from reranker.errors import InvalidInput, RerankError
 from reranker.feedback.shared_bases import SharedBases
 from reranker.feedback.team import Team
 from reranker.i18n import Lang, t
-from reranker.ui.i18n import I18N, lang_of
+from reranker.ui.i18n import I18N, lang_of, user_errors
 
 
 @dataclass
@@ -53,6 +53,7 @@ def save_for_team(shared: SharedBases, team: Team, upload: str | None, name: str
 
 
 def wire_share_panel(shared: SharedBases, team: Team, panel: SharePanel, upload: gr.File, base: gr.Dropdown) -> None:
+    @user_errors
     def on_save(file: str | None, name: str | None, request: gr.Request) -> tuple[str, dict[str, Any]]:
         return save_for_team(shared, team, file, name, getattr(request, "username", None), lang_of(request))
 
