@@ -45,6 +45,12 @@ def test_a_remembered_base_and_tab_win_over_the_language_and_unknown_ones_fall_b
     assert (settings["tab"], settings["main_tab"], settings["threshold"]) == ("faq", "rerank", 0.7)
 
 
+def test_the_knowledge_tab_is_remembered_only_where_the_page_has_it(bases):
+    saved = {"main_tab": "knowledge"}
+    assert handlers.settings_for(bases, saved, "en", (*handlers.MAIN_TABS, "knowledge"))["main_tab"] == "knowledge"
+    assert handlers.settings_for(bases, saved, "en")["main_tab"] == "rerank"  # a desk without a team database
+
+
 def test_saving_one_setting_keeps_the_others():
     saved = handlers.remember("base")({"tab": "faq"}, EN_BASE)
     saved = handlers.remember_tab("main_tab", "batch")(saved)

@@ -219,3 +219,18 @@ def test_the_exported_csv_downloads(sign_in, app, tmp_path):
     saved = tmp_path / "export.csv"
     download.value.save_as(saved)
     assert Path(saved).read_bytes() == app.knowledge.editor.export_csv(EN)
+
+
+def test_the_page_reopens_on_the_knowledge_tab_in_this_browser(sign_in):
+    lead = sign_in("lea")
+    lead.view("tab_rerank")
+    stored = "() => localStorage.getItem('faq-rerank-desk-settings')"
+    before = lead.page.evaluate(stored)
+    lead.view("tab_knowledge")
+    lead.page.wait_for_function(f"before => ({stored})() !== before", arg=before)  # the browser stored it
+
+    lead.page.reload()
+
+    expect(lead.page.get_by_role("tab", name=lead.text("tab_knowledge"), exact=True)).to_have_attribute(
+        "aria-selected", "true")  # fmt: skip
+    expect(lead.page.locator("#kn-entries")).to_be_visible()

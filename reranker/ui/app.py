@@ -100,17 +100,19 @@ def build_demo(desk: Desk, config: AppConfig, picks: Picks | None = None,
                 eval_base, show_current = build_evaluate_tab(lambda: desk.scorer, desk, picks)
             with gr.Tab(I18N("tab_batch"), id="batch", elem_id="batch-tab") as batch_tab:
                 batch_base = build_batch_tab(desk, picks)
-            if knowledge is not None:
-                build_knowledge_tab(desk, knowledge, picks.team)
+            knowledge_tab = None if knowledge is None else build_knowledge_tab(desk, knowledge, picks.team)
         saved = tab.settings.saved
-        for main_tab, name in ((rerank_tab, "rerank"), (evaluate_tab, "evaluate"), (batch_tab, "batch")):
+        main = [(rerank_tab, "rerank"), (evaluate_tab, "evaluate"), (batch_tab, "batch")]
+        main += [] if knowledge_tab is None else [(knowledge_tab, "knowledge")]
+        for main_tab, name in main:
             main_tab.select(handlers.remember_tab("main_tab", name), saved, saved, **UI_ONLY)
         eval_base.input(handlers.remember("eval_base"), [saved, eval_base], saved, **UI_ONLY)
         batch_base.input(handlers.remember("batch_base"), [saved, batch_base], saved, **UI_ONLY)
         refresh = handlers.bind(handlers.refresh_status, desk)
         demo.load(refresh, None, [chip, chip_timer], **UI_ONLY)
         chip_timer.tick(refresh, None, [chip, chip_timer], **UI_ONLY)
-        wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base], show_current)
+        wire_page_load(demo, desk, picks, page_header, tab, [main_tabs, eval_base, batch_base], show_current,
+                       tuple(name for _, name in main))  # fmt: skip
     return demo
 
 
@@ -120,10 +122,11 @@ def base_choices(desk: Desk) -> dict[str, Any]:
 
 
 def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HTML, tab: RerankTab,
-                   others: list[gr.components.Component], show_current: dict[str, Any] | None) -> None:  # fmt: skip
+                   others: list[gr.components.Component], show_current: dict[str, Any] | None,
+                   tab_names: tuple[str, ...] = handlers.MAIN_TABS) -> None:  # fmt: skip
     """On load: texts in the browser's language, this browser's settings (``others``: the main tabs,
     the Evaluate and Batch bases), then the chosen base's description, the threshold the desk will
-    use, and the Evaluate base's stored threshold (``show_current``)."""
+    use, and the Evaluate base's stored threshold (``show_current``). ``tab_names``: the page's main tabs."""
     demo.load(handlers.bind(header, picks.team), None, page_header, **UI_ONLY)
     demo.load(handlers.bind(base_choices, desk), None, tab.faq.base, **UI_ONLY)  # bases saved on other desks
     demo.load(handlers.page_texts, None, [tab.results.table, tab.results.stale], **UI_ONLY)
@@ -131,7 +134,7 @@ def wire_page_load(demo: gr.Blocks, desk: Desk, picks: Picks, page_header: gr.HT
     paste, faq, settings = tab.paste, tab.faq, tab.settings
     main_tabs, eval_base, batch_base = others
     restored = [*settings.values, faq.base, tab.answer_tabs, main_tabs, eval_base, batch_base, settings.saved]
-    loaded = demo.load(handlers.bind(handlers.restore_settings, desk), settings.saved, restored, **UI_ONLY)
+    loaded = demo.load(handlers.bind(handlers.restore_settings, desk, tab_names), settings.saved, restored, **UI_ONLY)
     if show_current is not None:
         loaded.then(**show_current)
     loaded.then(

@@ -400,7 +400,8 @@ def base_language_of(bases: BaseRegistry, name: str) -> Lang | None:
         return None
 
 
-def settings_for(bases: BaseRegistry, saved: dict[str, Any] | None, lang: Lang) -> dict[str, Any]:
+def settings_for(bases: BaseRegistry, saved: dict[str, Any] | None, lang: Lang,
+                 main_tabs: tuple[str, ...] = MAIN_TABS) -> dict[str, Any]:  # fmt: skip
     """This browser's settings: what it remembered, and for the rest the defaults in its language.
 
     A remembered base or tab the desk no longer has falls back to the default; the default base is
@@ -412,16 +413,18 @@ def settings_for(bases: BaseRegistry, saved: dict[str, Any] | None, lang: Lang) 
     for key in BASE_KEYS:
         if settings[key] not in bases.names:
             settings[key] = first
-    for key, allowed in (("main_tab", MAIN_TABS), ("tab", ANSWER_TABS)):
+    for key, allowed in (("main_tab", main_tabs), ("tab", ANSWER_TABS)):
         if settings[key] not in allowed:
             settings[key] = DEFAULT_SETTINGS[key]
     return settings
 
 
-def restore_settings(desk: Desk, saved: dict[str, Any] | None, request: gr.Request) -> tuple[Any, ...]:
+def restore_settings(desk: Desk, main_tabs: tuple[str, ...], saved: dict[str, Any] | None,
+                     request: gr.Request) -> tuple[Any, ...]:  # fmt: skip
     """This browser's settings on page load: threshold, top K, preset, custom instruction, the
-    Rerank base, the answer tab, the main tab, and the Evaluate and Batch bases."""
-    settings = settings_for(desk.bases, saved, lang_of(request))
+    Rerank base, the answer tab, the main tab (one of ``main_tabs``, the page's), and the Evaluate
+    and Batch bases."""
+    settings = settings_for(desk.bases, saved, lang_of(request), main_tabs)
     tabs = [gr.Tabs() if settings[key] == DEFAULT_SETTINGS[key] else gr.Tabs(selected=settings[key])
             for key in ("tab", "main_tab")]  # the page opens on the defaults: a tab clicked meanwhile stays  # fmt: skip
     return (settings["threshold"], settings["top_k"], settings["preset"], settings["override"],

@@ -197,8 +197,8 @@ def build_review_views() -> ReviewViews:
                        gr.State({}), gr.State(), draft, dismiss, gap_message, health_tab, days, health, pairs)  # fmt: skip
 
 
-def build_knowledge_tab(desk: Desk, knowledge: Knowledge, team: Team) -> None:
-    """Lay out the Knowledge tab (inside the page's ``gr.Tabs``) and wire it."""
+def build_knowledge_tab(desk: Desk, knowledge: Knowledge, team: Team) -> gr.Tab:
+    """Lay out the Knowledge tab (inside the page's ``gr.Tabs``) and wire it; returns the tab."""
     with gr.Tab(I18N("tab_knowledge"), id="knowledge", elem_id="knowledge-tab") as tab:
         gr.Markdown(I18N("kn_intro"))
         with gr.Row(equal_height=True):
@@ -214,6 +214,7 @@ def build_knowledge_tab(desk: Desk, knowledge: Knowledge, team: Team) -> None:
     wire_import(desk, knowledge, team, base, port)
     wire_reviews(desk, knowledge, team, base, view, reviews, views)
     wire_base(desk, knowledge, tab, base, reload, view, reviews)
+    return tab
 
 
 def wire_base(desk: Desk, knowledge: Knowledge, tab: gr.Tab, base: gr.Dropdown, reload: gr.Button,
