@@ -128,3 +128,16 @@ def test_vllm_on_cpu_runs_vllm_cpus_fused_c_norms_and_they_match_vllms_own(vllm_
     fused = ir.ops.fused_add_rms_norm(hidden, residual, norm_weight, 1e-6, None)
     eager = ir.ops.fused_add_rms_norm.impls["native"].impl_fn(hidden, residual, norm_weight, 1e-6)
     assert all(torch.allclose(f, e, atol=1e-5) for f, e in zip(fused, eager))
+
+
+def test_the_weight_reader_reads_every_tensor_as_safetensors_does_without_mapping_the_file(tiny_model_dir):
+    import torch
+    from safetensors.torch import load_file
+
+    from reranker.engine.backends.vllm import checkpoint_files, read_safetensors
+
+    (path,) = checkpoint_files(tiny_model_dir)
+    expected = load_file(path)
+    read = dict(read_safetensors(path))
+    assert read.keys() == expected.keys()
+    assert all(read[name].dtype == t.dtype and torch.equal(read[name], t) for name, t in expected.items())
