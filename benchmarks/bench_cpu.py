@@ -20,6 +20,18 @@ app picks on this CPU (``--dtype auto``: bf16 with native bf16 matmuls, else fp3
   ours-fp32     ``ours`` in fp32, for its memory (on a bf16 machine; skipped where fp32 is the pick)
   ours-before   ``ours`` with the defaults before issue 20 (8,192-token pairs, KV cache for 2 of them,
                 desk batches of 2, 4, 8, 16, no warm-up): the baseline for memory, start-up and the desk
+  openvino      the peer an Intel shop would try: optimum-intel's OpenVINO runtime, the model exported
+                as a sequence classifier (its yes/no rows as the head), bf16 precision hint where the
+                app runs bf16, batches of 16 sorted by length. Optional: it runs in its own venv
+                (``.cache/venv-openvino``, made by ``--install-openvino``); without it the row says skipped.
+
+    .venv/bin/python benchmarks/bench_cpu.py --install-openvino   # once: the OpenVINO peer's venv
+    .venv/bin/python benchmarks/bench_cpu.py --startup            # start-up and peak memory only
+
+``--startup`` starts the app's engine in fresh processes, in turn with the app's weight loading and
+with vLLM's own (``ours-vllm-loader``: the checkpoint memory-mapped, the embedding's GEMM copy
+kept), in each dtype: load, warm-up and first call, peak RSS, then a few requests to check that
+the speed is the same.
 
 ``ours`` starts as the app does (load, then warm up), then times the desk's first FAQ query after
 start, then alternates the desk (click to final table) and one ``POST /v1/faq/search`` of the same
@@ -54,6 +66,12 @@ QUESTIONS = {
 }
 TOP_K = 20
 AVX2_ENV = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+#: The OpenVINO peer's own venv (git-ignored), so its packages never meet the app's.
+OPENVINO_VENV = ROOT / ".cache" / "venv-openvino"
+OPENVINO_CACHE = ROOT / ".cache" / "openvino"
+#: ``--startup``'s columns: (report key, unit, decimals).
+STARTUP_COLUMNS = (("load_s", "s", 1), ("warm_up_s", "s", 1), ("first_call_s", "s", 2), ("startup_s", "s", 1),
+                   ("peak_rss_startup_gb", "GiB", 2), ("peak_rss_gb", "GiB", 2), ("zh", "s", 2))  # fmt: skip
 
 
 def workload(lang: str) -> tuple[str, list[str]]:
@@ -79,6 +97,7 @@ def cpu_kind() -> dict[str, object]:
 
 
 def peak_rss_gb() -> float:
+    """Peak resident memory of this process (``ru_maxrss``, KiB) in GiB, as every row here gives it."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
 
@@ -210,6 +229,94 @@ def desk_timeline(scorer, lang: str, repeats: int) -> dict[str, float]:
     return marks
 
 
+def openvino_seq_cls(model_dir: Path, yes: int, no: int) -> Path:
+    """The reranker as a sequence classifier (head: its "no" and "yes" rows), exported to OpenVINO IR once."""
+    import torch
+    from optimum.intel import OVModelForSequenceClassification
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    ir_dir = OPENVINO_CACHE / f"{model_dir.name}-seq-cls-ir"
+    if (ir_dir / "openvino_model.xml").is_file():
+        return ir_dir  # exported by an earlier run
+    checkpoint = OPENVINO_CACHE / f"{model_dir.name}-seq-cls"
+    causal = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    config = AutoConfig.from_pretrained(model_dir, num_labels=2)
+    classifier = AutoModelForSequenceClassification.from_config(config, dtype=torch.float32)
+    classifier.model.load_state_dict(causal.model.state_dict())
+    classifier.score.weight.data = causal.lm_head.weight.data[[no, yes]].clone()
+    classifier.save_pretrained(checkpoint)
+    OVModelForSequenceClassification.from_pretrained(checkpoint, export=True, compile=False).save_pretrained(
+        ir_dir
+    )
+    return ir_dir
+
+
+def openvino(model_dir: Path, dtype: str, inputs: dict):
+    """optimum-intel's OpenVINO runtime on the exported classifier: right padding, batches of 16 by length."""
+    import numpy as np
+    from optimum.intel import OVModelForSequenceClassification
+
+    began = time.perf_counter()
+    exported = (OPENVINO_CACHE / f"{model_dir.name}-seq-cls-ir" / "openvino_model.xml").is_file()
+    ir_dir = openvino_seq_cls(model_dir, inputs["yes"], inputs["no"])
+    inputs["export_s"] = None if exported else time.perf_counter() - began
+    hint = {"INFERENCE_PRECISION_HINT": "bf16" if dtype == "bfloat16" else "f32"}
+    model = OVModelForSequenceClassification.from_pretrained(ir_dir, ov_config=hint)
+    pad = model.config.pad_token_id
+
+    def score(prompts: list[list[int]], batch_size: int = 16) -> list[float]:
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        scores = [0.0] * len(prompts)
+        for start in range(0, len(order), batch_size):
+            batch = [prompts[i] for i in order[start : start + batch_size]]
+            width = max(map(len, batch))
+            ids = np.array([p + [pad] * (width - len(p)) for p in batch], dtype=np.int64)
+            mask = np.array([[1] * len(p) + [0] * (width - len(p)) for p in batch], dtype=np.int64)
+            logits = np.asarray(model(input_ids=ids, attention_mask=mask).logits, dtype=np.float64)
+            yes = 1 / (1 + np.exp(logits[:, 0] - logits[:, 1]))  # softmax over (no, yes)
+            for i, value in zip(order[start : start + batch_size], yes):
+                scores[i] = float(value)
+        return scores
+
+    return score
+
+
+def openvino_inputs(model_dir: Path) -> dict:
+    """What the OpenVINO worker scores, as the app builds it: each language's prompt token ids."""
+    from transformers import AutoTokenizer
+
+    from reranker.engine.prompt import PromptEncoder
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    encoder = PromptEncoder(tokenizer)
+    yes, no = tokenizer.convert_tokens_to_ids(["yes", "no"])
+    prompts = {lang: [p.token_ids for p in encoder.encode(*workload(lang))] for lang in QUESTIONS}
+    return {"yes": yes, "no": no, "prompts": prompts}
+
+
+def install_openvino() -> None:
+    """Make the OpenVINO peer's venv: the app's torch (its CPU build) and optimum-intel[openvino]."""
+    import torch
+
+    python = Path(sys.base_prefix) / "bin" / "python3"
+    if not (OPENVINO_VENV / "bin" / "python").exists():
+        subprocess.run([str(python), "-m", "venv", str(OPENVINO_VENV)], check=True)
+    subprocess.run([str(OPENVINO_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    f"torch=={torch.__version__}", "optimum-intel[openvino]"], check=True)  # fmt: skip
+    # As scripts/setup.sh does for the app: PyPI's torchvision is a CUDA build that breaks next to
+    # torch+cpu ("operator torchvision::nms does not exist"), and transformers imports it when present.
+    subprocess.run([str(OPENVINO_VENV / "bin" / "python"), "-m", "pip", "uninstall", "--quiet", "-y",
+                    "torchvision", "torchaudio", "torchcodec"], check=False)  # fmt: skip
+    print(f"OpenVINO peer installed in {OPENVINO_VENV}", file=sys.stderr)
+
+
+def with_vllms_loader() -> None:
+    """The app as before its start-up memory levers: vLLM's own weight loading (memory-mapped)."""
+    import reranker.engine.backends.vllm
+
+    reranker.engine.backends.vllm.register_weight_reader = lambda: "auto"
+
+
 def before_issue_20(model_dir: Path, dtype: str):
     """The app's engine with the defaults before issue 20: 8,192-token pairs, KV cache for 2."""
     import json as json_
@@ -222,6 +329,61 @@ def before_issue_20(model_dir: Path, dtype: str):
     tokens = 2 * (8192 // CPU_PREFIX_BLOCK_SIZE + 1) * CPU_PREFIX_BLOCK_SIZE
     kv_gib = tokens * kv_bytes_per_token(config, 2 if dtype == "bfloat16" else 4) / GIB
     return app_scorer(model_dir, "auto", dtype, max_length=8192, kv_cache_gib=kv_gib)
+
+
+def run_openvino(model_dir: Path, dtype: str, repeats: int, inputs_file: Path) -> dict[str, object]:
+    """The OpenVINO worker (runs in its own venv: nothing of the app is imported)."""
+    import platform as platform_
+
+    started = time.perf_counter()
+    inputs = json.loads(inputs_file.read_text(encoding="utf-8"))
+    score = openvino(model_dir, dtype, inputs)
+    score(inputs["prompts"]["en"])  # the first call pays one-off costs
+    report: dict[str, object] = {"pipeline": "openvino", "dtype": dtype, "export_s": inputs["export_s"],
+                                 "startup_s": time.perf_counter() - started - (inputs["export_s"] or 0)}  # fmt: skip
+    report["scores"] = {}
+    for lang, prompts in inputs["prompts"].items():
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            report["scores"][lang] = score(prompts)
+            times.append(time.perf_counter() - began)
+        report[lang] = statistics.median(times)
+    report["peak_rss_gb"] = peak_rss_gb()
+    report["engine"] = f"OpenVINO {__import__('openvino').__version__} on Python {platform_.python_version()}"
+    return report
+
+
+def run_startup(pipeline: str, model_dir: Path, dtype: str, repeats: int) -> dict[str, object]:
+    """Start the app's engine as the app does; the time of each phase and the peak RSS; then its speed."""
+    started = time.perf_counter()
+    if pipeline == "ours-vllm-loader":
+        with_vllms_loader()
+    from reranker import load_scorer
+
+    scorer = load_scorer(model_dir, dtype=dtype)
+    report: dict[str, object] = {
+        "pipeline": pipeline,
+        "dtype": dtype,
+        "load_s": time.perf_counter() - started,
+    }
+    report["warm_up_s"] = scorer.warm_up()
+    query, docs = workload("en")
+    began = time.perf_counter()
+    scorer.score(query, docs)
+    report["first_call_s"] = time.perf_counter() - began
+    report["startup_s"] = time.perf_counter() - started
+    report["peak_rss_startup_gb"] = peak_rss_gb()
+    query, docs = workload("zh")
+    times = []
+    for _ in range(max(repeats, 3)):
+        scorer.reset_caches()
+        began = time.perf_counter()
+        scorer.score(query, docs)
+        times.append(time.perf_counter() - began)
+    report["zh"] = statistics.median(times)
+    report["peak_rss_gb"] = peak_rss_gb()
+    return report
 
 
 def run_worker(pipeline: str, model_dir: Path, dtype: str, repeats: int) -> dict[str, object]:
@@ -243,12 +405,13 @@ def run_worker(pipeline: str, model_dir: Path, dtype: str, repeats: int) -> dict
         score = through_the_api(engine)
     score(*workload("en"))  # the first call pays one-off costs
     report["startup_s"] = time.perf_counter() - started
+    report["scores"] = {}
     for lang in ("en", "zh"):
         query, docs = workload(lang)
         times = []
         for _ in range(repeats):
             began = time.perf_counter()
-            score(query, docs)
+            report["scores"][lang] = score(query, docs)
             times.append(time.perf_counter() - began)
         report[lang] = statistics.median(times)
     if engine is not None:
@@ -311,9 +474,10 @@ def required_flops(model_dir: Path, query: str, docs: list[str]) -> float:
     return total
 
 
-def spawn(pipeline: str, model_dir: Path, dtype: str, repeats: int, env: dict[str, str]) -> dict:
-    command = [sys.executable, __file__, "--worker", pipeline, "--model", str(model_dir),
-               "--dtype", dtype, "--repeats", str(repeats)]  # fmt: skip
+def spawn(pipeline: str, model_dir: Path, dtype: str, repeats: int, env: dict[str, str],
+          python: str = sys.executable, extra: tuple[str, ...] = ()) -> dict:  # fmt: skip
+    command = [python, __file__, "--worker", pipeline, "--model", str(model_dir),
+               "--dtype", dtype, "--repeats", str(repeats), *extra]  # fmt: skip
     print(f"running {pipeline} ({dtype}) ...", file=sys.stderr, flush=True)
     done = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, **env})
     if done.returncode != 0:
@@ -353,12 +517,63 @@ def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str)
     if dtype != "float32":
         reports["ours-fp32"] = spawn("ours", model_dir, "float32", repeats, env)
     reports["ours-before"] = spawn("ours-before", model_dir, dtype, repeats, env)
+    if (OPENVINO_VENV / "bin" / "python").exists():
+        inputs = OPENVINO_CACHE / "inputs.json"
+        inputs.parent.mkdir(parents=True, exist_ok=True)
+        inputs.write_text(json.dumps(openvino_inputs(model_dir)), encoding="utf-8")
+        reports["openvino"] = spawn("openvino", model_dir, dtype, repeats, env,
+                                    python=str(OPENVINO_VENV / "bin" / "python"), extra=("--inputs", str(inputs)))  # fmt: skip
+    else:
+        print(
+            f"openvino: skipped, not installed ({OPENVINO_VENV}: run with --install-openvino)",
+            file=sys.stderr,
+        )
     peak_after = json.loads(subprocess.run([sys.executable, __file__, "--peak", dtype], capture_output=True,
                                            text=True, check=True, env={**os.environ, **env}).stdout)  # fmt: skip
     peak = max(peak_before, peak_after)  # a job that stole a core during one measurement lowers it
     kind["load"] = "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
     flops = {lang: required_flops(model_dir, *workload(lang)) for lang in ("en", "zh")}
     return render(label, kind, peak, reports, flops)
+
+
+def measure_startup(model_dir: Path, repeats: int) -> str:
+    """``ours`` and ``ours-vllm-loader`` started in turn, ``repeats`` times, in each dtype; medians."""
+    kind = json.loads(subprocess.run([sys.executable, __file__, "--kind"], capture_output=True, text=True,
+                                     check=True).stdout)  # fmt: skip
+    dtypes = [kind["app_dtype"]] + (["float32"] if kind["app_dtype"] != "float32" else [])
+    pipelines = ("ours", "ours-vllm-loader")
+    loads = ["{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())]
+    runs: dict[tuple[str, str], list[dict]] = {(p, d): [] for d in dtypes for p in pipelines}
+    for _ in range(repeats):
+        for dtype in dtypes:
+            for pipeline in pipelines:
+                runs[pipeline, dtype].append(spawn(f"startup:{pipeline}", model_dir, dtype, 3, {}))
+        loads.append("{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg()))
+    lines = [
+        f"### {cpu_name()}: start-up and peak memory ({dt.datetime.now():%Y-%m-%d %H:%M})",
+        "",
+        f"{machine_line()}. `get_cpu_capability()` = {kind['capability']}. Fresh processes, in turn, "
+        f"{repeats} of each; medians (each run in brackets). Load average (1/5/15 min) before and after "
+        f"each round: {'; '.join(loads)}, on {os.cpu_count()} cores. Peak RSS: `ru_maxrss` in GiB.",
+        "",
+        "| pipeline | dtype | load | warm-up | first call | start-up (load + warm-up + first call) "
+        "| peak RSS at start-up | peak RSS after 3 more requests | one request of 20 (zh) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def cell(values: list[float], unit: str, digits: int) -> str:
+        each = ", ".join(f"{v:.{digits}f}" for v in values)
+        return f"{statistics.median(values):.{digits}f} {unit} ({each})"
+
+    for (pipeline, dtype), reports in runs.items():
+        lines.append(
+            f"| {pipeline} | {dtype} | "
+            + " | ".join(
+                cell([r[key] for r in reports], unit, digits) for key, unit, digits in STARTUP_COLUMNS
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def render(label: str, kind: dict, peak: float, reports: dict[str, dict], flops: dict[str, float]) -> str:
@@ -384,6 +599,15 @@ def render(label: str, kind: dict, peak: float, reports: dict[str, dict], flops:
                 gflops = flops[lang] / latency / 1e9
                 share = f"{gflops:.0f} GFLOP/s ({gflops / peak:.0%})"
             lines.append(f"| {lang} | {name} | {report['dtype']} | {latency:.2f} s | {ratio} | {share} |")
+        if "openvino" not in reports:
+            lines.append(f"| {lang} | openvino | | skipped: not installed (`--install-openvino`) | | |")
+    if "openvino" in reports:
+        gap = max(abs(a - b) for lang in ("en", "zh")
+                  for a, b in zip(reports["openvino"]["scores"][lang], ours["scores"][lang]))  # fmt: skip
+        export_s = reports["openvino"]["export_s"]
+        export = "exported by an earlier run" if export_s is None else f"exported in {export_s:.1f} s, once"
+        lines += ["", f"openvino: {reports['openvino']['engine']}; the model's OpenVINO IR was {export} (not "
+                      f"counted in its start-up); largest score difference from `ours`: {gap:.3f}."]  # fmt: skip
     lines += [
         "",
         "| desk, FAQ mode, top 20 | pipeline | first rows on screen | first scores | final table "
@@ -408,7 +632,7 @@ def render(label: str, kind: dict, peak: float, reports: dict[str, dict], flops:
     for name, r in reports.items():
         warm_up = f"{r['warm_up_s']:.1f} s" if "warm_up_s" in r else "—"
         lines.append(
-            f"| {name} | {r['dtype']} | {r['startup_s']:.1f} s | {warm_up} | {r['peak_rss_gb']:.2f} GB |"
+            f"| {name} | {r['dtype']} | {r['startup_s']:.1f} s | {warm_up} | {r['peak_rss_gb']:.2f} GiB |"
         )
     return "\n".join(lines) + "\n"
 
@@ -422,8 +646,15 @@ def main() -> None:
         action="store_true",
         help="also run limited to AVX2 kernels (ATEN_CPU_CAPABILITY, ONEDNN_MAX_CPU_ISA)",
     )
+    parser.add_argument(
+        "--install-openvino", action="store_true", help="make the OpenVINO peer's venv, then run"
+    )
+    parser.add_argument(
+        "--startup", action="store_true", help="only start-up and peak memory, in fresh processes"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--dtype", help=argparse.SUPPRESS)
     parser.add_argument("--kind", action="store_true", help=argparse.SUPPRESS)
@@ -435,14 +666,32 @@ def main() -> None:
     if args.peak:
         print(json.dumps(matmul_peak_gflops(args.peak)))
         return
+    if args.worker == "openvino":
+        print(json.dumps(run_openvino(args.model, args.dtype, args.repeats, args.inputs)))
+        return
+    if args.worker and args.worker.startswith("startup:"):
+        print(
+            json.dumps(
+                run_startup(args.worker.removeprefix("startup:"), args.model, args.dtype, args.repeats)
+            )
+        )
+        return
     if args.worker:
         print(json.dumps(run_worker(args.worker, args.model, args.dtype, args.repeats)))
         return
+    if args.install_openvino:
+        install_openvino()
 
     from reranker.testing.make_model import make_model
 
     model_dir = make_model("qwen3-0.6b-shape")
     repeats = 1 if args.quick else args.repeats
+    if args.startup:
+        report = measure_startup(model_dir, repeats)
+        print(report)
+        with args.out.open("a", encoding="utf-8") as handle:
+            handle.write("\n" + report)
+        return
     sections = [measure_kind(model_dir, repeats, {}, cpu_name())]
     if args.emulate_avx2:
         sections.append(
