@@ -323,6 +323,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
+@pytest.fixture(autouse=True)
+def progressive_batches(monkeypatch):
+    """The tiny test model scores answers in milliseconds, so the desk would score every ranking in
+    one call (``reranker.desk.desk.QUICK_S``); tests see its progressive batches unless they set it."""
+    monkeypatch.setattr("reranker.desk.desk.QUICK_S", 0.0)
+
+
 @pytest.fixture
 def small_batches(monkeypatch):
     """The desk scores 2 answers, then 4 at a time (it scores the rest in one call): a ranking then

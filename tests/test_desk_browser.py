@@ -7,7 +7,6 @@ below the default 0.5 threshold: every ranking here is "not confident" unless a 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -240,17 +239,29 @@ def test_an_oversized_upload_is_kept_out_and_says_why_in_the_agents_language(age
     assert agent.page.locator("#source input[value=bundled]").is_checked()
 
 
+def settings_saved(page, key: str, other_than: str | None = None) -> str | None:
+    """Wait until this browser's stored settings differ from ``other_than`` and then stay the same
+    for a second (the page's own load saves them too, asynchronously); the stored value."""
+    page.wait_for_function(
+        """([key, before]) => {
+            const now = localStorage.getItem(key);
+            if (now === before) return false;
+            if (window.__settingsSeen !== now) { window.__settingsSeen = now; window.__settingsAt = Date.now(); }
+            return Date.now() - window.__settingsAt > 1000;
+        }""",
+        arg=[key, other_than],
+        polling=100,
+    )
+    return page.evaluate("key => localStorage.getItem(key)", key)
+
+
 @pytest.mark.parametrize("agent", [SETUPS[0]], ids=["en"], indirect=True)
 def test_settings_are_remembered_in_this_browser(agent):
-    saved = "key => localStorage.getItem(key)"
-    before = agent.page.evaluate(saved, SETTINGS_KEY)
+    before = settings_saved(agent.page, SETTINGS_KEY)  # what the page's load saved
     agent.page.locator("#settings > button").click()
     agent.page.fill("#threshold input[type=number]", "0.8")
     agent.page.press("#threshold input[type=number]", "Enter")
-    # the browser saves the settings asynchronously: wait until they are saved, then reload
-    agent.page.wait_for_function(
-        f"key => localStorage.getItem(key) !== {json.dumps(before)}", arg=SETTINGS_KEY
-    )
+    settings_saved(agent.page, SETTINGS_KEY, other_than=before)
     agent.page.reload()
     agent.page.wait_for_selector("#query textarea")
     agent.page.locator("#settings > button").click()

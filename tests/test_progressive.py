@@ -57,6 +57,18 @@ def test_pasted_answers_appear_unscored_in_paste_order_then_in_batches(fresh_sco
     assert [s.state for s in steps[:-1]] == ["partial"] * 2 and steps[-1].state == "final"
 
 
+def test_a_ranking_the_engine_finishes_quickly_is_scored_in_one_call(fresh_scorer, tmp_path, monkeypatch):
+    monkeypatch.setattr("reranker.desk.desk.QUICK_S", 2.0)  # the desk's rule (the suite turns it off)
+    desk = Desk(fresh_scorer, export_dir=tmp_path)
+    assert fresh_scorer.expected_s(10) == float("inf")  # nothing scored yet: the first ranking comes in batches
+    assert [s.scored for s in desk.rank_pasted_stream(QUERY, None, "\n".join(ANSWERS), "lines")] == [0, 2, 10]
+
+    assert fresh_scorer.expected_s(10) < 2.0  # the tiny model: milliseconds an answer
+    again = list(desk.rank_pasted_stream("Where is my refund?", None, "\n".join(ANSWERS), "lines"))
+
+    assert [(s.state, s.scored) for s in again] == [("partial", 0), ("final", 10)]  # candidates at once, then all
+
+
 def test_scored_rows_lead_in_score_order_while_the_rest_keep_paste_order(fresh_scorer, tmp_path):
     desk = Desk(fresh_scorer, export_dir=tmp_path)
     middle = list(desk.rank_pasted_stream(QUERY, None, "\n".join(ANSWERS), "lines"))[1]  # 2 scored

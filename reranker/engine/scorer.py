@@ -145,6 +145,8 @@ class Scorer:
     fallback_cause: str | None = None
     cache: ScoreCache = field(default_factory=ScoreCache)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    #: Seconds one uncached answer took in the last engine call (None: nothing scored yet).
+    seconds_per_answer: float | None = field(default=None, init=False, repr=False)
 
     @property
     def backend_name(self) -> str:
@@ -188,7 +190,9 @@ class Scorer:
             if hit is None:
                 missing.setdefault(key, doc)
         if missing:
+            computing = time.perf_counter()
             computed = self._compute(query, list(missing.values()), instruction)
+            self.seconds_per_answer = (time.perf_counter() - computing) / len(missing)
             fresh = dict(zip(missing, computed))
             for key, value in fresh.items():
                 self.cache.put(key, value)
@@ -206,6 +210,12 @@ class Scorer:
             for i, (doc, (score, truncated, tokens, chunks, best)) in enumerate(zip(texts, found))
         ]
         return ScoreResult(results, cache_hits=hits, elapsed_s=time.perf_counter() - start)
+
+    def expected_s(self, answers: int) -> float:
+        """About how long scoring ``answers`` uncached answers takes, from the last engine call
+        (infinite before the first; the warm-up makes one)."""
+        per_answer = self.seconds_per_answer
+        return math.inf if per_answer is None else per_answer * answers
 
     def score_in_batches(self, query: str, documents: Sequence[str], instruction: str | None = None,
                          first_batch: int = 2, max_batch: int = 64) -> Iterator[ScoreResult]:  # fmt: skip
