@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import logging
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -93,6 +93,8 @@ class ImportResult:
     skipped: int
     unchanged: int
     invalid: int
+    #: The preview the import was made from, row by row.
+    preview: ImportPreview
 
 
 def draft_of(entry: FaqEntry) -> EntryDraft:
@@ -175,11 +177,9 @@ class FaqEditor:
                expected_version: int | None = None) -> SavedEntry:  # fmt: skip
         """Hide an entry from searches (``retired=False``: bring it back), as a new version."""
         require_lead(by, "knowledge")
-        current = self.entry(base, entry_id)
-        if retired and not current.retired:
-            self._require_one_active(base, entry_id)
-        return self.save(base, EntryDraft(**{**current.draft().__dict__, "retired": retired}), by=by,
-                         expected_version=expected_version, note="retire" if retired else "restore")  # fmt: skip
+        draft = replace(self.entry(base, entry_id).draft(), retired=retired)  # save checks one stays active
+        return self.save(base, draft, by=by, expected_version=expected_version,
+                         note="retire" if retired else "restore")  # fmt: skip
 
     def rollback(self, base: str, entry_id: str, version: int, *, by: Member,
                  expected_version: int | None = None) -> SavedEntry:  # fmt: skip
@@ -254,7 +254,8 @@ class FaqEditor:
         counts = preview.counts()
         skipped = counts["changed"] if changed == "skip" else 0
         log.info("imported %s into %r: %s", filename, base, counts)
-        return ImportResult(counts["new"], counts["changed"] - skipped, skipped, counts["unchanged"], counts["invalid"])
+        return ImportResult(counts["new"], counts["changed"] - skipped, skipped, counts["unchanged"], counts["invalid"],
+                            preview)  # fmt: skip
 
     # Helpers -----------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import hashlib
 import io
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Self
 
@@ -100,12 +101,7 @@ class SharedBases:
         self._thread.join()
 
     def _serve(self, info: BaseInfo) -> None:
-        path = self.folder / f"{info.sha256}.csv"
-        if not path.is_file():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".part")
-            partial.write_bytes(self.store.load_base(info.name).data)
-            partial.replace(path)
+        path = self._file(info.sha256, lambda: self.store.load_base(info.name).data)
         self.registry.set_path(info.name, path)
         self.served[info.name] = info.sha256
 
@@ -114,14 +110,18 @@ class SharedBases:
         out = io.StringIO()
         faq_table(active).to_csv(out, index=False)
         data = out.getvalue().encode()
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()}.csv"
+        self.registry.set_path(name, self._file(hashlib.sha256(data).hexdigest(), lambda: data))
+        self.served[name] = revision
+
+    def _file(self, sha256: str, data: Callable[[], bytes]) -> Path:
+        """The copy named by its content hash, written (whole, then renamed) only when absent."""
+        path = self.folder / f"{sha256}.csv"
         if not path.is_file():
             self.folder.mkdir(parents=True, exist_ok=True)
             partial = path.with_suffix(".part")
-            partial.write_bytes(data)
+            partial.write_bytes(data())
             partial.replace(path)
-        self.registry.set_path(name, path)
-        self.served[name] = revision
+        return path
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):

@@ -21,6 +21,7 @@ saved since, the answer is 409 and nothing is saved.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -211,7 +212,7 @@ def add_knowledge_routes(router: APIRouter, knowledge: Knowledge, dependencies: 
         changes = body.model_dump(exclude_unset=True, exclude={"expected_version"})
         if "phrasings" in changes:
             changes["phrasings"] = tuple(changes["phrasings"] or ())
-        draft = EntryDraft(**{**current.__dict__, **{k: v for k, v in changes.items() if v is not None}})
+        draft = replace(current, **{k: v for k, v in changes.items() if v is not None})
         note = "edit" if draft.retired == current.retired else ("retire" if draft.retired else "restore")
         return entry_out(editor.save(base, draft, by=caller_of(http), expected_version=body.expected_version, note=note))
 
@@ -242,9 +243,12 @@ def add_knowledge_routes(router: APIRouter, knowledge: Knowledge, dependencies: 
                          changed: Literal["preview", "overwrite", "skip"] = "preview",
                          filename: str = "the uploaded file") -> ImportAnswer:  # fmt: skip
         data = await http.body()
-        preview = await run_in_threadpool(editor.preview_import, base, data, filename)
-        if changed != "preview":
-            await run_in_threadpool(lambda: editor.apply_import(base, data, filename, changed=changed, by=caller_of(http)))
+        if changed == "preview":
+            preview = await run_in_threadpool(editor.preview_import, base, data, filename)
+        else:
+            by = caller_of(http)
+            result = await run_in_threadpool(lambda: editor.apply_import(base, data, filename, changed=changed, by=by))
+            preview = result.preview
         rows = [ImportRow(line=r.line, id=r.id, status=r.status, changed=list(r.changed),
                           error=None if r.error is None else str(r.error)) for r in preview.rows]  # fmt: skip
         return ImportAnswer(base=base, applied=changed != "preview", counts=preview.counts(), rows=rows,

@@ -164,10 +164,15 @@ class EntryStore:
 
     def entry(self, base: str, entry_id: str) -> SavedEntry:
         """One entry's newest version; :class:`NotFound` when the base has no such entry."""
-        history = self.history(base, entry_id)
-        if not history:
+
+        def read() -> models.EntryVersion | None:
+            with self.store._read() as session:
+                return _latest(session, base, entry_id)
+
+        latest = self._retry(read, "entry")
+        if latest is None:
             raise NotFound.of("err_entry_not_found", id=entry_id, base=base)
-        return history[0]
+        return _saved(latest)
 
     def history(self, base: str, entry_id: str) -> list[SavedEntry]:
         """Every version of one entry, newest first (empty when there is none)."""
