@@ -6,6 +6,7 @@ import queue
 from dataclasses import replace
 
 import pytest
+from browser_settings import set_threshold
 from conftest import GatedBackend, SlowBackend, watched
 from playwright.sync_api import expect
 
@@ -206,12 +207,9 @@ def test_raising_the_threshold_turns_the_banner_into_a_hand_off(page):
     page.fill("#pasted textarea", "\n".join(ZH_CANDIDATES))
     page.click("#rank-pasted")
     ranked_answers(page)
-    page.click("#settings > button")
-    page.locator("#threshold input[type=number]").wait_for()
-    page.fill("#threshold input[type=number]", "1")
-    page.press("#threshold input[type=number]", "Enter")
-    page.get_by_text("No confident answer").wait_for()
-    assert "human agent" in page.inner_text("#banner")
+    banner = page.locator("#banner")
+    set_threshold(page, "1", lambda: expect(banner).to_contain_text("No confident answer", timeout=5_000))
+    assert "human agent" in banner.inner_text()
 
 
 def test_clicking_an_example_fills_in_question_preset_and_answers(page):

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_settings import THRESHOLD, set_threshold, settings_saved
 from playwright.sync_api import expect
 
 from reranker.i18n import Lang, t
@@ -19,7 +20,6 @@ from reranker.knowledge.tabular import DEFAULT_MAX_BYTES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SETTINGS_KEY = "faq-rerank-desk-settings"  # the gr.BrowserState's key in localStorage
 QUESTION = "How do I return a damaged item?"
 ANSWERS = [f"Answer {n}: photograph the damaged item and open Orders > Report a problem." for n in range(10)]
 DESKTOP, PHONE = (1400, 1000), (390, 844)
@@ -167,18 +167,12 @@ def test_below_the_threshold_the_best_answer_says_check_before_sending(agent):
     assert first.locator(".unsure-badge").is_visible() and not first.locator(".best-badge").is_visible()
     agent.page.fill("#best-answer textarea", "Edited before sending")  # the agent may reword it
     assert agent.page.input_value("#best-answer textarea") == "Edited before sending"
-    agent.page.locator("#settings > button").click()
-    agent.page.locator("#threshold input[type=number]").wait_for()
     best_answer = agent.page.locator("#best-answer")
-    for attempt in range(5):  # an input typed while the panel still opens can be lost on a busy machine
-        agent.page.fill("#threshold input[type=number]", "0")
-        agent.page.press("#threshold input[type=number]", "Enter")
-        try:
-            expect(best_answer).not_to_contain_text(agent.text("best_unsure"), timeout=5_000)
-            break
-        except AssertionError:
-            if attempt == 4:
-                raise
+    set_threshold(
+        agent.page,
+        "0",
+        lambda: expect(best_answer).not_to_contain_text(agent.text("best_unsure"), timeout=5_000),
+    )
     assert first.locator(".best-badge").is_visible() and not first.locator(".unsure-badge").is_visible()
 
 
@@ -221,7 +215,9 @@ def test_a_rejected_upload_says_why_and_what_is_still_in_use(agent, tmp_path):
     agent.page.set_input_files("#upload input[type=file]", str(broken))
     agent.page.wait_for_selector("#base-info .desk-error")
     message = agent.page.inner_text("#base-info")
-    why = t("err_csv_open_quote", agent.lang, name="unreadable_faq.csv", line=2)  # names the line, says what to do
+    why = t(
+        "err_csv_open_quote", agent.lang, name="unreadable_faq.csv", line=2
+    )  # names the line, says what to do
     assert why in message and agent.page.input_value("#base input") in message
     assert agent.page.locator("#source input[value=bundled]").is_checked()
 
@@ -239,29 +235,12 @@ def test_an_oversized_upload_is_kept_out_and_says_why_in_the_agents_language(age
     assert agent.page.locator("#source input[value=bundled]").is_checked()
 
 
-def settings_saved(page, key: str, other_than: str | None = None) -> str | None:
-    """Wait until this browser's stored settings differ from ``other_than`` and then stay the same
-    for a second (the page's own load saves them too, asynchronously); the stored value."""
-    page.wait_for_function(
-        """([key, before]) => {
-            const now = localStorage.getItem(key);
-            if (now === before) return false;
-            if (window.__settingsSeen !== now) { window.__settingsSeen = now; window.__settingsAt = Date.now(); }
-            return Date.now() - window.__settingsAt > 1000;
-        }""",
-        arg=[key, other_than],
-        polling=100,
-    )
-    return page.evaluate("key => localStorage.getItem(key)", key)
-
-
 @pytest.mark.parametrize("agent", [SETUPS[0]], ids=["en"], indirect=True)
 def test_settings_are_remembered_in_this_browser(agent):
-    before = settings_saved(agent.page, SETTINGS_KEY)  # what the page's load saved
-    agent.page.locator("#settings > button").click()
-    agent.page.fill("#threshold input[type=number]", "0.8")
-    agent.page.press("#threshold input[type=number]", "Enter")
-    settings_saved(agent.page, SETTINGS_KEY, other_than=before)
+    before = settings_saved(agent.page)  # what the page's load saved
+    number = agent.page.locator(THRESHOLD)
+    set_threshold(agent.page, "0.8", lambda: expect(number).to_have_value("0.8", timeout=2_000))
+    settings_saved(agent.page, other_than=before)
     agent.page.reload()
     agent.page.wait_for_selector("#query textarea")
     agent.page.locator("#settings > button").click()
@@ -271,7 +250,9 @@ def test_settings_are_remembered_in_this_browser(agent):
 @pytest.mark.parametrize("agent", [SETUPS[0], SETUPS[1]], ids=["en", "zh"], indirect=True)
 def test_screenshot_of_a_ranked_ticket(agent, screenshot_dir):
     """assets/screenshot-{en,zh}.png: an FAQ search in the browser's language, three results in view, no operator banner."""
-    question = {"en": "I was charged twice for the same order", "zh": "付完款两天了还是待发货，啥时候能发啊"}[agent.lang]
+    question = {"en": "I was charged twice for the same order", "zh": "付完款两天了还是待发货，啥时候能发啊"}[
+        agent.lang
+    ]
     agent.open_faq_tab()
     base = list(bundled_bases())[1 if agent.lang == "en" else 0]
     expect(agent.page.locator("#base input")).to_have_value(base)  # the base in the browser's language
