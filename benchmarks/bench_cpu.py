@@ -28,10 +28,11 @@ app picks on this CPU (``--dtype auto``: bf16 with native bf16 matmuls, else fp3
     .venv/bin/python benchmarks/bench_cpu.py --install-openvino   # once: the OpenVINO peer's venv
     .venv/bin/python benchmarks/bench_cpu.py --startup            # start-up and peak memory only
 
-``--startup`` starts the app's engine in fresh processes, in turn with the app's weight loading and
-with vLLM's own (``ours-vllm-loader``: the checkpoint memory-mapped, the embedding's GEMM copy
-kept), in each dtype: load, warm-up and first call, peak RSS, then a few requests to check that
-the speed is the same.
+``--startup`` starts the app's engine in fresh processes, in turn as the app does (``ours``),
+without its start-up levers (``ours-slow-start``: vLLM reads the tokenizer again, three times, and
+collects garbage over the whole heap) and with vLLM's own weight loading (``ours-vllm-loader``: the
+checkpoint memory-mapped, the embedding's GEMM copy kept), in each dtype: load, warm-up and first
+call, peak RSS, then a few requests to check that the speed is the same.
 
 ``ours`` starts as the app does (load, then warm up), then times the desk's first FAQ query after
 start, then alternates the desk (click to final table) and one ``POST /v1/faq/search`` of the same
@@ -317,6 +318,19 @@ def with_vllms_loader() -> None:
     reranker.engine.backends.vllm.register_weight_reader = lambda: "auto"
 
 
+def with_slow_start() -> None:
+    """The app as before its start-up levers: vLLM reads the tokenizer itself (three more times)
+    and its garbage collections scan every object the imports made."""
+    import contextlib
+
+    import reranker.engine.backends.vllm
+
+    reranker.engine.backends.vllm.tokenizer_loaded_once = lambda directory, tokenizer: (
+        contextlib.nullcontext()
+    )
+    reranker.engine.backends.vllm.young_objects_only = contextlib.nullcontext
+
+
 def before_issue_20(model_dir: Path, dtype: str):
     """The app's engine with the defaults before issue 20: 8,192-token pairs, KV cache for 2."""
     import json as json_
@@ -359,6 +373,8 @@ def run_startup(pipeline: str, model_dir: Path, dtype: str, repeats: int) -> dic
     started = time.perf_counter()
     if pipeline == "ours-vllm-loader":
         with_vllms_loader()
+    elif pipeline == "ours-slow-start":
+        with_slow_start()
     from reranker import load_scorer
 
     scorer = load_scorer(model_dir, dtype=dtype)
@@ -537,11 +553,12 @@ def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str)
 
 
 def measure_startup(model_dir: Path, repeats: int) -> str:
-    """``ours`` and ``ours-vllm-loader`` started in turn, ``repeats`` times, in each dtype; medians."""
+    """``ours``, ``ours-slow-start`` and ``ours-vllm-loader`` started in turn, ``repeats`` times, in
+    each dtype; medians."""
     kind = json.loads(subprocess.run([sys.executable, __file__, "--kind"], capture_output=True, text=True,
                                      check=True).stdout)  # fmt: skip
     dtypes = [kind["app_dtype"]] + (["float32"] if kind["app_dtype"] != "float32" else [])
-    pipelines = ("ours", "ours-vllm-loader")
+    pipelines = ("ours", "ours-slow-start", "ours-vllm-loader")
     loads = ["{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())]
     runs: dict[tuple[str, str], list[dict]] = {(p, d): [] for d in dtypes for p in pipelines}
     for _ in range(repeats):

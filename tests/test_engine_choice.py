@@ -51,11 +51,25 @@ def test_too_little_memory_for_one_pair_names_the_fix():
 
 
 @pytest.mark.slow
-def test_auto_runs_vllm_when_it_starts(tiny_model_dir):
+def test_auto_runs_vllm_when_it_starts_and_reads_the_tokenizer_once(tiny_model_dir, monkeypatch):
+    from transformers import AutoTokenizer
+
+    loads: list[str] = []
+    own = AutoTokenizer.from_pretrained.__func__
+
+    def counted(cls, path, *args, **kwargs):
+        loads.append(str(path))
+        return own(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(AutoTokenizer, "from_pretrained", classmethod(counted))
     scorer = load_scorer(tiny_model_dir, backend="auto", dtype="float32")
     try:
         assert scorer.backend_name == "vllm" and scorer.fallback_cause is None
         assert scorer.backend_reason == "auto: vLLM started"
+        # vLLM's own three loads of the tokenizer got copies of the app's: the file was read once.
+        assert loads == [str(tiny_model_dir)]
+        assert AutoTokenizer.__dict__["from_pretrained"].__func__ is counted  # AutoTokenizer as it was
+        assert scorer.score("where is my parcel", ["It ships in 2 days."])[0] > 0
     finally:
         scorer.close()
 

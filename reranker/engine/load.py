@@ -70,7 +70,7 @@ def load_scorer(model: str | os.PathLike[str] | None = None, backend: BackendNam
     yes_id, no_id = _answer_token_ids(encoder.tokenizer, model_id)
 
     def start_vllm() -> Backend:
-        return _start_vllm(directory, dtype, max_length, concurrency, kv_cache_gib)
+        return _start_vllm(directory, dtype, max_length, concurrency, kv_cache_gib, encoder.tokenizer)
 
     reason, fallback_cause = f"backend {backend!r} requested", None
     engine: Backend
@@ -112,7 +112,7 @@ def _answer_token_ids(tokenizer, model_id: str) -> tuple[int, int]:
 
 
 def _start_vllm(directory: Path, dtype: str | None, max_length: int, concurrency: int,
-                kv_cache_gib: float | None) -> Backend:  # fmt: skip
+                kv_cache_gib: float | None, tokenizer: object | None = None) -> Backend:  # fmt: skip
     """Start vLLM in-process; a failure to start becomes :class:`ModelUnavailable` with its cause.
 
     vLLM's start-up raises ValueError (a KV cache too small, an unsupported config), RuntimeError
@@ -124,7 +124,8 @@ def _start_vllm(directory: Path, dtype: str | None, max_length: int, concurrency
     from reranker.engine.backends.vllm import VllmBackend
 
     try:
-        return VllmBackend(directory, dtype, max_length, sequences=concurrency, kv_cache_gib=kv_cache_gib)
+        return VllmBackend(directory, dtype, max_length, sequences=concurrency, kv_cache_gib=kv_cache_gib,
+                           tokenizer=tokenizer)  # fmt: skip
     except VLLM_START_ERRORS as exc:
         logger.warning("vLLM failed to start", exc_info=True)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
