@@ -9,13 +9,17 @@ so the score cache answers nothing. Requests take turns on the engine (one engin
 ratio is against one client in the same run.
 
 Tried and measured in issue 20, then left out: scoring the requests that wait for the engine
-together in one call. On the Intel Xeon (bf16, vLLM 0.32) it gave 0.71x and 0.76x the pairs/s of
-taking turns at 4 concurrent requests, alternated in one run (see benchmarks/results.md).
+together in one call. ``--merged`` measures it again at the engine, in the same run: the requests of
+each level scored one engine call each (taking turns, as the app does) against all of them in one
+engine call, alternated, medians of ``--rounds``. On the Intel Xeon (bf16, vLLM 0.32, quiet) one
+call of 4 requests was 1.07x and of 16 requests 1.00x the pairs/s of taking turns, while every
+request of a merged call waits for the last one (see benchmarks/results.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -33,11 +37,12 @@ def requests_for(count: int) -> list[tuple[str, list[str]]]:
     """``count`` (question, top-20 answers) requests from the bundled English query set."""
     from reranker.knowledge.bases import bundled_bases, load_faq
     from reranker.knowledge.labelled import bundled_query_sets, load_queries
+    from reranker.retrieval.keyword import search_base
 
     base = load_faq(next(p for p in bundled_bases().values() if p.name.startswith("en")))
     queries = load_queries(next(p for p in bundled_query_sets().values() if p.name.startswith("en")))
     questions = [q.query for q in queries][:count]
-    return [(q, [hit.entry.text for hit in base.search(q, top_k=TOP_K)]) for q in questions]
+    return [(q, [hit.entry.text for hit in search_base(base, q, top_k=TOP_K)]) for q in questions]
 
 
 def measure(client, scorer, level: int, work: list[tuple[str, list[str]]]) -> dict[str, float]:
@@ -61,10 +66,37 @@ def measure(client, scorer, level: int, work: list[tuple[str, list[str]]]) -> di
     return {"pairs_s": pairs / wall, "p50": statistics.median(latencies), "p95": p95, "requests": len(work)}
 
 
+def merged_vs_turns(scorer, work: list[tuple[str, list[str]]], rounds: int) -> dict[str, float]:
+    """Engine time for ``work``: one engine call per request vs one call for all, alternated."""
+    from reranker.engine.prompt import resolve_instruction
+
+    prompts = []
+    for query, docs in work:
+        encoded = scorer.encoder.encode_windows(query, docs, resolve_instruction(None))
+        prompts.append([window.token_ids for doc in encoded for window in doc.windows])
+    times: dict[str, list[float]] = {"turns": [], "merged": []}
+    for _ in range(rounds):
+        for mode in times:
+            scorer.reset_caches()
+            began = time.perf_counter()
+            if mode == "turns":
+                for own in prompts:
+                    scorer.backend.score_token_ids(own)
+            else:
+                scorer.backend.score_token_ids([p for own in prompts for p in own])
+            times[mode].append(time.perf_counter() - began)
+    turns, merged = statistics.median(times["turns"]), statistics.median(times["merged"])
+    return {"turns": turns, "merged": merged, "ratio": turns / merged, "each": times}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-client", type=int, default=2, help="requests each client sends")
     parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS), help="concurrent requests")
+    parser.add_argument(
+        "--merged", action="store_true", help="also: one engine call per level vs taking turns"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="alternated rounds of --merged (median)")
     parser.add_argument("--out", type=Path, help="append the table to this file")
     args = parser.parse_args()
 
@@ -84,9 +116,11 @@ def main() -> None:
         result = measure(client, scorer, level, work[: max(level * args.requests_per_client, 4)])
         rows.append((level, result))
         print(level, result, file=sys.stderr, flush=True)
+    load_after = "{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())
     lines = [
-        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, engine {scorer.backend_name} "
-        f"({scorer.backend.description}); 20 FAQ answers per request; baseline in the same run.",
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {os.cpu_count()} cores, engine "
+        f"{scorer.backend_name} ({scorer.backend.description}); 20 FAQ answers per request; baseline in "
+        f"the same run. Load average (1/5/15 min) after the REST rows: {load_after}.",
         "",
         "| concurrent requests | requests | pairs/s | vs the first level | p50 | p95 |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -96,6 +130,24 @@ def main() -> None:
             f"| {level} | {r['requests']} | {r['pairs_s']:.1f} | {r['pairs_s'] / rows[0][1]['pairs_s']:.2f}× | "
             f"{r['p50']:.2f} s | {r['p95']:.2f} s |"
         )
+    if args.merged:
+        lines += [
+            "",
+            "| requests at once (engine level) | one engine call each (taking turns) | all in one engine call "
+            "| pairs/s: one call vs turns |",
+            "|---:|---:|---:|---:|",
+        ]
+        for level in args.levels:
+            if level == 1:
+                continue
+            m = merged_vs_turns(scorer, work[:level], args.rounds)
+            print(level, m, file=sys.stderr, flush=True)
+            each = {mode: ", ".join(f"{t:.2f}" for t in m["each"][mode]) for mode in ("turns", "merged")}
+            lines.append(
+                f"| {level} | {m['turns']:.2f} s ({each['turns']}) | {m['merged']:.2f} s ({each['merged']}) "
+                f"| {m['ratio']:.2f}× |"
+            )
+        lines.append(f"\nLoad average at the end: {'{:.1f} / {:.1f} / {:.1f}'.format(*os.getloadavg())}.")
     report = "\n".join(lines) + "\n"
     print(report)
     if args.out:
