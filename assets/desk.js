@@ -59,6 +59,23 @@
   };
   new MutationObserver(titleErrors).observe(document.body, { childList: true, subtree: true, characterData: true });
 
+  // Gradio's table toolbar names its copy button in English whatever the page's language
+  // ("Copy table data", then "Copied to clipboard"): both are put in the agent's language.
+  const labelTableButtons = () => {
+    const header = $("[data-table-copy]");
+    if (!header) return;
+    const labels = { "Copy table data": header.dataset.tableCopy, "Copied to clipboard": header.dataset.tableCopied };
+    for (const button of document.querySelectorAll('button[title="Copy table data"], button[title="Copied to clipboard"]')) {
+      const label = labels[button.getAttribute("title")];
+      if (!label || label === button.getAttribute("title")) continue;
+      button.setAttribute("title", label);
+      button.setAttribute("aria-label", label);
+    }
+  };
+  new MutationObserver(labelTableButtons).observe(document.body, {
+    childList: true, subtree: true, attributes: true, attributeFilter: ["title"],
+  });
+
   // A long answer is folded to a few lines; "more" unfolds it, "less" folds it again.
   document.addEventListener("click", (event) => {
     const button = event.target.closest && event.target.closest("#ranked-table button.more");

@@ -542,6 +542,9 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "no_question": {"en": "The question is empty: type the customer's question first.", "zh": "问题为空：请先输入客户的问题。"},
     "error_title": {"en": "Cannot do that yet", "zh": "暂时无法完成"},
+    # Gradio's own table toolbar (hard-coded English in its page code; assets/desk.js swaps them).
+    "table_copy": {"en": "Copy table data", "zh": "复制表格数据"},
+    "table_copied": {"en": "Copied to clipboard", "zh": "已复制到剪贴板"},
     "no_answers": {
         "en": "Paste at least one candidate answer (one per line, or separated by blank lines).",
         "zh": "请至少粘贴一条候选答案（每行一条，或用空行分隔）。",

@@ -463,8 +463,9 @@ def latin_sentences(page) -> list[str]:
     """Lines of the page with three or more Latin words in a row (alone or inside Chinese text), outside
     data and model output
     (answers and questions, the best answer, base and file names, the model's instruction, the log's
-    words for the operator). Every disclosure is read open, charts and our tooltips (``title``) included;
-    Gradio's own toolbar icons are left out (its table's copy icon says "Copy table data" in every language)."""
+    words for the operator). Every disclosure is read open, charts and tooltips (``title``) included,
+    Gradio's own toolbar buttons too (its table's copy button says "Copy table data" until the page
+    script names it in the agent's language)."""
     text = page.evaluate("""() => {
       const skip = '#ranked-table .answer, #ranked-table .faq-question, #ranked-table td.faq-id, #best-answer, '
         + '.upload-preview, #batch-table tbody, #eval-details tbody, .instruction-sent, #preset .info, '
@@ -474,7 +475,7 @@ def latin_sentences(page) -> list[str]:
       clone.style.position = 'absolute';
       for (const node of clone.querySelectorAll(skip)) node.remove();
       for (const details of clone.querySelectorAll('details')) details.open = true;
-      const titles = [...clone.querySelectorAll('[title]:not(.icon-button)')].map(node => node.getAttribute('title'));
+      const titles = [...clone.querySelectorAll('[title]')].map(node => node.getAttribute('title'));
       const text = clone.innerText + '\\n' + titles.join('\\n');
       clone.remove();
       return text;
@@ -533,6 +534,9 @@ def test_a_chinese_browser_sees_no_english_sentence_on_any_tab_even_without_a_mo
     page.click("#eval-run")
     expect(page.locator("#eval-summary")).to_contain_text("评估对象", timeout=120_000)
     open_evaluation_details(page, "zh")
+    expect(page.locator(f"button[title='{t('table_copy', 'zh')}']").first).to_have_attribute(
+        "aria-label", t("table_copy", "zh")
+    )  # Gradio's table toolbar, named by the page script
     found += latin_sentences(page)
     agent.tab("tab_batch").click()
     questions = tmp_path / "questions.csv"

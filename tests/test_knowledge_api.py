@@ -159,8 +159,8 @@ def test_auto_learning_adds_the_phrasing_at_once(hf_scorer, store, tmp_path):
     assert client.get(f"/v1/faq/bases/{EN}/suggestions", headers=LEAD).json()["suggestions"] == []
 
 
-def test_gaps_group_unanswered_questions_and_a_new_entry_answers_them(api):
-    client, desk, _ = api
+def test_gaps_group_unanswered_questions_and_a_new_entry_answers_them(api, monkeypatch):
+    client, desk, knowledge = api
     for question in ("Do you ship to Mars?", "Shipping to Mars possible?", "Can you deliver to Mars?"):
         pick(client, question, None)
     pick(client, "Can I pay with seashells?", None)
@@ -172,9 +172,13 @@ def test_gaps_group_unanswered_questions_and_a_new_entry_answers_them(api):
     assert "Mars" in mars["question"] and len(mars["samples"]) == 2
     assert client.post(f"/v1/faq/gaps/{mars['id']}/entry", params={"base": EN}, json={"answer": "No."},
                        headers=AGENT).status_code == 403  # fmt: skip
+    groupings, find = [], knowledge.gaps.find
+    monkeypatch.setattr(knowledge.gaps, "find", lambda base: groupings.append(base) or find(base))
     created = client.post(f"/v1/faq/gaps/{mars['id']}/entry", params={"base": EN},
                           json={"answer": "We deliver on Earth only."}, headers=LEAD)  # fmt: skip
     assert created.status_code == 201 and created.json()["id"] == "en-118"
+    assert groupings == [EN]  # the questions were grouped once, for the draft and the save
+    monkeypatch.setattr(knowledge.gaps, "find", find)
     assert len(created.json()["phrasings"]) == 2
     assert [g["count"] for g in client.get("/v1/faq/gaps", params={"base": EN}, headers=LEAD).json()["gaps"]] == [1]
     for question in ("Do you ship to Mars?", "Shipping to Mars possible?", "Can you deliver to Mars?"):

@@ -104,16 +104,18 @@ class KnowledgeGaps:
             raise NotFound.of("err_gap_not_found", id=gap_id)
         return found
 
-    def draft(self, base: str, gap_id: str) -> EntryDraft:
-        """A new entry for the gap, pre-filled: its question, the other questions as phrasings, a free id."""
-        gap = self.gap(base, gap_id)
+    def draft(self, base: str, gap: str | Gap) -> EntryDraft:
+        """A new entry for the gap (its id, or the gap already found), pre-filled: its question, the
+        other questions as phrasings, a free id."""
+        found = gap if isinstance(gap, Gap) else self.gap(base, gap)
         ids = [entry.id for entry in self.editor.listing(base)]
-        return EntryDraft(next_id(ids), gap.question, "", "", gap.questions[1:])
+        return EntryDraft(next_id(ids), found.question, "", "", found.questions[1:])
 
-    def create_entry(self, base: str, gap_id: str, draft: EntryDraft, *, by: Member) -> SavedEntry:
-        """Save the lead's entry for the gap; the gap's questions become its phrasings and leave the view."""
+    def create_entry(self, base: str, gap: str | Gap, draft: EntryDraft, *, by: Member) -> SavedEntry:
+        """Save the lead's entry for the gap (its id, or the gap already found); the gap's questions
+        become its phrasings and leave the view."""
         require_lead(by, "knowledge")
-        gap = self.gap(base, gap_id)
+        gap = gap if isinstance(gap, Gap) else self.gap(base, gap)
         known = {question_key(draft.question), *map(question_key, draft.phrasings)}
         extra = tuple(q for q in gap.questions if question_key(q) not in known)
         saved = self.editor.create(base, replace(draft, phrasings=(*draft.phrasings, *extra)), by=by, note="from a gap")

@@ -276,10 +276,11 @@ def add_knowledge_routes(router: APIRouter, knowledge: Knowledge, dependencies: 
     @router.post("/v1/faq/gaps/{gap_id}/entry", response_model=Entry, status_code=201,
                  summary="Answer a gap with a new entry; its questions become phrasings (leads)", **common)  # fmt: skip
     def gap_entry(gap_id: str, body: GapEntry, http: Request, base: str = Query()) -> Entry:
-        draft = gaps.draft(base, gap_id)
+        gap = gaps.gap(base, gap_id)  # grouped once, for the draft and the save
+        draft = gaps.draft(base, gap)
         filled = EntryDraft(body.id or draft.id, body.question or draft.question, body.answer, body.category,
                             draft.phrasings)  # fmt: skip
-        return entry_out(gaps.create_entry(base, gap_id, filled, by=caller_of(http)))
+        return entry_out(gaps.create_entry(base, gap, filled, by=caller_of(http)))
 
     @router.post("/v1/faq/gaps/{gap_id}/dismiss", summary="Leave a gap's questions out (leads)", **common)
     def dismiss_gap(gap_id: str, http: Request, base: str = Query()) -> dict[str, int]:

@@ -57,10 +57,13 @@ THEME = gr.themes.Default(
 
 def header(team: Team, request: gr.Request) -> str:
     """The title, the tagline and, on a desk with logins, who is signed in and a Sign out link; it
-    carries the error pop-ups' title in the browser's language for the page script (``data-error-title``)."""
+    carries the error pop-ups' title and the tables' copy-button labels in the browser's language
+    for the page script (``data-error-title``, ``data-table-copy``, ``data-table-copied``)."""
     lang = handlers.lang_of(request)
+    labels = " ".join(f'data-{key.replace("_", "-")}="{html.escape(t(key, lang))}"'
+                      for key in ("error_title", "table_copy", "table_copied"))  # fmt: skip
     return (
-        f'<div class="desk-header" data-error-title="{html.escape(t("error_title", lang))}">'
+        f'<div class="desk-header" {labels}>'
         f"<h1>{html.escape(t('app_title', lang))}</h1>"
         f"<p>{html.escape(t('app_tagline', lang))}</p>{signed_in_line(team, request)}</div>"
     )
