@@ -69,6 +69,18 @@ def test_a_ranking_the_engine_finishes_quickly_is_scored_in_one_call(fresh_score
     assert [(s.state, s.scored) for s in again] == [("partial", 0), ("final", 10)]  # candidates at once, then all
 
 
+def test_after_the_warm_up_the_first_ranking_already_follows_the_one_call_rule(fresh_scorer, tmp_path,
+                                                                            monkeypatch):  # fmt: skip
+    monkeypatch.setattr("reranker.desk.desk.QUICK_S", 2.0)
+    assert fresh_scorer.expected_s(10) == float("inf")
+
+    fresh_scorer.warm_up()  # as the app's loader does before it reports ready
+
+    assert fresh_scorer.expected_s(10) < 2.0
+    steps = list(Desk(fresh_scorer, export_dir=tmp_path).rank_pasted_stream(QUERY, None, "\n".join(ANSWERS), "lines"))
+    assert [(s.state, s.scored) for s in steps] == [("partial", 0), ("final", 10)]
+
+
 def test_scored_rows_lead_in_score_order_while_the_rest_keep_paste_order(fresh_scorer, tmp_path):
     desk = Desk(fresh_scorer, export_dir=tmp_path)
     middle = list(desk.rank_pasted_stream(QUERY, None, "\n".join(ANSWERS), "lines"))[1]  # 2 scored
