@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from reranker.errors import InvalidInput
@@ -42,3 +45,15 @@ def test_titles_must_match_texts_one_to_one():
 def test_top_k_below_one_is_an_invalid_input():
     with pytest.raises(InvalidInput, match="at least 1"):
         KeywordIndex(["refund"]).search("refund", top_k=0)
+
+
+def test_keyword_search_leaves_numba_unloaded_and_importable():
+    """bm25s imports numba when it can (+60 MB resident); the scores here never use it."""
+    code = (
+        "import sys; import reranker.retrieval.keyword as k; loaded = 'numba' in sys.modules; "
+        "import numba; print(loaded, k.bm25s.BM25().backend)"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert shown.stdout.split() == ["False", "numpy"]
