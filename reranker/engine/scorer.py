@@ -277,6 +277,7 @@ class Scorer:
             # first agent's ranking already follows its one-call rule (:meth:`expected_s`).
             self.seconds_per_answer = (time.perf_counter() - computing) / size
             self.backend.reset_prefix_cache()
+            self.backend.release_spare_memory()
         elapsed = time.perf_counter() - started
         logger.info("Warmed up the %s engine in %.1f s", self.backend.name, elapsed)
         return elapsed

@@ -35,6 +35,9 @@ class Backend(ABC):
     def reset_prefix_cache(self) -> None:  # noqa: B027 - optional hook
         """Forget prompt prefixes the engine keeps between calls (vLLM's prefix cache)."""
 
+    def release_spare_memory(self) -> None:  # noqa: B027 - optional hook
+        """Give the system back heap pages a finished call left free (after the warm-up)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
         """Release the engine's resources."""
 

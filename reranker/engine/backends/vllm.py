@@ -480,6 +480,11 @@ class VllmBackend(Backend):
     def reset_prefix_cache(self) -> None:
         self.llm.reset_prefix_cache()
 
+    def release_spare_memory(self) -> None:
+        """``malloc_trim`` after the warm-up: its activations' pages, freed but kept by glibc,
+        were 79 MB resident on the Intel Xeon (bf16, 20 answers)."""
+        release_freed_memory()
+
     def score_token_ids(self, prompts: Sequence[Sequence[int]]) -> list[float]:
         from vllm.inputs import TokensPrompt
 
