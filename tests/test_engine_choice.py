@@ -155,3 +155,22 @@ def test_the_weight_reader_reads_every_tensor_as_safetensors_does_without_mappin
     read = dict(read_safetensors(path))
     assert read.keys() == expected.keys()
     assert all(read[name].dtype == t.dtype and torch.equal(read[name], t) for name, t in expected.items())
+
+
+def test_only_the_models_own_directory_gets_copies_of_the_apps_tokenizer(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from reranker.engine.backends.vllm import tokenizer_loaded_once
+
+    own = AutoTokenizer.__dict__["from_pretrained"]
+    apps = AutoTokenizer.from_pretrained(tiny_model_dir)
+    elsewhere = tmp_path / "other-model"
+    apps.save_pretrained(elsewhere)
+    with tokenizer_loaded_once(tiny_model_dir, apps):
+        copied = AutoTokenizer.from_pretrained(str(tiny_model_dir), truncation_side="left")
+        loaded = AutoTokenizer.from_pretrained(elsewhere)
+    assert copied is not apps and copied.backend_tokenizer is apps.backend_tokenizer  # no second parse
+    assert (copied.truncation_side, apps.truncation_side) == ("left", "right")  # the app's own is untouched
+    assert loaded.backend_tokenizer is not apps.backend_tokenizer  # another directory is really loaded
+    assert loaded("where is my parcel").input_ids == apps("where is my parcel").input_ids
+    assert AutoTokenizer.__dict__["from_pretrained"] is own  # AutoTokenizer as it was
