@@ -30,8 +30,11 @@ app picks on this CPU (``--dtype auto``: bf16 with native bf16 matmuls, else fp3
     .venv/bin/python benchmarks/bench_cpu.py --startup            # start-up and peak memory only
 
 ``--startup`` starts the app's engine in fresh processes, in turn as the app does (``ours``),
-without its start-up levers (``ours-slow-start``: vLLM reads the tokenizer again, three times, and
-collects garbage over the whole heap) and with vLLM's own weight loading (``ours-vllm-loader``: the
+without its start-up levers (``ours-slow-start``: the app builds its tokenizer from the files, vLLM
+reads them again three times, deep-copies the result twice, and collects garbage over the whole
+heap), without one of them (``ours-parsed-tokenizer``: no built tokenizer kept between starts, as
+on a first start; ``ours-deep-copies``: vLLM's renderer deep-copies the tokenizer for its threads)
+and with vLLM's own weight loading (``ours-vllm-loader``: the
 checkpoint memory-mapped, the embedding's GEMM copy kept), in each dtype: load, warm-up and first
 call, peak RSS, then a few requests to check that the speed is the same.
 
@@ -334,6 +337,22 @@ def with_slow_start() -> None:
     reranker.engine.backends.vllm.young_objects_only = contextlib.nullcontext
 
 
+def with_parsed_tokenizer() -> None:
+    """The app before its fourth start-up lever: the model's tokenizer is built from its files at
+    every start (as on the first start after installing, or after the files change)."""
+    import reranker.engine.load
+
+    reranker.engine.load.cached_tokenizer = lambda directory, build, cache_dir=None: build(directory)
+
+
+def with_deep_copies() -> None:
+    """The app before its third start-up lever: vLLM's renderer deep-copies the tokenizer (a parse
+    of its vocabulary each) for its thread pool."""
+    import reranker.engine.backends.vllm
+
+    reranker.engine.backends.vllm._sharing_class = lambda cls: cls
+
+
 def before_issue_20(model_dir: Path, dtype: str):
     """The app's engine with the defaults before issue 20: 8,192-token pairs, KV cache for 2."""
     import json as json_
@@ -378,6 +397,12 @@ def run_startup(pipeline: str, model_dir: Path, dtype: str, repeats: int) -> dic
         with_vllms_loader()
     elif pipeline == "ours-slow-start":
         with_slow_start()
+        with_deep_copies()
+        with_parsed_tokenizer()
+    elif pipeline == "ours-deep-copies":
+        with_deep_copies()
+    elif pipeline == "ours-parsed-tokenizer":
+        with_parsed_tokenizer()
     from reranker import load_scorer
 
     scorer = load_scorer(model_dir, dtype=dtype)
@@ -561,12 +586,12 @@ def measure_kind(model_dir: Path, repeats: int, env: dict[str, str], label: str)
 
 
 def measure_startup(model_dir: Path, repeats: int) -> str:
-    """``ours``, ``ours-slow-start`` and ``ours-vllm-loader`` started in turn, ``repeats`` times, in
+    """``ours`` and each ``ours-…`` variant started in turn, ``repeats`` times, in
     each dtype; medians."""
     kind = json.loads(subprocess.run([sys.executable, __file__, "--kind"], capture_output=True, text=True,
                                      check=True).stdout)  # fmt: skip
     dtypes = [kind["app_dtype"]] + (["float32"] if kind["app_dtype"] != "float32" else [])
-    pipelines = ("ours", "ours-slow-start", "ours-vllm-loader")
+    pipelines = ("ours", "ours-parsed-tokenizer", "ours-deep-copies", "ours-slow-start", "ours-vllm-loader")
     loads = ["{:.1f} / {:.1f} / {:.1f}".format(*os.getloadavg())]
     runs: dict[tuple[str, str], list[dict]] = {(p, d): [] for d in dtypes for p in pipelines}
     for _ in range(repeats):

@@ -18,6 +18,7 @@ from reranker.engine.cache import DEFAULT_CACHE_SIZE, ScoreCache
 from reranker.engine.model_source import DEFAULT_MODEL, resolve_model_dir
 from reranker.engine.prompt import DEFAULT_MAX_LENGTH, NO_TOKEN, YES_TOKEN, PromptEncoder, validate_max_length
 from reranker.engine.scorer import Scorer
+from reranker.engine.tokenizer_cache import cached_tokenizer
 from reranker.errors import InvalidInput, ModelUnavailable
 
 logger = logging.getLogger("reranker.engine.scorer")
@@ -97,7 +98,7 @@ def _load_tokenizer(directory: Path):
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(directory)
+        return cached_tokenizer(directory, AutoTokenizer.from_pretrained)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(f"The tokenizer in {directory} cannot be loaded ({exc}).") from exc
 

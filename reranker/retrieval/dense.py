@@ -41,6 +41,7 @@ import numpy as np
 
 from reranker.engine.backends.base import EmbeddingBackend
 from reranker.engine.model_source import ModelRole, resolve_model_dir
+from reranker.engine.tokenizer_cache import cached_tokenizer
 from reranker.errors import InvalidInput, ModelUnavailable
 from reranker.retrieval.vectors import DEFAULT_CACHE_DIR, Progress, embed_with_cache
 
@@ -334,7 +335,7 @@ def _load_tokenizer(directory: Path, shown_as: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(directory)
+        return cached_tokenizer(directory, AutoTokenizer.from_pretrained)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(
             f"The tokenizer of the embedding model {shown_as!r} cannot be loaded ({exc}). Pass a "

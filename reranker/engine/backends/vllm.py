@@ -364,10 +364,12 @@ def tokenizer_loaded_once(directory: Path, tokenizer: object | None) -> Iterator
     renderer, a left-truncating one for the yes/no scoring head, and a processor probe for a chat
     template), about 1.2 s each for Qwen3's 151k-token vocabulary on the Intel Xeon: a sixth of the
     start-up. Each of those ``AutoTokenizer.from_pretrained(directory, ...)`` calls gets a shallow
-    copy of the tokenizer the app already loaded (the copy's own ``truncation_side``); vLLM never
-    changes them (prompts arrive as token ids) and its renderer deep-copies its own for threads.
-    Other directories load as before, and AutoTokenizer is itself again afterwards. Without
-    ``tokenizer``, nothing changes.
+    copy of the tokenizer the app already loaded (the copy's own ``truncation_side``). vLLM never
+    calls them while it scores (prompts arrive as token ids). Its renderer deep-copies its own
+    twice for a thread pool (about 0.6 s each, a parse of the vocabulary and its ``get_vocab``);
+    the copies share the parsed tokenizer instead (:func:`_sharing_class`). Other directories
+    load as before, and AutoTokenizer is itself again afterwards. Without ``tokenizer``, nothing
+    changes.
     """
     if tokenizer is None:
         yield
@@ -395,9 +397,37 @@ def _from_shared(cls, path, *args, **kwargs):
     if shared is None:
         return _original_from_pretrained[0].__get__(None, cls)(path, *args, **kwargs)  # type: ignore[attr-defined]
     loaded = copy.copy(shared)
+    loaded.__class__ = _sharing_class(type(shared))
     if "truncation_side" in kwargs:
         loaded.truncation_side = kwargs["truncation_side"]
     return loaded
+
+
+@functools.cache
+def _sharing_class(cls: type) -> type:
+    """``cls`` whose copies, deep ones included, share the parsed tokenizer (the Rust object).
+
+    vLLM's renderer deep-copies its tokenizer so that its threads never encode with one object at
+    once; they never encode at all here (prompts arrive as token ids), so a copy of the
+    attributes, as ``copy.copy`` makes, does. Subclasses vLLM makes from it (its cached-property
+    and thread-pool wrappers) inherit this.
+    """
+
+    def shallow(self, memo=None):
+        twin = object.__new__(type(self))
+        twin.__dict__.update(self.__dict__)
+        return twin
+
+    def reduce_as_original(self, protocol):
+        if type(self).__reduce__ is not cls.__reduce__:  # vLLM's wrappers rebuild themselves
+            return self.__reduce__()
+        plain = object.__new__(cls)  # pickles as the class transformers made
+        plain.__dict__.update(self.__dict__)
+        return copy.copy, (plain,)
+
+    return type(cls.__name__, (cls,), {"__copy__": shallow, "__deepcopy__": shallow,
+                                       "__reduce_ex__": reduce_as_original,
+                                       "__module__": cls.__module__})  # fmt: skip
 
 
 @contextmanager
