@@ -68,12 +68,12 @@ def measure(client, scorer, level: int, work: list[tuple[str, list[str]]]) -> di
 
 def merged_vs_turns(scorer, work: list[tuple[str, list[str]]], rounds: int) -> dict[str, float]:
     """Engine time for ``work``: one engine call per request vs one call for all, alternated."""
-    from reranker.engine.prompt import resolve_instruction
+    from reranker.engine.prompt import resolve_instruction, window_prompts
 
     prompts = []
     for query, docs in work:
         encoded = scorer.encoder.encode_windows(query, docs, resolve_instruction(None))
-        prompts.append([window.token_ids for doc in encoded for window in doc.windows])
+        prompts.append(window_prompts(encoded))
     times: dict[str, list[float]] = {"turns": [], "merged": []}
     for _ in range(rounds):
         for mode in times:

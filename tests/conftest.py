@@ -323,6 +323,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def built_tokenizers_kept_apart(tmp_path_factory):
+    """Tests keep built tokenizers (reranker.engine.tokenizer_cache) in their own directory, so a
+    run starts from the files once and never fills the user's cache with temporary models."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("reranker.engine.tokenizer_cache.DEFAULT_CACHE_DIR", tmp_path_factory.mktemp("tokenizers"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def progressive_batches(monkeypatch):
     """The tiny test model scores answers in milliseconds, so the desk would score every ranking in

@@ -79,10 +79,19 @@ def test_a_copy_others_may_write_is_never_unpickled(model_files, tmp_path):
     assert build.calls == 2
 
 
-def test_without_a_cache_directory_or_one_that_cannot_be_written_it_simply_builds(model_files, tmp_path):
+def test_a_cache_directory_that_cannot_be_written_only_means_building_each_time(model_files, tmp_path):
     build = CountingBuild()
-    assert cached_tokenizer(model_files, build, None)(TEXTS[0]).input_ids
     blocked = tmp_path / "a-file"
     blocked.write_text("not a directory")
     assert cached_tokenizer(model_files, build, blocked / "cache")(TEXTS[0]).input_ids
+    assert cached_tokenizer(model_files, build, blocked / "cache")(TEXTS[0]).input_ids
     assert build.calls == 2
+
+
+def test_the_cache_keeps_the_newest_copies_only(model_files, tmp_path, monkeypatch):
+    monkeypatch.setattr("reranker.engine.tokenizer_cache.KEEP", 2)
+    for name in ("a", "b", "c"):
+        moved = tmp_path / name
+        shutil.copytree(model_files, moved)
+        cached_tokenizer(moved, AutoTokenizer.from_pretrained, tmp_path / "cache")
+    assert len(list((tmp_path / "cache").glob("*.pickle"))) == 2

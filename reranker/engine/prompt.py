@@ -95,6 +95,11 @@ class EncodedDocument:
     truncated: bool
 
 
+def window_prompts(documents: Sequence[EncodedDocument]) -> list[list[int]]:
+    """Every window's token ids, document after document: the prompts one engine call scores."""
+    return [window.token_ids for doc in documents for window in doc.windows]
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each sentence of ``text``, covering it whole (separators stay with
     the sentence they end).

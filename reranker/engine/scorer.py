@@ -22,10 +22,7 @@ import torch
 
 from reranker.engine.backends.base import Backend
 from reranker.engine.cache import ScoreCache, Scored, cache_keys
-from reranker.engine.prompt import (
-    PromptEncoder,
-    resolve_instruction,
-)
+from reranker.engine.prompt import PromptEncoder, resolve_instruction, window_prompts
 from reranker.errors import BackendFailure, InvalidInput
 from reranker.text import require_question
 
@@ -262,11 +259,7 @@ class Scorer:
         """
         started = time.perf_counter()
         answers = [" ".join([WARM_UP_SENTENCE] * (2 + 3 * (i % 7))) for i in range(WARM_UP_ANSWERS)]
-        prompts = [
-            w.token_ids
-            for doc in self.encoder.encode_windows(WARM_UP_QUERY, answers, None)
-            for w in doc.windows
-        ]
+        prompts = window_prompts(self.encoder.encode_windows(WARM_UP_QUERY, answers, None))
         with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
             start = 0
             for size in batch_sizes(len(prompts), 2, len(prompts)):
@@ -290,7 +283,7 @@ class Scorer:
     def _compute(self, query: str, documents: list[str], instruction: str) -> list[Scored]:
         """Score every window of every document in one engine call; a document gets its best window's score."""
         encoded = self.encoder.encode_windows(query, documents, instruction)
-        prompts = [window.token_ids for doc in encoded for window in doc.windows]
+        prompts = window_prompts(encoded)
         with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
             try:
                 scores = self.backend.score_token_ids(prompts)

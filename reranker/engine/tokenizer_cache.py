@@ -31,6 +31,8 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "faq-rerank-desk" / "tokenizers"
 #: The files a tokenizer is built from (its vocabulary, merges, settings, chat template, the
 #: model's config); weights never are.
 TOKENIZER_SUFFIXES = (".json", ".txt", ".model", ".jinja", ".tiktoken")
+#: Built tokenizers kept at most (1-6 MB each): models come and go, and a moved directory is another key.
+KEEP = 8
 
 T = TypeVar("T")
 
@@ -50,15 +52,13 @@ def fingerprint(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def cached_tokenizer(
-    directory: Path, build: Callable[[Path], T], cache_dir: Path | None = DEFAULT_CACHE_DIR
-) -> T:
+def cached_tokenizer(directory: Path, build: Callable[[Path], T], cache_dir: Path | None = None) -> T:
     """``build(directory)``, or the tokenizer it built last time for the same files.
 
-    ``cache_dir`` None: always build. Errors of ``build`` (a missing or broken tokenizer) are its own.
+    ``cache_dir``: where built tokenizers are kept (None: :data:`DEFAULT_CACHE_DIR`, read at each
+    call). Errors of ``build`` (a missing or broken tokenizer) are its own.
     """
-    if cache_dir is None:
-        return build(directory)
+    cache_dir = DEFAULT_CACHE_DIR if cache_dir is None else cache_dir
     try:
         key = fingerprint(directory)
     except OSError:
@@ -94,7 +94,8 @@ def _read(path: Path):
 
 
 def _write(path: Path, tokenizer: object) -> None:
-    """Atomically, replacing this directory's older copies; a failure only logs."""
+    """Atomically, replacing this directory's older copy, keeping the :data:`KEEP` newest in all;
+    a failure only logs."""
     temporary: Path | None = None
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -102,8 +103,10 @@ def _write(path: Path, tokenizer: object) -> None:
             temporary = Path(handle.name)
             pickle.dump(tokenizer, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
-        for older in path.parent.glob(f"{path.name.split('-')[0]}-*.pickle"):
-            if older != path:
+        place = path.name.split("-")[0]
+        kept = sorted(path.parent.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for number, older in enumerate(kept):
+            if older != path and (older.name.startswith(f"{place}-") or number >= KEEP):
                 older.unlink(missing_ok=True)
     except Exception as exc:  # unpicklable (custom code), read-only home, full disk: build next time too
         logger.info("The tokenizer is not cached (%s); it is built from its files at every start.", exc)
