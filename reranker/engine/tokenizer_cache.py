@@ -1,8 +1,8 @@
 """The model's tokenizer, kept built on disk between starts.
 
 transformers 5 builds Qwen3's tokenizer from its 11 MB ``tokenizer.json`` by reading the file three
-times (twice as JSON in Python, once in Rust) and then deep-copying the result: 1.7-1.9 s of every
-start on the Intel Xeon, an eighth of the start-up. A pickle of the built tokenizer loads in 0.4 s
+times (twice as JSON in Python, once in Rust) and then deep-copying the result: about 2 s of every
+start on the Intel Xeon, a seventh of the start-up. A pickle of the built tokenizer loads in 0.5 s
 (one parse, in Rust). The pickle is keyed by the model directory, the tokenizer files' contents and
 the transformers, tokenizers and Python versions, so a changed file or an upgrade builds it again.
 

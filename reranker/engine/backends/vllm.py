@@ -366,7 +366,7 @@ def tokenizer_loaded_once(directory: Path, tokenizer: object | None) -> Iterator
     start-up. Each of those ``AutoTokenizer.from_pretrained(directory, ...)`` calls gets a shallow
     copy of the tokenizer the app already loaded (the copy's own ``truncation_side``). vLLM never
     calls them while it scores (prompts arrive as token ids). Its renderer deep-copies its own
-    twice for a thread pool (about 0.6 s each, a parse of the vocabulary and its ``get_vocab``);
+    twice for a thread pool (0.6-1.4 s each: a parse of the vocabulary and its ``get_vocab``);
     the copies share the parsed tokenizer instead (:func:`_sharing_class`). Other directories
     load as before, and AutoTokenizer is itself again afterwards. Without ``tokenizer``, nothing
     changes.
