@@ -10,10 +10,8 @@ repeats are answered from a :class:`~reranker.engine.cache.ScoreCache`.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +21,7 @@ import torch
 from reranker.engine.backends.base import Backend
 from reranker.engine.cache import ScoreCache, Scored, cache_keys
 from reranker.engine.prompt import PromptEncoder, resolve_instruction, window_prompts
+from reranker.engine.turns import EngineTurns
 from reranker.errors import BackendFailure, InvalidInput
 from reranker.text import require_question
 
@@ -32,6 +31,9 @@ WARM_UP_ANSWERS = 20
 WARM_UP_QUERY = "My parcel has not arrived yet, what should I do?"
 WARM_UP_SENTENCE = "Orders ship within 24 hours and arrive in 3-5 business days; track them in your account."
 #: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
+#: Requests waiting for the engine share its next call while their prompts hold at most this many
+#: tokens in all: one CPU engine step (``step_tokens``), so a shared call costs no extra step.
+MERGE_TOKENS = 4096
 OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
 
 
@@ -130,7 +132,9 @@ class Scorer:
     """Scores documents against a query with a loaded Qwen3-Reranker.
 
     Thread-safe: engine calls are serialised (neither vLLM's ``LLM`` nor a torch model may be
-    driven from two threads at once); repeats are answered from an LRU cache.
+    driven from two threads at once), and small requests that wait share the next call
+    (:class:`~reranker.engine.turns.EngineTurns`, :attr:`merge_tokens`); repeats are answered from an
+    LRU cache.
     """
 
     backend: Backend
@@ -141,9 +145,25 @@ class Scorer:
     #: Set when ``auto`` wanted vLLM but had to run transformers: the cause, as a sentence.
     fallback_cause: str | None = None
     cache: ScoreCache = field(default_factory=ScoreCache)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _turns: EngineTurns = field(init=False, repr=False)
     #: Seconds one uncached answer took in the last engine call (None: nothing scored yet).
     seconds_per_answer: float | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # A thread-safe engine (a remote server) batches concurrent requests itself.
+        self._turns = EngineTurns(self._engine_call, MERGE_TOKENS, serialise=not self.backend.thread_safe)
+
+    def _engine_call(self, prompts: Sequence[Sequence[int]]) -> list[float]:
+        return self.backend.score_token_ids(prompts)  # looked up at each call: the backend may be swapped
+
+    @property
+    def merge_tokens(self) -> int:
+        """Waiting requests of at most this many prompt tokens in all share an engine call (0: never)."""
+        return self._turns.merge_tokens
+
+    @merge_tokens.setter
+    def merge_tokens(self, tokens: int) -> None:
+        self._turns.merge_tokens = tokens
 
     @property
     def backend_name(self) -> str:
@@ -187,9 +207,8 @@ class Scorer:
             if hit is None:
                 missing.setdefault(key, doc)
         if missing:
-            computing = time.perf_counter()
-            computed = self._compute(query, list(missing.values()), instruction)
-            self.seconds_per_answer = (time.perf_counter() - computing) / len(missing)
+            computed, engine_s = self._compute(query, list(missing.values()), instruction)
+            self.seconds_per_answer = engine_s / len(missing)
             fresh = dict(zip(missing, computed))
             for key, value in fresh.items():
                 self.cache.put(key, value)
@@ -260,7 +279,7 @@ class Scorer:
         started = time.perf_counter()
         answers = [" ".join([WARM_UP_SENTENCE] * (2 + 3 * (i % 7))) for i in range(WARM_UP_ANSWERS)]
         prompts = window_prompts(self.encoder.encode_windows(WARM_UP_QUERY, answers, None))
-        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
+        with self._turns.alone():
             start = 0
             for size in batch_sizes(len(prompts), 2, len(prompts)):
                 computing = time.perf_counter()
@@ -278,21 +297,24 @@ class Scorer:
     def reset_caches(self) -> None:
         """Forget every cached score and the engine's cached prompt prefixes (for benchmarks)."""
         self.cache.clear()
-        self.backend.reset_prefix_cache()
+        with self._turns.alone():
+            self.backend.reset_prefix_cache()
 
-    def _compute(self, query: str, documents: list[str], instruction: str) -> list[Scored]:
-        """Score every window of every document in one engine call; a document gets its best window's score."""
+    def _compute(self, query: str, documents: list[str], instruction: str) -> tuple[list[Scored], float]:
+        """Score every window of every document in one engine call (shared with other waiting
+        requests, maybe); a document gets its best window's score. Also: this request's share of
+        the engine call's seconds."""
         encoded = self.encoder.encode_windows(query, documents, instruction)
         prompts = window_prompts(encoded)
-        with contextlib.nullcontext() if self.backend.thread_safe else self._lock:
-            try:
-                scores = self.backend.score_token_ids(prompts)
-            except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
-                logger.exception("The %s engine ran out of memory", self.backend.name)
-                raise BackendFailure(
-                    f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
-                    "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
-                ) from exc
+        try:
+            turn = self._turns.score_with_timing(prompts)
+        except OUT_OF_MEMORY as exc:  # expected under load; any other error is a bug, raised as is
+            logger.exception("The %s engine ran out of memory", self.backend.name)
+            raise BackendFailure(
+                f"The reranker ran out of memory scoring {len(documents)} candidates. Try fewer or "
+                "shorter candidates; if it keeps happening, start the app with a shorter --max-length."
+            ) from exc
+        scores = turn.scores
         if len(scores) != len(prompts):
             raise BackendFailure(
                 f"The {self.backend.name} engine returned {len(scores)} scores for {len(prompts)} prompts."
@@ -305,7 +327,7 @@ class Scorer:
             window = doc.windows[best]
             tokens = sum(len(w.token_ids) for w in doc.windows)
             computed.append((own[best], doc.truncated, tokens, len(doc.windows), (window.start, window.end)))
-        return computed
+        return computed, turn.call_s * len(prompts) / max(turn.call_prompts, 1)
 
     def close(self) -> None:
         self.backend.close()
