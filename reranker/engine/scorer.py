@@ -30,10 +30,10 @@ logger = logging.getLogger(__name__)
 WARM_UP_ANSWERS = 20
 WARM_UP_QUERY = "My parcel has not arrived yet, what should I do?"
 WARM_UP_SENTENCE = "Orders ship within 24 hours and arrive in 3-5 business days; track them in your account."
-#: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
 #: Requests waiting for the engine share its next call while their prompts hold at most this many
 #: tokens in all: one CPU engine step (``step_tokens``), so a shared call costs no extra step.
 MERGE_TOKENS = 4096
+#: The engine failures a user can act on (fewer or shorter candidates); torch's is a RuntimeError.
 OUT_OF_MEMORY: tuple[type[BaseException], ...] = (MemoryError, torch.OutOfMemoryError)
 
 
